@@ -1,0 +1,387 @@
+//! What the app tells the SDK about itself and its Logto tenant.
+
+use crate::error::ConfigError;
+use crate::scope::{compose_resources, compose_scopes, has_organizations_scope};
+use crate::secret::Secret;
+use std::fmt;
+use std::net::IpAddr;
+use url::Url;
+
+/// How the app authenticates at the token and revocation endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// `Authorization: Basic`, credentials form-urlencoded first (RFC 6749 §2.3.1). Logto
+    /// registers traditional web apps this way; the default when a secret is set.
+    ClientSecretBasic,
+    /// `client_secret` in the form body.
+    ClientSecretPost,
+    /// No secret: a public client (SPA, native). The default without a secret.
+    None,
+}
+
+/// An OIDC `prompt` value. A sign-in sends a set of them, space-separated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Prompt {
+    /// `consent`: the default, and what makes Logto issue a refresh token.
+    Consent,
+    /// `login`: force a new authentication. Alone it yields no refresh token; send
+    /// `[Login, Consent]` to get both.
+    Login,
+    /// `none`: fail instead of showing any page.
+    None,
+}
+
+impl Prompt {
+    /// The value on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Prompt::Consent => "consent",
+            Prompt::Login => "login",
+            Prompt::None => "none",
+        }
+    }
+}
+
+/// The SDK's configuration: a validated, normalised value built once and shared by every
+/// session of the app.
+///
+/// ```
+/// use logto_proto::{Config, ClientAuth};
+/// let config = Config::builder("https://tenant.logto.app/", "app-id")
+///     .app_secret("app-secret")
+///     .scopes(["email", "urn:logto:scope:organizations"])
+///     .resources(["https://api.example.com"])
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.endpoint(), "https://tenant.logto.app");
+/// assert_eq!(config.issuer(), "https://tenant.logto.app/oidc");
+/// assert_eq!(config.client_auth(), ClientAuth::ClientSecretBasic);
+/// assert_eq!(
+///     config.scopes(),
+///     ["openid", "offline_access", "profile", "email", "urn:logto:scope:organizations"]
+/// );
+/// assert_eq!(config.resources(), ["https://api.example.com", "urn:logto:resource:organizations"]);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    endpoint: String,
+    app_id: String,
+    app_secret: Option<Secret>,
+    client_auth: ClientAuth,
+    scopes: Vec<String>,
+    resources: Vec<String>,
+    prompt: Vec<Prompt>,
+    clock_tolerance: u64,
+    expiry_leeway: u64,
+    jwks_refetch_cooldown: u64,
+    metadata_ttl: u64,
+    jwks_ttl: u64,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("endpoint", &self.endpoint)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &self.app_secret)
+            .field("client_auth", &self.client_auth)
+            .field("scopes", &self.scopes)
+            .field("resources", &self.resources)
+            .field("prompt", &self.prompt)
+            .field("clock_tolerance", &self.clock_tolerance)
+            .field("expiry_leeway", &self.expiry_leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// A config with defaults for everything but the endpoint and the app id.
+    pub fn new(endpoint: &str, app_id: &str) -> Result<Config, ConfigError> {
+        Config::builder(endpoint, app_id).build()
+    }
+
+    /// Starts a builder.
+    pub fn builder(endpoint: impl Into<String>, app_id: impl Into<String>) -> ConfigBuilder {
+        ConfigBuilder {
+            endpoint: endpoint.into(),
+            app_id: app_id.into(),
+            app_secret: None,
+            client_auth: None,
+            scopes: Vec::new(),
+            resources: Vec::new(),
+            prompt: vec![Prompt::Consent],
+            include_reserved_scopes: true,
+            allow_insecure_http: false,
+            clock_tolerance: 60,
+            expiry_leeway: 60,
+            jwks_refetch_cooldown: 60,
+            metadata_ttl: 24 * 3600,
+            jwks_ttl: 3600,
+        }
+    }
+
+    /// The Logto endpoint, without a trailing slash (a tenant path is kept).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// `{endpoint}/oidc`: the issuer every token and the discovery document must name.
+    pub fn issuer(&self) -> String {
+        format!("{}/oidc", self.endpoint)
+    }
+
+    /// `{endpoint}/oidc/.well-known/openid-configuration`.
+    pub fn discovery_url(&self) -> String {
+        format!("{}/oidc/.well-known/openid-configuration", self.endpoint)
+    }
+
+    /// The app id (OAuth `client_id`).
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// The app secret, if any.
+    pub fn app_secret(&self) -> Option<&Secret> {
+        self.app_secret.as_ref()
+    }
+
+    /// How the app authenticates at the token endpoint.
+    pub fn client_auth(&self) -> ClientAuth {
+        self.client_auth
+    }
+
+    /// The scopes every sign-in asks for: reserved ones first, deduplicated.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The resources every sign-in asks for, with the organizations resource when the
+    /// organizations scope is set.
+    pub fn resources(&self) -> &[String] {
+        &self.resources
+    }
+
+    /// The default `prompt` set.
+    pub fn prompt(&self) -> &[Prompt] {
+        &self.prompt
+    }
+
+    /// Whether the organizations scope is configured (needed for organization tokens).
+    pub fn has_organizations_scope(&self) -> bool {
+        has_organizations_scope(&self.scopes)
+    }
+
+    /// Clock tolerance for `exp`, `iat` and `nbf`, in seconds (default 60).
+    pub fn clock_tolerance(&self) -> u64 {
+        self.clock_tolerance
+    }
+
+    /// Seconds before expiry at which a cached access token stops being used (default 60).
+    pub fn expiry_leeway(&self) -> u64 {
+        self.expiry_leeway
+    }
+
+    /// Minimum seconds between two JWKS refetches caused by an unknown `kid` (default 60).
+    pub fn jwks_refetch_cooldown(&self) -> u64 {
+        self.jwks_refetch_cooldown
+    }
+
+    /// How long discovery metadata is reused, in seconds (default one day).
+    pub fn metadata_ttl(&self) -> u64 {
+        self.metadata_ttl
+    }
+
+    /// How long a JWKS is reused, in seconds (default one hour).
+    pub fn jwks_ttl(&self) -> u64 {
+        self.jwks_ttl
+    }
+}
+
+/// Builds a [`Config`]; see [`Config::builder`].
+#[derive(Clone)]
+#[must_use]
+pub struct ConfigBuilder {
+    endpoint: String,
+    app_id: String,
+    app_secret: Option<Secret>,
+    client_auth: Option<ClientAuth>,
+    scopes: Vec<String>,
+    resources: Vec<String>,
+    prompt: Vec<Prompt>,
+    include_reserved_scopes: bool,
+    allow_insecure_http: bool,
+    clock_tolerance: u64,
+    expiry_leeway: u64,
+    jwks_refetch_cooldown: u64,
+    metadata_ttl: u64,
+    jwks_ttl: u64,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &self.app_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigBuilder {
+    /// The app secret of a traditional web app (switches the default auth to Basic).
+    pub fn app_secret(mut self, secret: impl Into<String>) -> Self {
+        self.app_secret = Some(Secret::new(secret));
+        self
+    }
+
+    /// Forces a client authentication method.
+    pub fn client_auth(mut self, method: ClientAuth) -> Self {
+        self.client_auth = Some(method);
+        self
+    }
+
+    /// Extra scopes (strings or [`UserScope`](crate::UserScope)s).
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// API resource indicators to ask for at sign-in.
+    pub fn resources<I, S>(mut self, resources: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resources = resources.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The default prompt set (default `[Consent]`).
+    pub fn prompt(mut self, prompt: impl IntoIterator<Item = Prompt>) -> Self {
+        self.prompt = prompt.into_iter().collect();
+        self
+    }
+
+    /// Whether `openid offline_access profile` are added (default true).
+    pub fn include_reserved_scopes(mut self, yes: bool) -> Self {
+        self.include_reserved_scopes = yes;
+        self
+    }
+
+    /// Accepts an `http://` endpoint on a non-loopback host (never in production).
+    pub fn allow_insecure_http(mut self, yes: bool) -> Self {
+        self.allow_insecure_http = yes;
+        self
+    }
+
+    /// Clock tolerance in seconds for `exp`, `iat`, `nbf` (default 60).
+    pub fn clock_tolerance(mut self, secs: u64) -> Self {
+        self.clock_tolerance = secs;
+        self
+    }
+
+    /// Seconds before expiry at which a cached access token is refreshed (default 60).
+    pub fn expiry_leeway(mut self, secs: u64) -> Self {
+        self.expiry_leeway = secs;
+        self
+    }
+
+    /// Minimum seconds between JWKS refetches on an unknown `kid` (default 60).
+    pub fn jwks_refetch_cooldown(mut self, secs: u64) -> Self {
+        self.jwks_refetch_cooldown = secs;
+        self
+    }
+
+    /// Seconds discovery metadata is reused (default 86400).
+    pub fn metadata_ttl(mut self, secs: u64) -> Self {
+        self.metadata_ttl = secs;
+        self
+    }
+
+    /// Seconds a JWKS is reused (default 3600).
+    pub fn jwks_ttl(mut self, secs: u64) -> Self {
+        self.jwks_ttl = secs;
+        self
+    }
+
+    /// Validates and normalises.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let endpoint = normalise_endpoint(&self.endpoint, self.allow_insecure_http)?;
+        if self.app_id.trim().is_empty() {
+            return Err(ConfigError::EmptyAppId);
+        }
+        let client_auth = match (self.client_auth, &self.app_secret) {
+            (Some(ClientAuth::None), _) => ClientAuth::None,
+            (Some(m), Some(_)) => m,
+            (Some(_), None) => return Err(ConfigError::MissingAppSecret),
+            (None, Some(_)) => ClientAuth::ClientSecretBasic,
+            (None, None) => ClientAuth::None,
+        };
+        let scopes = compose_scopes(&self.scopes, self.include_reserved_scopes);
+        let resources = compose_resources(&self.resources, &scopes);
+        let mut prompt = Vec::new();
+        for p in self.prompt {
+            if !prompt.contains(&p) {
+                prompt.push(p);
+            }
+        }
+        Ok(Config {
+            endpoint,
+            app_id: self.app_id,
+            app_secret: self.app_secret,
+            client_auth,
+            scopes,
+            resources,
+            prompt,
+            clock_tolerance: self.clock_tolerance,
+            expiry_leeway: self.expiry_leeway,
+            jwks_refetch_cooldown: self.jwks_refetch_cooldown,
+            metadata_ttl: self.metadata_ttl,
+            jwks_ttl: self.jwks_ttl,
+        })
+    }
+}
+
+fn normalise_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, ConfigError> {
+    let invalid = |reason: &str| ConfigError::InvalidEndpoint {
+        endpoint: endpoint.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(endpoint.trim()).map_err(|e| invalid(&e.to_string()))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not carry a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("it must not carry credentials"));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            if !allow_insecure_http && !is_loopback(&url) {
+                return Err(ConfigError::InsecureEndpoint {
+                    endpoint: endpoint.to_owned(),
+                });
+            }
+        }
+        _ => return Err(invalid("the scheme must be https")),
+    }
+    if url.host().is_none() {
+        return Err(invalid("it has no host"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}

@@ -1,0 +1,656 @@
+//! The core's one error type, with kinds that carry the values compared.
+
+use crate::time::UnixTime;
+use serde::Deserialize;
+use std::fmt;
+
+/// Everything that can go wrong in a Logto flow.
+///
+/// Match on the kind to react (for example [`Error::SessionExpired`] means "sign in again");
+/// the nested kinds carry the values that were compared, so a message is exact and a test can
+/// match on fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// The sign-in request could not be built.
+    SignIn(SignInError),
+    /// The callback URL was rejected.
+    Callback(CallbackError),
+    /// An ID token failed verification.
+    IdToken(IdTokenError),
+    /// The JWKS document could not be used.
+    Jwks(JwksError),
+    /// The discovery document could not be used.
+    Discovery(DiscoveryError),
+    /// A response body could not be understood.
+    Response(ResponseError),
+    /// The provider answered with an error status.
+    Provider(ProviderError),
+    /// The provider refused the refresh token (`invalid_grant`): the session is over and its
+    /// tokens were cleared. Sign in again.
+    SessionExpired(ProviderError),
+    /// No signed-in session: there is no refresh token (or no ID token) in the snapshot.
+    NotAuthenticated,
+    /// Organization tokens need the `urn:logto:scope:organizations` scope in the config.
+    MissingOrganizationScope,
+    /// A stored snapshot could not be read.
+    Snapshot(SnapshotError),
+    /// A token's claims could not be decoded.
+    Claims(ClaimsError),
+    /// An operation was driven out of order (a bug in the caller's loop).
+    Usage(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(e) => write!(f, "invalid configuration: {e}"),
+            Error::SignIn(e) => write!(f, "cannot build the sign-in request: {e}"),
+            Error::Callback(e) => write!(f, "sign-in callback rejected: {e}"),
+            Error::IdToken(e) => write!(f, "ID token rejected: {e}"),
+            Error::Jwks(e) => write!(f, "JWKS unusable: {e}"),
+            Error::Discovery(e) => write!(f, "discovery failed: {e}"),
+            Error::Response(e) => write!(f, "unexpected response: {e}"),
+            Error::Provider(e) => write!(f, "provider error: {e}"),
+            Error::SessionExpired(e) => write!(f, "session expired, sign in again: {e}"),
+            Error::NotAuthenticated => f.write_str("not authenticated"),
+            Error::MissingOrganizationScope => f.write_str(
+                "organization tokens need the `urn:logto:scope:organizations` scope in the config",
+            ),
+            Error::Snapshot(e) => write!(f, "stored session unreadable: {e}"),
+            Error::Claims(e) => write!(f, "cannot decode claims: {e}"),
+            Error::Usage(what) => write!(f, "operation misused: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Config(e) => Some(e),
+            Error::SignIn(e) => Some(e),
+            Error::Callback(e) => Some(e),
+            Error::IdToken(e) => Some(e),
+            Error::Jwks(e) => Some(e),
+            Error::Discovery(e) => Some(e),
+            Error::Response(e) => Some(e),
+            Error::Provider(e) | Error::SessionExpired(e) => Some(e),
+            Error::Snapshot(e) => Some(e),
+            Error::Claims(e) => Some(e),
+            Error::NotAuthenticated | Error::MissingOrganizationScope | Error::Usage(_) => None,
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+impl From<SignInError> for Error {
+    fn from(e: SignInError) -> Self {
+        Error::SignIn(e)
+    }
+}
+impl From<CallbackError> for Error {
+    fn from(e: CallbackError) -> Self {
+        Error::Callback(e)
+    }
+}
+impl From<IdTokenError> for Error {
+    fn from(e: IdTokenError) -> Self {
+        Error::IdToken(e)
+    }
+}
+impl From<JwksError> for Error {
+    fn from(e: JwksError) -> Self {
+        Error::Jwks(e)
+    }
+}
+impl From<DiscoveryError> for Error {
+    fn from(e: DiscoveryError) -> Self {
+        Error::Discovery(e)
+    }
+}
+impl From<ResponseError> for Error {
+    fn from(e: ResponseError) -> Self {
+        Error::Response(e)
+    }
+}
+impl From<SnapshotError> for Error {
+    fn from(e: SnapshotError) -> Self {
+        Error::Snapshot(e)
+    }
+}
+impl From<ClaimsError> for Error {
+    fn from(e: ClaimsError) -> Self {
+        Error::Claims(e)
+    }
+}
+
+/// An invalid [`Config`](crate::Config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The endpoint is not an absolute URL.
+    InvalidEndpoint {
+        /// The value given.
+        endpoint: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The endpoint uses `http://` on a host that is not loopback.
+    InsecureEndpoint {
+        /// The value given.
+        endpoint: String,
+    },
+    /// The app id is empty.
+    EmptyAppId,
+    /// The chosen client authentication needs an app secret and none was given.
+    MissingAppSecret,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::InvalidEndpoint { endpoint, reason } => {
+                write!(f, "endpoint `{endpoint}` is not a usable URL: {reason}")
+            }
+            ConfigError::InsecureEndpoint { endpoint } => write!(
+                f,
+                "endpoint `{endpoint}` uses http:// on a non-loopback host; use https://"
+            ),
+            ConfigError::EmptyAppId => f.write_str("the app id is empty"),
+            ConfigError::MissingAppSecret => {
+                f.write_str("client_secret_basic/client_secret_post need an app secret")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The sign-in URL could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignInError {
+    /// The redirect URI is not an absolute URL, or carries a fragment.
+    InvalidRedirectUri {
+        /// The value given.
+        redirect_uri: String,
+    },
+    /// An extra parameter tried to set a parameter the SDK owns.
+    ReservedParameter {
+        /// The parameter name.
+        name: String,
+    },
+    /// The discovery document has no `authorization_endpoint` usable as a URL.
+    InvalidAuthorizationEndpoint {
+        /// The value found.
+        endpoint: String,
+    },
+}
+
+impl fmt::Display for SignInError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignInError::InvalidRedirectUri { redirect_uri } => write!(
+                f,
+                "redirect URI `{redirect_uri}` must be an absolute URL without a fragment"
+            ),
+            SignInError::ReservedParameter { name } => write!(
+                f,
+                "extra parameter `{name}` would override a parameter the SDK sets"
+            ),
+            SignInError::InvalidAuthorizationEndpoint { endpoint } => {
+                write!(f, "authorization endpoint `{endpoint}` is not a URL")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SignInError {}
+
+/// Why a sign-in callback was refused. The pending sign-in stays as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// No sign-in is pending in this session.
+    NoPendingSignIn,
+    /// The callback is not a URL, or repeats a parameter.
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Scheme, host, port or path differ from the redirect URI of the pending sign-in.
+    RedirectUriMismatch {
+        /// The redirect URI sent at sign-in.
+        expected: String,
+        /// The callback's scheme, host, port and path.
+        found: String,
+    },
+    /// The callback has no `state`.
+    MissingState,
+    /// The `state` differs from the pending sign-in's (a forged or stale callback).
+    StateMismatch,
+    /// The provider reported an error (`error`, `error_description`).
+    Provider {
+        /// The OAuth error code, e.g. `access_denied`.
+        error: String,
+        /// The human-readable description, if any.
+        description: Option<String>,
+    },
+    /// The `iss` parameter (RFC 9207) differs from the issuer, or is missing although the
+    /// provider announces it.
+    IssuerMismatch {
+        /// The discovered issuer.
+        expected: String,
+        /// The callback's `iss`, if any.
+        found: Option<String>,
+    },
+    /// The callback has no `code`.
+    MissingCode,
+    /// This code was already sent to the token endpoint once.
+    CodeAlreadyUsed,
+}
+
+impl fmt::Display for CallbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallbackError::NoPendingSignIn => f.write_str("no sign-in is pending"),
+            CallbackError::Malformed { reason } => write!(f, "malformed callback URL: {reason}"),
+            CallbackError::RedirectUriMismatch { expected, found } => {
+                write!(
+                    f,
+                    "callback `{found}` does not match redirect URI `{expected}`"
+                )
+            }
+            CallbackError::MissingState => f.write_str("callback has no state"),
+            CallbackError::StateMismatch => {
+                f.write_str("callback state does not match the pending sign-in")
+            }
+            CallbackError::Provider { error, description } => match description {
+                Some(d) => write!(f, "provider returned `{error}`: {d}"),
+                None => write!(f, "provider returned `{error}`"),
+            },
+            CallbackError::IssuerMismatch { expected, found } => match found {
+                Some(found) => write!(f, "callback iss `{found}` is not `{expected}`"),
+                None => write!(f, "callback has no iss, but `{expected}` always sends it"),
+            },
+            CallbackError::MissingCode => f.write_str("callback has no code"),
+            CallbackError::CodeAlreadyUsed => {
+                f.write_str("this authorization code was already used")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CallbackError {}
+
+/// Why an ID token was rejected. Each kind names the OIDC Core 3.1.3.7 check it fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// Not a compact JWS of three base64url parts with JSON header and payload.
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The `alg` is not allowed (`none`, HS*, unknown), or the key cannot use it.
+    UnsupportedAlgorithm {
+        /// The header's `alg`.
+        alg: String,
+    },
+    /// No JWKS key has the token's `kid` (after one refetch).
+    UnknownKey {
+        /// The header's `kid`, if any.
+        kid: Option<String>,
+    },
+    /// The key's type or declared `alg` does not fit the token's `alg`.
+    KeyMismatch {
+        /// The header's `alg`.
+        alg: String,
+        /// The key's `kid`.
+        kid: Option<String>,
+    },
+    /// The signature does not verify.
+    BadSignature,
+    /// The payload lacks a required claim or has one of the wrong type.
+    InvalidClaims {
+        /// What is wrong.
+        reason: String,
+    },
+    /// `iss` is not the discovered issuer.
+    Issuer {
+        /// The discovered issuer.
+        expected: String,
+        /// The token's `iss`.
+        found: String,
+    },
+    /// `aud` does not contain the app id.
+    Audience {
+        /// The app id.
+        expected: String,
+        /// The token's audiences.
+        found: Vec<String>,
+    },
+    /// `azp` is missing with several audiences, or is not the app id.
+    AuthorizedParty {
+        /// The app id.
+        expected: String,
+        /// The token's `azp`.
+        found: Option<String>,
+    },
+    /// `exp` has passed (beyond the clock tolerance).
+    Expired {
+        /// The time of the check.
+        now: UnixTime,
+        /// The token's `exp`.
+        exp: UnixTime,
+    },
+    /// `iat` lies in the future (beyond the clock tolerance).
+    IssuedInFuture {
+        /// The time of the check.
+        now: UnixTime,
+        /// The token's `iat`.
+        iat: UnixTime,
+    },
+    /// `nbf` lies in the future (beyond the clock tolerance).
+    NotYetValid {
+        /// The time of the check.
+        now: UnixTime,
+        /// The token's `nbf`.
+        nbf: UnixTime,
+    },
+    /// `nonce` differs from the one sent at sign-in, or is missing at sign-in.
+    Nonce {
+        /// The nonce sent at sign-in.
+        expected: String,
+        /// The token's nonce.
+        found: Option<String>,
+    },
+    /// A refreshed ID token names another user than the session's (OIDC Core 12.2).
+    SubjectChanged {
+        /// The session's `sub`.
+        expected: String,
+        /// The new token's `sub`.
+        found: String,
+    },
+}
+
+impl fmt::Display for IdTokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdTokenError::Malformed { reason } => write!(f, "malformed JWT: {reason}"),
+            IdTokenError::UnsupportedAlgorithm { alg } => write!(f, "algorithm `{alg}` refused"),
+            IdTokenError::UnknownKey { kid } => match kid {
+                Some(kid) => write!(f, "no JWKS key with kid `{kid}`"),
+                None => f.write_str("no kid and no single JWKS key fits"),
+            },
+            IdTokenError::KeyMismatch { alg, kid } => {
+                write!(f, "key {kid:?} cannot verify `{alg}`")
+            }
+            IdTokenError::BadSignature => f.write_str("signature does not verify"),
+            IdTokenError::InvalidClaims { reason } => write!(f, "invalid claims: {reason}"),
+            IdTokenError::Issuer { expected, found } => {
+                write!(f, "iss `{found}` is not `{expected}`")
+            }
+            IdTokenError::Audience { expected, found } => {
+                write!(f, "aud {found:?} does not contain `{expected}`")
+            }
+            IdTokenError::AuthorizedParty { expected, found } => {
+                write!(f, "azp {found:?} is not `{expected}`")
+            }
+            IdTokenError::Expired { now, exp } => write!(f, "expired at {exp} (now {now})"),
+            IdTokenError::IssuedInFuture { now, iat } => {
+                write!(f, "issued in the future at {iat} (now {now})")
+            }
+            IdTokenError::NotYetValid { now, nbf } => {
+                write!(f, "not valid before {nbf} (now {now})")
+            }
+            IdTokenError::Nonce { expected, found } => match found {
+                Some(found) => write!(f, "nonce `{found}` is not `{expected}`"),
+                None => write!(f, "nonce missing, expected `{expected}`"),
+            },
+            IdTokenError::SubjectChanged { expected, found } => {
+                write!(f, "sub `{found}` is not the session's `{expected}`")
+            }
+        }
+    }
+}
+
+impl std::error::Error for IdTokenError {}
+
+/// A JWKS document that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksError {
+    /// The body is not a JWKS JSON document.
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for JwksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwksError::Malformed { reason } => write!(f, "malformed JWKS: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for JwksError {}
+
+/// A discovery document that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The body is not an OpenID provider metadata document.
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The `issuer` is not `{endpoint}/oidc`.
+    IssuerMismatch {
+        /// `{endpoint}/oidc`.
+        expected: String,
+        /// The document's `issuer`.
+        found: String,
+    },
+    /// The document lacks an endpoint the flow needs.
+    MissingEndpoint {
+        /// The metadata field name.
+        name: &'static str,
+    },
+}
+
+impl fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiscoveryError::Malformed { reason } => write!(f, "malformed metadata: {reason}"),
+            DiscoveryError::IssuerMismatch { expected, found } => {
+                write!(f, "issuer `{found}` is not `{expected}`")
+            }
+            DiscoveryError::MissingEndpoint { name } => write!(f, "metadata has no `{name}`"),
+        }
+    }
+}
+
+impl std::error::Error for DiscoveryError {}
+
+/// A successful response whose body could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// The body is not the JSON document expected.
+    Malformed {
+        /// Which response (`token`, `userinfo`, ...).
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The token response's `token_type` is not `Bearer`.
+    UnexpectedTokenType {
+        /// The value found.
+        found: String,
+    },
+    /// The code exchange returned no ID token.
+    MissingIdToken,
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponseError::Malformed { what, reason } => {
+                write!(f, "malformed {what} response: {reason}")
+            }
+            ResponseError::UnexpectedTokenType { found } => {
+                write!(f, "token_type `{found}` is not Bearer")
+            }
+            ResponseError::MissingIdToken => f.write_str("the token response has no id_token"),
+        }
+    }
+}
+
+impl std::error::Error for ResponseError {}
+
+/// An error status from the provider, with Logto's error body when it sent one:
+/// `{"code", "message", "error", "error_description"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProviderError {
+    /// HTTP status.
+    pub status: u16,
+    /// OAuth error code (`invalid_grant`, `access_denied`, ...).
+    pub error: Option<String>,
+    /// OAuth error description.
+    pub error_description: Option<String>,
+    /// Logto's error code (`oidc.invalid_grant`, ...).
+    pub code: Option<String>,
+    /// Logto's localised message.
+    pub message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    error_description: Option<serde_json::Value>,
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+    #[serde(default)]
+    message: Option<serde_json::Value>,
+}
+
+fn as_string(v: Option<serde_json::Value>) -> Option<String> {
+    match v {
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+impl ProviderError {
+    /// Reads an error response. Any body is accepted: fields that are missing or not strings
+    /// are left out, a body that is not JSON gives the status alone.
+    ///
+    /// ```
+    /// use logto_proto::ProviderError;
+    /// let e = ProviderError::from_response(400, br#"{"code":"oidc.invalid_grant","message":"grant request is invalid","error":"invalid_grant","error_description":"grant request is invalid"}"#);
+    /// assert_eq!(e.error.as_deref(), Some("invalid_grant"));
+    /// assert_eq!(e.code.as_deref(), Some("oidc.invalid_grant"));
+    /// ```
+    pub fn from_response(status: u16, body: &[u8]) -> Self {
+        let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+        match parsed {
+            Some(b) => ProviderError {
+                status,
+                error: as_string(b.error),
+                error_description: as_string(b.error_description),
+                code: as_string(b.code),
+                message: as_string(b.message),
+            },
+            None => ProviderError {
+                status,
+                ..ProviderError::default()
+            },
+        }
+    }
+
+    /// Whether the OAuth error code is `code`.
+    pub fn is(&self, code: &str) -> bool {
+        self.error.as_deref() == Some(code)
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(e) = &self.error {
+            write!(f, " `{e}`")?;
+        }
+        if let Some(d) = self.error_description.as_ref().or(self.message.as_ref()) {
+            write!(f, ": {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+/// A stored snapshot that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// Written by a format version this build does not know.
+    UnsupportedVersion {
+        /// The version found.
+        found: u64,
+        /// The version this build writes.
+        supported: u64,
+    },
+    /// Not a snapshot document.
+    Corrupt {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::UnsupportedVersion { found, supported } => {
+                write!(f, "format version {found}, this build reads {supported}")
+            }
+            SnapshotError::Corrupt { reason } => write!(f, "corrupt: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+/// A token whose claims cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimsError {
+    /// The token is opaque (not a JWT): only the provider can read it.
+    NotAJwt,
+    /// The token is a JWT, but its payload is not the claims expected.
+    Invalid {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for ClaimsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClaimsError::NotAJwt => f.write_str("the token is opaque, not a JWT"),
+            ClaimsError::Invalid { reason } => write!(f, "invalid claims: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ClaimsError {}

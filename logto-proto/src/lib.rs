@@ -1,0 +1,163 @@
+//! # logto-proto
+//!
+//! The sans-IO protocol core of the Logto client SDK: every OpenID Connect flow of a Logto
+//! client, as values in and values out.
+//!
+//! **In scope**: discovery, JWKS (with key rotation), the sign-in URL (PKCE S256, state,
+//! nonce, every Logto parameter), the callback (exact redirect match, state, RFC 9207 `iss`),
+//! code exchange, ID-token verification (OIDC Core 3.1.3.7), access tokens per resource and
+//! organization with refresh and rotation, userinfo, revocation, the end-session URL, claim
+//! models, and a versioned session snapshot.
+//!
+//! **Out of scope**: sockets, clocks, randomness, threads, storage, cookies. The adapters
+//! (`logto-ureq`, `logto-isahc`) send the requests, read the clock and the OS RNG, and keep
+//! the snapshot in a store. Same inputs, same outputs: every flow here is deterministic.
+//!
+//! ## The pieces
+//! - [`Config`]: the app (endpoint, app id/secret, scopes, resources, tolerances). Built once.
+//! - [`ProviderCache`]: discovery metadata and JWKS, shared by every session of an endpoint.
+//! - [`Snapshot`]: one user's session (pending sign-in, ID/refresh/access tokens), saved whole.
+//! - [`Context`]: borrows the three and starts an operation.
+//!
+//! Flows that need no network are plain functions: [`sign_in_url`], [`end_session_url`],
+//! [`Snapshot::id_token_claims`], [`decode_claims`]. Flows that need it are
+//! [operations](Operation): [`Discover`], [`SignIn`], [`HandleSignInCallback`],
+//! [`GetAccessToken`], [`FetchUserInfo`], [`SignOut`].
+//!
+//! ## The driver loop
+//! Every operation is driven the same way, sync or async. After each response, ask for the
+//! next step; the snapshot and cache are up to date whenever the loop stops, success or not.
+//!
+//! ```text
+//! loop {
+//!     match op.step(now())? {
+//!         Step::Send(request) => match http.send(request) {
+//!             Ok(response) => op.handle_response(response, now())?,
+//!             Err(e) if op.handle_transport_error(now()) => continue,
+//!             Err(e) => return Err(e),
+//!         },
+//!         Step::Done(value) => break value,
+//!     }
+//! }
+//! // then: save the snapshot, merge the cache back
+//! ```
+//! [`run`] is this loop for a blocking `send`.
+//!
+//! ## Sign-in, end to end
+//! ```text
+//!  app                         logto-proto                         Logto
+//!   | sign_in(options, entropy)    |                                  |
+//!   |----------------------------->| GET /oidc/.well-known/... (once) |
+//!   |                              |--------------------------------->|
+//!   |<-- authorization URL --------| pending {state, verifier, nonce} |
+//!   |        (browser goes to Logto, user signs in, comes back)       |
+//!   | handle_sign_in_callback(url) |                                  |
+//!   |----------------------------->| redirect, state, error, iss, code|
+//!   |                              | POST /oidc/token (code+verifier) |
+//!   |                              |--------------------------------->|
+//!   |                              | GET /oidc/jwks (once / rotation) |
+//!   |                              |--------------------------------->|
+//!   |                              | verify ID token (3.1.3.7)        |
+//!   |<-- IdTokenClaims ------------| tokens stored, pending removed   |
+//! ```
+//!
+//! ## A complete run with fixed inputs
+//! The provider's answers below are fixed values (an ES384 ID token signed once for this
+//! example), so this runs without a network and always gives the same result.
+//!
+//! ```
+//! use logto_proto::*;
+//!
+//! let config = Config::builder("https://tenant.logto.app", "app-id")
+//!     .app_secret("app-secret")
+//!     .build()?;
+//! let mut cache = ProviderCache::new();
+//! let mut session = Snapshot::new();
+//! let now = UnixTime::from_secs(1_767_225_600);
+//!
+//! // A provider that answers from fixed values.
+//! let provider = |request: HttpRequest| -> Result<HttpResponse, std::convert::Infallible> {
+//!     let body = match request.url.as_str() {
+//!         "https://tenant.logto.app/oidc/.well-known/openid-configuration" => example::DISCOVERY,
+//!         "https://tenant.logto.app/oidc/jwks" => example::JWKS,
+//!         "https://tenant.logto.app/oidc/token" => example::TOKEN_RESPONSE,
+//!         other => panic!("unexpected request to {other}"),
+//!     };
+//!     Ok(HttpResponse::new(200, body))
+//! };
+//!
+//! // 1. Sign in: the URL to redirect the browser to.
+//! let entropy = SignInEntropy::from_bytes([7; 96]);
+//! let options = SignInOptions::new("https://app.example.com/callback");
+//! let mut op = Context::new(&config, &mut cache, &mut session).sign_in(options, entropy);
+//! let url = run(&mut op, || now, provider).map_err(|e| format!("{e:?}"))?;
+//! assert!(url.starts_with("https://tenant.logto.app/oidc/auth?client_id=app-id&"));
+//!
+//! // 2. The browser comes back to the redirect URI.
+//! let callback = format!(
+//!     "https://app.example.com/callback?code=abc&state={}&iss=https%3A%2F%2Ftenant.logto.app%2Foidc",
+//!     example::STATE,
+//! );
+//! let mut op = Context::new(&config, &mut cache, &mut session).handle_sign_in_callback(callback);
+//! let claims = run(&mut op, || now, provider).map_err(|e| format!("{e:?}"))?;
+//! assert_eq!(claims.sub, "user-1");
+//! assert!(session.is_authenticated());
+//!
+//! // 3. The snapshot is what storage keeps.
+//! let stored = session.to_json();
+//! assert_eq!(Snapshot::from_json(&stored)?, session);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod claims;
+mod config;
+mod crypto;
+mod error;
+#[doc(hidden)]
+pub mod example;
+mod http;
+mod jwks;
+mod jwt;
+mod metadata;
+mod ops;
+mod scope;
+mod secret;
+mod signin;
+mod snapshot;
+mod time;
+mod token;
+mod verify;
+
+pub use claims::{
+    decode_claims, AccessTokenClaims, Address, Audience, ExtraClaims, IdTokenClaims, Identity,
+    OrganizationData, OrganizationTokenClaims, UserInfo,
+};
+pub use config::{ClientAuth, Config, ConfigBuilder, Prompt};
+pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};
+pub use error::{
+    CallbackError, ClaimsError, ConfigError, DiscoveryError, Error, IdTokenError, JwksError,
+    ProviderError, ResponseError, SignInError, SnapshotError,
+};
+pub use http::{HttpRequest, HttpResponse, Method};
+pub use jwks::{Jwk, Jwks};
+pub use metadata::{ProviderCache, ProviderMetadata};
+pub use ops::{
+    run, Context, Discover, FetchUserInfo, GetAccessToken, HandleSignInCallback, Operation,
+    Revocation, RunError, SignIn, SignOut, SignOutResult, Step,
+};
+pub use scope::{
+    compose_resources, compose_scopes, has_organizations_scope, organization_id_from_urn,
+    organization_urn, UserScope, OFFLINE_ACCESS, OPENID, ORGANIZATIONS_RESOURCE,
+    ORGANIZATION_URN_PREFIX,
+};
+pub use secret::Secret;
+pub use signin::{
+    code_challenge, end_session_url, sign_in_url, DirectSignIn, FirstScreen, Identifier,
+    InteractionMode, SignInEntropy, SignInOptions, RESERVED_PARAMETERS,
+};
+pub use snapshot::{AccessToken, PendingSignIn, Snapshot, TokenTarget, SNAPSHOT_VERSION};
+pub use time::UnixTime;
+pub use token::TokenResponse;
+pub use verify::{verify_id_token, IdTokenCheck, NonceCheck};

@@ -1,0 +1,310 @@
+//! The session snapshot: everything one user's session needs, as one versioned value.
+
+use crate::claims::IdTokenClaims;
+use crate::error::{ClaimsError, SnapshotError};
+use crate::secret::Secret;
+use crate::time::UnixTime;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The snapshot format this build writes.
+pub const SNAPSHOT_VERSION: u64 = 1;
+
+/// Which access token: for a resource, for an organization, both, or neither (the token for
+/// the userinfo endpoint).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct TokenTarget {
+    /// API resource indicator.
+    #[serde(default, rename = "r", skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Organization id.
+    #[serde(default, rename = "o", skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+}
+
+impl TokenTarget {
+    /// The token with no resource: opaque unless the tenant has a default API resource; it
+    /// is what the userinfo endpoint takes.
+    pub fn userinfo() -> Self {
+        TokenTarget::default()
+    }
+
+    /// An access token for an API resource (an empty string means no resource).
+    pub fn resource(resource: impl Into<String>) -> Self {
+        let resource: String = resource.into();
+        TokenTarget {
+            resource: (!resource.is_empty()).then_some(resource),
+            organization_id: None,
+        }
+    }
+
+    /// An organization token (`aud = urn:logto:organization:<id>`).
+    pub fn organization(organization_id: impl Into<String>) -> Self {
+        TokenTarget {
+            resource: None,
+            organization_id: Some(organization_id.into()),
+        }
+    }
+
+    /// An organization-scoped API token: the resource's token carrying `organization_id`.
+    pub fn resource_in_organization(
+        resource: impl Into<String>,
+        organization_id: impl Into<String>,
+    ) -> Self {
+        TokenTarget {
+            organization_id: Some(organization_id.into()),
+            ..TokenTarget::resource(resource)
+        }
+    }
+}
+
+/// A cached access token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessToken {
+    /// What it is for.
+    #[serde(flatten)]
+    pub target: TokenTarget,
+    /// The token.
+    #[serde(rename = "t")]
+    pub token: Secret,
+    /// Granted scopes, space-separated, if the provider said.
+    #[serde(default, rename = "s", skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Expiry: the earlier of `expires_in` after the request and the JWT's `exp`.
+    #[serde(rename = "e")]
+    pub expires_at: UnixTime,
+}
+
+impl AccessToken {
+    /// Whether the token can still be used at `now`, keeping `leeway` seconds in hand.
+    pub fn is_fresh(&self, now: UnixTime, leeway: u64) -> bool {
+        now.add_secs(leeway) < self.expires_at
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("target", &self.target)
+            .field("token", &self.token)
+            .field("scope", &self.scope)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A sign-in in progress: what the callback is checked against.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    /// CSRF state sent in the URL.
+    #[serde(rename = "st")]
+    pub(crate) state: Secret,
+    /// PKCE verifier.
+    #[serde(rename = "cv")]
+    pub(crate) code_verifier: Secret,
+    /// Nonce sent in the URL.
+    #[serde(rename = "n")]
+    pub(crate) nonce: Secret,
+    /// Redirect URI sent in the URL.
+    #[serde(rename = "ru")]
+    pub(crate) redirect_uri: String,
+    /// When the sign-in started.
+    #[serde(rename = "at")]
+    pub(crate) created_at: UnixTime,
+    /// base64url(SHA-256) of a code already sent to the token endpoint.
+    #[serde(default, rename = "uc", skip_serializing_if = "Option::is_none")]
+    pub(crate) used_code: Option<String>,
+}
+
+impl PendingSignIn {
+    /// The redirect URI the callback must match.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// When the sign-in started.
+    pub fn created_at(&self) -> UnixTime {
+        self.created_at
+    }
+}
+
+impl fmt::Debug for PendingSignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingSignIn")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything one session holds: the pending sign-in, the ID token, the refresh token and
+/// the access-token cache. Each token is stored once.
+///
+/// Storage saves it whole with [`to_json`](Self::to_json) and reads it back with
+/// [`from_json`](Self::from_json); an unknown version or corrupt content is an error, never
+/// a panic. Provider metadata and keys are not in it (see
+/// [`ProviderCache`](crate::ProviderCache)).
+///
+/// ```
+/// use logto_proto::Snapshot;
+/// let s = Snapshot::new();
+/// assert!(!s.is_authenticated());
+/// assert_eq!(s.to_json(), r#"{"v":1}"#);
+/// assert_eq!(Snapshot::from_json(&s.to_json()).unwrap(), s);
+/// assert!(Snapshot::from_json(r#"{"v":99}"#).is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    #[serde(default, rename = "p", skip_serializing_if = "Option::is_none")]
+    pub(crate) pending: Option<PendingSignIn>,
+    #[serde(default, rename = "id", skip_serializing_if = "Option::is_none")]
+    pub(crate) id_token: Option<Secret>,
+    #[serde(default, rename = "rt", skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_token: Option<Secret>,
+    #[serde(default, rename = "at", skip_serializing_if = "Vec::is_empty")]
+    pub(crate) access_tokens: Vec<AccessToken>,
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("pending", &self.pending)
+            .field("id_token", &self.id_token)
+            .field("refresh_token", &self.refresh_token)
+            .field("access_tokens", &self.access_tokens)
+            .finish()
+    }
+}
+
+#[derive(Serialize)]
+struct WireOut<'a> {
+    v: u64,
+    #[serde(flatten)]
+    snapshot: &'a Snapshot,
+}
+
+#[derive(Deserialize)]
+struct WireIn {
+    v: serde_json::Value,
+    #[serde(flatten)]
+    snapshot: serde_json::Value,
+}
+
+impl Snapshot {
+    /// An empty session.
+    pub fn new() -> Self {
+        Snapshot::default()
+    }
+
+    /// Serialises with the format version.
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings, integers and maps cannot fail; fall back to an empty
+        // session rather than panic if it ever did.
+        serde_json::to_string(&WireOut {
+            v: SNAPSHOT_VERSION,
+            snapshot: self,
+        })
+        .unwrap_or_else(|_| format!(r#"{{"v":{SNAPSHOT_VERSION}}}"#))
+    }
+
+    /// Reads a stored snapshot.
+    pub fn from_json(json: &str) -> Result<Snapshot, SnapshotError> {
+        let corrupt = |reason: String| SnapshotError::Corrupt { reason };
+        let wire: WireIn = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+        let version = wire
+            .v
+            .as_u64()
+            .ok_or_else(|| corrupt("version is not a number".into()))?;
+        if version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::UnsupportedVersion {
+                found: version,
+                supported: SNAPSHOT_VERSION,
+            });
+        }
+        serde_json::from_value(wire.snapshot).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Whether the session holds an ID token, i.e. a sign-in completed and no sign-out
+    /// followed. It says nothing of whether the provider still honours the refresh token.
+    pub fn is_authenticated(&self) -> bool {
+        self.id_token.is_some()
+    }
+
+    /// The raw ID token.
+    pub fn id_token(&self) -> Option<&Secret> {
+        self.id_token.as_ref()
+    }
+
+    /// The claims of the stored ID token (verified when it was stored).
+    pub fn id_token_claims(&self) -> Result<IdTokenClaims, crate::Error> {
+        let token = self
+            .id_token
+            .as_ref()
+            .ok_or(crate::Error::NotAuthenticated)?;
+        Ok(
+            crate::claims::decode_claims(token.expose()).map_err(|e| match e {
+                ClaimsError::NotAJwt => ClaimsError::Invalid {
+                    reason: "stored ID token is not a JWT".into(),
+                },
+                other => other,
+            })?,
+        )
+    }
+
+    /// The refresh token.
+    pub fn refresh_token(&self) -> Option<&Secret> {
+        self.refresh_token.as_ref()
+    }
+
+    /// The sign-in in progress, if any.
+    pub fn pending_sign_in(&self) -> Option<&PendingSignIn> {
+        self.pending.as_ref()
+    }
+
+    /// The cached access tokens.
+    pub fn access_tokens(&self) -> &[AccessToken] {
+        &self.access_tokens
+    }
+
+    /// The cached token for `target`, if it is still fresh at `now` with `leeway` seconds
+    /// in hand.
+    pub fn fresh_access_token(
+        &self,
+        target: &TokenTarget,
+        now: UnixTime,
+        leeway: u64,
+    ) -> Option<&AccessToken> {
+        self.access_tokens
+            .iter()
+            .find(|t| &t.target == target)
+            .filter(|t| t.is_fresh(now, leeway))
+    }
+
+    /// Drops the cached token for `target` (the next request refreshes it).
+    pub fn clear_access_token(&mut self, target: &TokenTarget) {
+        self.access_tokens.retain(|t| &t.target != target);
+    }
+
+    /// Drops every cached access token; ID and refresh tokens stay.
+    pub fn clear_access_tokens(&mut self) {
+        self.access_tokens.clear();
+    }
+
+    /// Drops every token (the pending sign-in stays).
+    pub fn clear_tokens(&mut self) {
+        self.id_token = None;
+        self.refresh_token = None;
+        self.access_tokens.clear();
+    }
+
+    pub(crate) fn store_access_token(&mut self, token: AccessToken) {
+        match self
+            .access_tokens
+            .iter_mut()
+            .find(|t| t.target == token.target)
+        {
+            Some(slot) => *slot = token,
+            None => self.access_tokens.push(token),
+        }
+    }
+}

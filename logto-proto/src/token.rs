@@ -1,0 +1,117 @@
+//! Token-endpoint requests (code exchange, refresh, revocation) and the token response.
+
+use crate::config::{ClientAuth, Config};
+use crate::error::ResponseError;
+use crate::http::HttpRequest;
+use crate::secret::Secret;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::Deserialize;
+use std::fmt;
+use url::form_urlencoded;
+
+/// A successful token response.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenResponse {
+    /// The access token (opaque or JWT).
+    pub access_token: Secret,
+    /// Lifetime in seconds, if given.
+    pub expires_in: Option<u64>,
+    /// Granted scopes, space-separated.
+    pub scope: Option<String>,
+    /// The ID token (always on code exchange; on refresh when `openid` was granted).
+    pub id_token: Option<Secret>,
+    /// The refresh token: new on rotation, else the same value again (or absent).
+    pub refresh_token: Option<Secret>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("has_id_token", &self.id_token.is_some())
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenResponse {
+    /// Parses a 2xx token response body; `token_type` must be `Bearer`.
+    ///
+    /// ```
+    /// let r = logto_proto::TokenResponse::parse(br#"{"access_token":"at","token_type":"Bearer","expires_in":3600}"#).unwrap();
+    /// assert_eq!(r.expires_in, Some(3600));
+    /// assert!(logto_proto::TokenResponse::parse(br#"{"access_token":"at","token_type":"mac"}"#).is_err());
+    /// ```
+    pub fn parse(body: &[u8]) -> Result<TokenResponse, ResponseError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            access_token: String,
+            token_type: String,
+            #[serde(default)]
+            expires_in: Option<u64>,
+            #[serde(default)]
+            scope: Option<String>,
+            #[serde(default)]
+            id_token: Option<String>,
+            #[serde(default)]
+            refresh_token: Option<String>,
+        }
+        let raw: Raw = serde_json::from_slice(body).map_err(|e| ResponseError::Malformed {
+            what: "token",
+            reason: e.to_string(),
+        })?;
+        if !raw.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(ResponseError::UnexpectedTokenType {
+                found: raw.token_type,
+            });
+        }
+        if raw.access_token.is_empty() {
+            return Err(ResponseError::Malformed {
+                what: "token",
+                reason: "empty access_token".into(),
+            });
+        }
+        let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty()).map(Secret::new);
+        Ok(TokenResponse {
+            access_token: Secret::new(raw.access_token),
+            expires_in: raw.expires_in,
+            scope: raw.scope,
+            id_token: non_empty(raw.id_token),
+            refresh_token: non_empty(raw.refresh_token),
+        })
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B).
+fn form_encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// A form POST to the token or revocation endpoint, authenticated as the config says.
+pub(crate) fn client_request(
+    config: &Config,
+    endpoint: &str,
+    params: &[(&str, &str)],
+) -> HttpRequest {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        form.append_pair(k, v);
+    }
+    form.append_pair("client_id", config.app_id());
+    let secret = config.app_secret().map(Secret::expose);
+    if let (ClientAuth::ClientSecretPost, Some(secret)) = (config.client_auth(), secret) {
+        form.append_pair("client_secret", secret);
+    }
+    let mut request = HttpRequest::post_form(endpoint, form.finish());
+    if let (ClientAuth::ClientSecretBasic, Some(secret)) = (config.client_auth(), secret) {
+        // RFC 6749 §2.3.1: form-urlencode id and secret, then base64 `id:secret`.
+        let credentials = format!("{}:{}", form_encode(config.app_id()), form_encode(secret));
+        request.headers.push((
+            "authorization".into(),
+            format!("Basic {}", STANDARD.encode(credentials)),
+        ));
+    }
+    request
+}

@@ -1,0 +1,194 @@
+//! ID-token verification, following OIDC Core 3.1.3.7 step by step.
+
+use crate::claims::IdTokenClaims;
+use crate::crypto::{Algorithm, SignatureError};
+use crate::error::IdTokenError;
+use crate::jwks::{Jwk, Jwks};
+use crate::jwt;
+use crate::time::UnixTime;
+
+/// What the `nonce` claim must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonceCheck<'a> {
+    /// At sign-in: the nonce must be present and equal.
+    Required(&'a str),
+    /// On refresh: the nonce may be absent; if present it must equal the session's (if the
+    /// session's ID token had one).
+    IfPresent(Option<&'a str>),
+}
+
+/// The values an ID token is checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct IdTokenCheck<'a> {
+    /// The discovered issuer.
+    pub issuer: &'a str,
+    /// The app id.
+    pub client_id: &'a str,
+    /// The time of the check.
+    pub now: UnixTime,
+    /// Clock tolerance in seconds for `exp`, `iat`, `nbf`.
+    pub clock_tolerance: u64,
+    /// The nonce rule.
+    pub nonce: NonceCheck<'a>,
+    /// On refresh: the session's `sub`, which the new token must repeat.
+    pub subject: Option<&'a str>,
+}
+
+/// Verifies an ID token against a JWKS and returns its claims.
+///
+/// Checks, in order: the compact form; `alg` from the allow-list (RS256, PS256, ES256,
+/// ES384, ES512, EdDSA; never `none` or HS*); the key by `kid`; the signature; then the
+/// claims. [`IdTokenError::UnknownKey`] is the one error worth a JWKS refetch.
+pub fn verify_id_token(
+    token: &str,
+    jwks: &Jwks,
+    check: &IdTokenCheck<'_>,
+) -> Result<IdTokenClaims, IdTokenError> {
+    let malformed = |reason: &str| IdTokenError::Malformed {
+        reason: reason.to_owned(),
+    };
+    let jws = jwt::split(token).map_err(malformed)?;
+    let header = jwt::decode_header(&jws).map_err(|r| malformed(&r))?;
+    if header.crit.is_some() {
+        return Err(malformed("critical header extensions are not supported"));
+    }
+
+    // 3.1.3.7 step 7: the alg must be one the client expects. `none` and the HMAC family
+    // (keyed with the client secret, step 8) are refused outright.
+    let alg =
+        Algorithm::from_name(&header.alg).ok_or_else(|| IdTokenError::UnsupportedAlgorithm {
+            alg: header.alg.clone(),
+        })?;
+
+    // Step 6: validate the signature with the key the header's `kid` names.
+    let key = select_key(jwks, header.kid.as_deref())?;
+    if key
+        .alg
+        .as_deref()
+        .is_some_and(|declared| declared != alg.name())
+    {
+        return Err(IdTokenError::KeyMismatch {
+            alg: header.alg,
+            kid: key.kid.clone(),
+        });
+    }
+    let signature = jwt::b64_decode(jws.signature).map_err(malformed)?;
+    key.key
+        .verify(alg, token, jws.signing_input.as_bytes(), &signature)
+        .map_err(|e| match e {
+            SignatureError::KeyMismatch => IdTokenError::KeyMismatch {
+                alg: header.alg.clone(),
+                kid: key.kid.clone(),
+            },
+            SignatureError::Invalid => IdTokenError::BadSignature,
+        })?;
+
+    let claims: IdTokenClaims = jwt::decode_payload(token).map_err(|e| match e {
+        jwt::PayloadError::NotAJwt => malformed("payload is not a JSON object"),
+        jwt::PayloadError::Invalid(reason) => IdTokenError::InvalidClaims { reason },
+    })?;
+    check_claims(&claims, check)?;
+    Ok(claims)
+}
+
+fn select_key<'a>(jwks: &'a Jwks, kid: Option<&str>) -> Result<&'a Jwk, IdTokenError> {
+    match kid {
+        Some(kid) => jwks.find(kid).ok_or_else(|| IdTokenError::UnknownKey {
+            kid: Some(kid.to_owned()),
+        }),
+        // Without a kid, only a JWKS with a single key is unambiguous.
+        None => match jwks.keys() {
+            [only] => Ok(only),
+            _ => Err(IdTokenError::UnknownKey { kid: None }),
+        },
+    }
+}
+
+fn check_claims(claims: &IdTokenClaims, check: &IdTokenCheck<'_>) -> Result<(), IdTokenError> {
+    // Step 2: the issuer must match the discovered issuer exactly.
+    if claims.iss != check.issuer {
+        return Err(IdTokenError::Issuer {
+            expected: check.issuer.to_owned(),
+            found: claims.iss.clone(),
+        });
+    }
+    if claims.sub.is_empty() {
+        return Err(IdTokenError::InvalidClaims {
+            reason: "sub is empty".into(),
+        });
+    }
+    // Step 3: aud must contain the client id.
+    if !claims.aud.contains(check.client_id) {
+        return Err(IdTokenError::Audience {
+            expected: check.client_id.to_owned(),
+            found: claims.aud.0.clone(),
+        });
+    }
+    // Steps 4-5: with several audiences azp must be present; when present it must be us.
+    let several = claims.aud.0.len() > 1;
+    if (several && claims.azp.is_none())
+        || claims
+            .azp
+            .as_deref()
+            .is_some_and(|azp| azp != check.client_id)
+    {
+        return Err(IdTokenError::AuthorizedParty {
+            expected: check.client_id.to_owned(),
+            found: claims.azp.clone(),
+        });
+    }
+    // Step 9: the current time must be before exp (with the tolerance).
+    let tol = check.clock_tolerance;
+    if check.now.sub_secs(tol) >= claims.exp {
+        return Err(IdTokenError::Expired {
+            now: check.now,
+            exp: claims.exp,
+        });
+    }
+    // Step 10: iat may not lie in the future beyond the tolerance.
+    if claims.iat > check.now.add_secs(tol) {
+        return Err(IdTokenError::IssuedInFuture {
+            now: check.now,
+            iat: claims.iat,
+        });
+    }
+    if let Some(nbf) = claims.nbf {
+        if nbf > check.now.add_secs(tol) {
+            return Err(IdTokenError::NotYetValid {
+                now: check.now,
+                nbf,
+            });
+        }
+    }
+    // Step 11: the nonce must be the one sent in the authentication request.
+    match check.nonce {
+        NonceCheck::Required(expected) => {
+            if claims.nonce.as_deref() != Some(expected) {
+                return Err(IdTokenError::Nonce {
+                    expected: expected.to_owned(),
+                    found: claims.nonce.clone(),
+                });
+            }
+        }
+        NonceCheck::IfPresent(expected) => {
+            if let (Some(found), Some(expected)) = (claims.nonce.as_deref(), expected) {
+                if found != expected {
+                    return Err(IdTokenError::Nonce {
+                        expected: expected.to_owned(),
+                        found: Some(found.to_owned()),
+                    });
+                }
+            }
+        }
+    }
+    // OIDC Core 12.2: a refreshed ID token names the same user.
+    if let Some(expected) = check.subject {
+        if claims.sub != expected {
+            return Err(IdTokenError::SubjectChanged {
+                expected: expected.to_owned(),
+                found: claims.sub.clone(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Blocking Logto client over [`logto_proto`], driven by `ureq`.
+//!
+//! The client API lands in a following step; today this crate only re-exports the core.
+#![forbid(unsafe_code)]
+
+pub use logto_proto as proto;
