@@ -60,6 +60,13 @@ pub fn verify_id_token(
             alg: header.alg.clone(),
         })?;
 
+    // The payload is decoded before the signature check so a wrong claim type is reported
+    // as such by both backends; nothing in it is trusted until every check below passes.
+    let claims: IdTokenClaims = jwt::decode_payload(token).map_err(|e| match e {
+        jwt::PayloadError::NotAJwt => malformed("payload is not a JSON object"),
+        jwt::PayloadError::Invalid(reason) => IdTokenError::InvalidClaims { reason },
+    })?;
+
     // Step 6: validate the signature with the key the header's `kid` names.
     let key = select_key(jwks, header.kid.as_deref())?;
     if key
@@ -83,10 +90,6 @@ pub fn verify_id_token(
             SignatureError::Invalid => IdTokenError::BadSignature,
         })?;
 
-    let claims: IdTokenClaims = jwt::decode_payload(token).map_err(|e| match e {
-        jwt::PayloadError::NotAJwt => malformed("payload is not a JSON object"),
-        jwt::PayloadError::Invalid(reason) => IdTokenError::InvalidClaims { reason },
-    })?;
     check_claims(&claims, check)?;
     Ok(claims)
 }

@@ -1,0 +1,446 @@
+//! Flows 6-9: access tokens, organization tokens, user info and sign-out, with every
+//! failure keeping what must be kept.
+
+mod support;
+
+use logto_proto::*;
+use serde_json::json;
+use support::*;
+
+fn refreshes(h: &Harness) -> usize {
+    h.provider.refresh_requests()
+}
+
+fn form(request: &HttpRequest) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(&request.body)
+        .into_owned()
+        .collect()
+}
+
+#[test]
+fn a_fresh_cached_token_needs_no_request() {
+    let mut h = Harness::signed_in("ES384");
+    let first = h.access_token(TokenTarget::resource(API), false).unwrap();
+    let sent = h.provider.requests.len();
+    h.provider.now += 1000;
+    let again = h.access_token(TokenTarget::resource(API), false).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(
+        h.provider.requests.len(),
+        sent,
+        "no request for a fresh token"
+    );
+    let claims: AccessTokenClaims = decode_claims(first.token.expose()).unwrap();
+    assert_eq!(claims.aud, Some(Audience(vec![API.into()])));
+    assert_eq!(claims.scope.as_deref(), Some("read:data"));
+}
+
+#[test]
+fn the_refresh_request_and_the_expiry_maths() {
+    let mut h = Harness::signed_in("ES384");
+    h.provider.access_ttl = 600;
+    let rt = h.snapshot.refresh_token().unwrap().expose().to_owned();
+    let token = h.access_token(TokenTarget::resource(API), false).unwrap();
+    let request = h.provider.requests.last().unwrap();
+    assert_eq!(
+        form(request),
+        vec![
+            ("grant_type".into(), "refresh_token".into()),
+            ("refresh_token".into(), rt.clone()),
+            ("resource".into(), API.into()),
+            ("client_id".into(), APP_ID.into()),
+        ]
+    );
+    // expires_at = min(now + expires_in, JWT exp).
+    assert_eq!(token.expires_at, UnixTime::from_secs(T0 + 600));
+    // The token is used until `leeway` (60 s) before expiry, then refreshed.
+    h.provider.now = T0 + 539;
+    h.access_token(TokenTarget::resource(API), false).unwrap();
+    assert_eq!(refreshes(&h), 1);
+    h.provider.now = T0 + 540;
+    h.access_token(TokenTarget::resource(API), false).unwrap();
+    assert_eq!(refreshes(&h), 2);
+    // The rotated refresh token replaced the old one.
+    assert_ne!(h.snapshot.refresh_token().unwrap().expose(), rt);
+}
+
+#[test]
+fn a_jwt_exp_earlier_than_expires_in_wins() {
+    let mut h = Harness::signed_in("ES384");
+    // The server says 3600 s, but the JWT says it expires in 100 s.
+    h.provider.access_ttl = 3600;
+    let token = h.access_token(TokenTarget::resource(API), false).unwrap();
+    assert_eq!(token.expires_at, UnixTime::from_secs(T0 + 3600));
+    let claims: AccessTokenClaims = decode_claims(token.token.expose()).unwrap();
+    assert_eq!(claims.exp, Some(UnixTime::from_secs(T0 + 3600)));
+    let mut resp = HttpResponse::new(200, json!({"access_token": h.provider.sign(&json!({"aud": API, "exp": T0 + 100})), "token_type": "Bearer", "expires_in": 3600}).to_string());
+    resp.headers
+        .push(("content-type".into(), "application/json".into()));
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot)
+        .access_token(TokenTarget::resource("https://other"), false);
+    let now = UnixTime::from_secs(T0);
+    let token = run(&mut op, || now, |_| Ok::<_, ()>(resp.clone())).unwrap();
+    assert_eq!(token.expires_at, UnixTime::from_secs(T0 + 100));
+}
+
+#[test]
+fn rotation_never_presents_a_consumed_refresh_token() {
+    let mut h = Harness::signed_in("ES384");
+    let mut seen = std::collections::HashSet::new();
+    for (i, target) in [
+        TokenTarget::resource(API),
+        TokenTarget::userinfo(),
+        TokenTarget::organization("org1"),
+        TokenTarget::resource_in_organization(API, "org1"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        h.provider.now += 1;
+        h.access_token(target, true).unwrap();
+        let sent = form(h.provider.requests.last().unwrap());
+        let rt = sent
+            .iter()
+            .find(|(k, _)| k == "refresh_token")
+            .unwrap()
+            .1
+            .clone();
+        assert!(seen.insert(rt), "refresh #{i} presented a consumed token");
+    }
+}
+
+#[test]
+fn invalid_grant_ends_the_session_cleanly() {
+    let mut h = Harness::signed_in("ES384");
+    h.provider.faults.push_back(Fault::Status(400, json!({"code": "oidc.invalid_grant", "message": "grant request is invalid", "error": "invalid_grant", "error_description": "grant request is invalid"})));
+    let err = h
+        .access_token(TokenTarget::resource(API), true)
+        .unwrap_err();
+    match err {
+        Error::SessionExpired(p) => {
+            assert_eq!(p.status, 400);
+            assert_eq!(p.code.as_deref(), Some("oidc.invalid_grant"));
+            assert_eq!(
+                p.error_description.as_deref(),
+                Some("grant request is invalid")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!h.snapshot.is_authenticated());
+    assert!(h.snapshot.refresh_token().is_none());
+    assert!(h.snapshot.access_tokens().is_empty());
+    assert_eq!(
+        h.access_token(TokenTarget::resource(API), false)
+            .unwrap_err(),
+        Error::NotAuthenticated
+    );
+}
+
+#[test]
+fn transient_failures_keep_every_token() {
+    for fault in [
+        Fault::Status(500, json!({"message": "internal"})),
+        Fault::Status(503, json!("down")),
+        Fault::Malformed,
+        Fault::Status(400, json!({"error": "invalid_scope"})),
+    ] {
+        let mut h = Harness::signed_in("ES384");
+        let cached = h.access_token(TokenTarget::resource(API), false).unwrap();
+        let before = h.snapshot.clone();
+        h.provider.faults.push_back(fault.clone());
+        let err = h
+            .access_token(TokenTarget::organization("org1"), false)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Provider(_) | Error::Response(_)),
+            "{fault:?}: {err:?}"
+        );
+        assert_eq!(h.snapshot, before, "{fault:?}: the session is untouched");
+        // The kept refresh token still works afterwards.
+        let org = h
+            .access_token(TokenTarget::organization("org1"), false)
+            .unwrap();
+        assert!(org.token.expose().contains('.'));
+        assert_eq!(
+            h.access_token(TokenTarget::resource(API), false).unwrap(),
+            cached
+        );
+    }
+    // A transport failure (no response at all) keeps the session too.
+    let mut h = Harness::signed_in("ES384");
+    let before = h.snapshot.clone();
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot)
+        .access_token(TokenTarget::resource(API), true);
+    let err = run(
+        &mut op,
+        || UnixTime::from_secs(T0),
+        |_| Err::<HttpResponse, _>("timeout"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, RunError::Transport("timeout")));
+    assert_eq!(h.snapshot, before);
+}
+
+#[test]
+fn organization_tokens() {
+    let mut h = Harness::signed_in("ES384");
+    let token = h
+        .access_token(TokenTarget::organization("org1"), false)
+        .unwrap();
+    let request = form(h.provider.requests.last().unwrap());
+    assert!(request.contains(&("organization_id".into(), "org1".into())));
+    assert!(!request.iter().any(|(k, _)| k == "resource"));
+    let claims: OrganizationTokenClaims = decode_claims(token.token.expose()).unwrap();
+    assert_eq!(claims.organization_id(), Some("org1"));
+
+    // Organization-scoped API token: resource + organization.
+    let token = h
+        .access_token(TokenTarget::resource_in_organization(API, "org1"), false)
+        .unwrap();
+    let claims: AccessTokenClaims = decode_claims(token.token.expose()).unwrap();
+    assert_eq!(claims.organization_id.as_deref(), Some("org1"));
+    assert_eq!(claims.aud, Some(Audience(vec![API.into()])));
+
+    // Not a member: 403, tokens kept.
+    let err = h
+        .access_token(TokenTarget::organization("org2"), false)
+        .unwrap_err();
+    match err {
+        Error::Provider(p) => {
+            assert_eq!(p.status, 403);
+            assert!(p.is("access_denied"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(h.snapshot.is_authenticated());
+}
+
+#[test]
+fn organization_tokens_need_the_organizations_scope() {
+    let mut h = Harness::signed_in("ES384");
+    for scopes in [vec!["email"], vec![]] {
+        h.config = Config::builder(ENDPOINT, APP_ID)
+            .app_secret(APP_SECRET)
+            .scopes(scopes)
+            .build()
+            .unwrap();
+        let sent = h.provider.requests.len();
+        assert_eq!(
+            h.access_token(TokenTarget::organization("org1"), false)
+                .unwrap_err(),
+            Error::MissingOrganizationScope
+        );
+        assert_eq!(h.provider.requests.len(), sent);
+    }
+    // The scope counts whether given as the enum or as the string.
+    for config in [
+        Config::builder(ENDPOINT, APP_ID)
+            .app_secret(APP_SECRET)
+            .scopes([UserScope::Organizations])
+            .build()
+            .unwrap(),
+        Config::builder(ENDPOINT, APP_ID)
+            .app_secret(APP_SECRET)
+            .scopes(["urn:logto:scope:organizations"])
+            .build()
+            .unwrap(),
+    ] {
+        assert!(config.has_organizations_scope());
+        assert_eq!(config.resources(), [ORGANIZATIONS_RESOURCE]);
+    }
+}
+
+#[test]
+fn force_refresh_and_clearing() {
+    let mut h = Harness::signed_in("ES384");
+    let a = h.access_token(TokenTarget::resource(API), false).unwrap();
+    h.provider.now += 1;
+    let b = h.access_token(TokenTarget::resource(API), true).unwrap();
+    assert_ne!(a.token, b.token);
+    assert_eq!(refreshes(&h), 2);
+    h.snapshot.clear_access_token(&TokenTarget::resource(API));
+    h.access_token(TokenTarget::resource(API), false).unwrap();
+    assert_eq!(refreshes(&h), 3);
+    h.snapshot.clear_access_tokens();
+    assert!(h.snapshot.access_tokens().is_empty());
+    assert!(h.snapshot.is_authenticated());
+}
+
+#[test]
+fn not_authenticated_without_a_refresh_token() {
+    let mut h = Harness::new("ES384");
+    assert_eq!(
+        h.access_token(TokenTarget::resource(API), false)
+            .unwrap_err(),
+        Error::NotAuthenticated
+    );
+    assert!(h.provider.requests.is_empty());
+    assert_eq!(
+        h.snapshot.id_token_claims().unwrap_err(),
+        Error::NotAuthenticated
+    );
+}
+
+#[test]
+fn user_info_uses_the_default_token_and_retries_once_on_401() {
+    let mut h = Harness::signed_in("ES384");
+    let fetch = |h: &mut Harness| {
+        let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).fetch_user_info();
+        Harness::drive(&mut h.provider, &mut op)
+    };
+    let info = fetch(&mut h).unwrap();
+    assert_eq!(info.sub, USER);
+    assert_eq!(info.custom_data, Some(json!({"plan": "pro"})));
+    let me = h.provider.requests.last().unwrap();
+    assert_eq!(me.method, Method::Get);
+    assert!(me
+        .header("authorization")
+        .unwrap()
+        .starts_with("Bearer at-"));
+    assert_eq!(refreshes(&h), 0, "the token from the code exchange is used");
+
+    // A token the provider no longer accepts: one forced refresh, one retry.
+    h.snapshot.clear_access_tokens();
+    let stale = AccessToken {
+        target: TokenTarget::userinfo(),
+        token: Secret::new("revoked"),
+        scope: None,
+        expires_at: UnixTime::from_secs(T0 + 9999),
+    };
+    let mut s = serde_json::to_value(&h.snapshot).unwrap();
+    s["at"] = json!([serde_json::to_value(&stale).unwrap()]);
+    h.snapshot = serde_json::from_value(s).unwrap();
+    let info = fetch(&mut h).unwrap();
+    assert_eq!(info.sub, USER);
+    assert_eq!(refreshes(&h), 1);
+}
+
+#[test]
+fn sign_out_revokes_and_builds_the_end_session_url() {
+    let mut h = Harness::signed_in("ES384");
+    let id_token = h.snapshot.id_token().unwrap().expose().to_owned();
+    let rt = h.snapshot.refresh_token().unwrap().expose().to_owned();
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot)
+        .sign_out(Some("https://app.example.com/"));
+    let result = Harness::drive(&mut h.provider, &mut op).unwrap();
+    assert_eq!(result.revocation, Revocation::Revoked);
+    assert_eq!(
+        result.end_session_url,
+        format!("https://tenant.logto.app/oidc/session/end?client_id=app-id&post_logout_redirect_uri=https%3A%2F%2Fapp.example.com%2F&id_token_hint={id_token}")
+    );
+    let revoke = h.provider.requests.last().unwrap();
+    assert!(revoke.url.ends_with("/token/revocation"));
+    assert_eq!(
+        revoke.header("authorization"),
+        Some("Basic YXBwLWlkOmFwcCtzZWNyZXQlMjYlM0Q=")
+    );
+    assert_eq!(
+        form(revoke),
+        vec![
+            ("token".into(), rt),
+            ("token_type_hint".into(), "refresh_token".into()),
+            ("client_id".into(), APP_ID.into())
+        ]
+    );
+    assert_eq!(h.snapshot, Snapshot::new());
+    assert_eq!(
+        h.access_token(TokenTarget::resource(API), false)
+            .unwrap_err(),
+        Error::NotAuthenticated
+    );
+}
+
+#[test]
+fn sign_out_never_blocks_on_revocation() {
+    // The revocation endpoint fails: reported, sign-out completes.
+    let mut h = Harness::signed_in("ES384");
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).sign_out(None);
+    let provider = &mut h.provider;
+    let result = run(
+        &mut op,
+        || UnixTime::from_secs(T0),
+        |req| {
+            Ok::<_, ()>(if req.url.ends_with("revocation") {
+                HttpResponse::new(503, "down")
+            } else {
+                provider.handle(req)
+            })
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        result.revocation,
+        Revocation::Failed(ProviderError { status: 503, .. })
+    ));
+    assert!(!result.end_session_url.contains("post_logout_redirect_uri"));
+    assert_eq!(h.snapshot, Snapshot::new());
+
+    // The revocation request cannot be sent: still signed out.
+    let mut h = Harness::signed_in("ES384");
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).sign_out(None);
+    let result = run(
+        &mut op,
+        || UnixTime::from_secs(T0),
+        |req| {
+            if req.url.ends_with("revocation") {
+                Err("refused")
+            } else {
+                Ok(HttpResponse::new(500, ""))
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(result.revocation, Revocation::Unreachable);
+    assert_eq!(h.snapshot, Snapshot::new());
+}
+
+#[test]
+fn operations_refuse_misuse() {
+    let mut h = Harness::signed_in("ES384");
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot)
+        .access_token(TokenTarget::resource(API), true);
+    let now = UnixTime::from_secs(T0);
+    assert!(matches!(op.step(now), Ok(Step::Send(_))));
+    assert_eq!(
+        op.step(now).unwrap_err(),
+        Error::Usage("a response is awaited: call handle_response")
+    );
+    op.handle_response(HttpResponse::new(500, ""), now)
+        .unwrap_err();
+    assert_eq!(
+        op.step(now).unwrap_err(),
+        Error::Usage("the operation is over")
+    );
+    assert!(op.handle_response(HttpResponse::new(200, ""), now).is_err());
+}
+
+#[test]
+fn opaque_access_tokens_have_no_claims() {
+    let h = Harness::signed_in("ES384");
+    let default = &h.snapshot.access_tokens()[0];
+    assert_eq!(default.target, TokenTarget::userinfo());
+    assert_eq!(
+        decode_claims::<AccessTokenClaims>(default.token.expose()),
+        Err(ClaimsError::NotAJwt)
+    );
+}
+
+#[test]
+fn secrets_never_reach_debug_output() {
+    let h = Harness::signed_in("ES384");
+    let rt = h.snapshot.refresh_token().unwrap().expose().to_owned();
+    let id = h.snapshot.id_token().unwrap().expose().to_owned();
+    let at = h.snapshot.access_tokens()[0].token.expose().to_owned();
+    let dump = format!("{:?} {:?} {:?}", h.snapshot, h.config, h.provider.requests);
+    for secret in [
+        rt.as_str(),
+        id.as_str(),
+        at.as_str(),
+        APP_SECRET,
+        "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc",
+        "YXBwLWlkOmFwcCtzZWNyZXQlMjYlM0Q=",
+    ] {
+        assert!(!dump.contains(secret), "{secret} leaked");
+    }
+}
