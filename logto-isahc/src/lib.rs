@@ -1,6 +1,68 @@
-//! Async Logto client over [`logto_proto`], driven by `isahc`.
+//! # logto-isahc
 //!
-//! The client API lands in a following step; today this crate only re-exports the core.
+//! The async Logto client: the [`logto_proto`] core driven by [`isahc`]. Every method is a
+//! loop that asks a core operation for its next request, sends it, feeds the response back
+//! with the current time and saves the session; no OpenID Connect rule lives here. It runs on
+//! any executor (tokio, async-std, smol, `futures::executor`): isahc does its I/O on its own
+//! thread.
+//!
+//! ```no_run
+//! use logto_isahc::{LogtoClient, LogtoConfig, UserScope};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
+//!     .app_secret("app-secret")
+//!     .scopes([UserScope::Email, UserScope::Organizations])
+//!     .resources(["https://api.example.com"])
+//!     .build()?;
+//! let client = LogtoClient::new(config)?;
+//!
+//! // 1. Send the user to Logto.
+//! let url = client.sign_in("https://app.example.com/callback").await?;
+//! # let callback_url = url;
+//! // 2. Logto sends the user back to the callback with a code.
+//! let claims = client.handle_sign_in_callback(&callback_url).await?;
+//! println!("signed in as {}", claims.sub);
+//!
+//! // 3. Tokens and user info, refreshed when needed.
+//! let user = client.fetch_user_info().await?;
+//! let api_token = client.access_token("https://api.example.com").await?;
+//! let org_token = client.organization_token("org-id").await?;
+//!
+//! // 4. Sign out: the end-session URL to send the user to.
+//! let end_session = client.sign_out(Some("https://app.example.com/")).await?;
+//! # let _ = (user, api_token, org_token, end_session);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Sessions and storage
+//! A [`LogtoClient`] holds one session in a [`Storage`] (get/set/delete, plus
+//! compare-and-swap): [`MemoryStorage`] by default, [`FileStorage`] for a file per session,
+//! or your own (a web framework's session store). A web app keeps one client and derives one
+//! per request with [`LogtoClient::for_session`]; they share the HTTP agent and the provider
+//! metadata and keys.
+//!
+//! ## Concurrency and refresh-token rotation
+//! Logto rotates refresh tokens, and presenting a consumed one revokes the whole grant. The
+//! client therefore refreshes one request at a time per session: within a process through a
+//! async lock, across processes sharing one store through a refresh lease written with
+//! [`Storage::compare_and_swap`] (the other process waits, then re-reads the rotated token).
+//! Implement `compare_and_swap` atomically for a store shared by several processes.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+mod client;
+mod error;
+mod storage;
+mod transport;
+
+pub use client::{Clock, Entropy, LogtoClient, SESSION_KEY};
+pub use error::{Error, StorageError, TransportError, TransportErrorKind};
 pub use logto_proto as proto;
+pub use logto_proto::{
+    AccessToken, AccessTokenClaims, ClientAuth, Config as LogtoConfig, DirectSignIn, FirstScreen,
+    IdTokenClaims, Identifier, InteractionMode, OrganizationTokenClaims, Prompt, Revocation,
+    SignInOptions, SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope,
+};
+pub use storage::{FileStorage, MemoryStorage, Storage, StorageFuture};

@@ -5,6 +5,7 @@ use crate::scope::{compose_resources, compose_scopes, has_organizations_scope};
 use crate::secret::Secret;
 use std::fmt;
 use std::net::IpAddr;
+use std::time::Duration;
 use url::Url;
 
 /// How the app authenticates at the token and revocation endpoints.
@@ -78,6 +79,8 @@ pub struct Config {
     jwks_refetch_cooldown: u64,
     metadata_ttl: u64,
     jwks_ttl: u64,
+    connect_timeout: Duration,
+    request_timeout: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -119,6 +122,8 @@ impl Config {
             jwks_refetch_cooldown: 60,
             metadata_ttl: 24 * 3600,
             jwks_ttl: 3600,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
         }
     }
 
@@ -197,6 +202,17 @@ impl Config {
     pub fn jwks_ttl(&self) -> u64 {
         self.jwks_ttl
     }
+
+    /// Connect timeout the adapters give their HTTP client (default 10 s). The core itself
+    /// never waits for anything.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// Timeout of a whole request in the adapters (default 30 s).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
 }
 
 /// Builds a [`Config`]; see [`Config::builder`].
@@ -217,6 +233,8 @@ pub struct ConfigBuilder {
     jwks_refetch_cooldown: u64,
     metadata_ttl: u64,
     jwks_ttl: u64,
+    connect_timeout: Duration,
+    request_timeout: Duration,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -310,6 +328,18 @@ impl ConfigBuilder {
         self
     }
 
+    /// Connect timeout for the adapters' HTTP client (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Whole-request timeout for the adapters' HTTP client (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
     /// Validates and normalises.
     pub fn build(self) -> Result<Config, ConfigError> {
         let endpoint = normalise_endpoint(&self.endpoint, self.allow_insecure_http)?;
@@ -344,6 +374,8 @@ impl ConfigBuilder {
             jwks_refetch_cooldown: self.jwks_refetch_cooldown,
             metadata_ttl: self.metadata_ttl,
             jwks_ttl: self.jwks_ttl,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
         })
     }
 }

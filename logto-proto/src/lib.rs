@@ -157,7 +157,9 @@ pub use signin::{
     code_challenge, end_session_url, sign_in_url, DirectSignIn, FirstScreen, Identifier,
     InteractionMode, SignInEntropy, SignInOptions, RESERVED_PARAMETERS,
 };
-pub use snapshot::{AccessToken, PendingSignIn, Snapshot, TokenTarget, SNAPSHOT_VERSION};
+pub use snapshot::{
+    AccessToken, LeaseState, PendingSignIn, RefreshLease, Snapshot, TokenTarget, SNAPSHOT_VERSION,
+};
 pub use time::UnixTime;
 pub use token::TokenResponse;
 pub use verify::{verify_id_token, IdTokenCheck, NonceCheck};

@@ -163,6 +163,36 @@ pub struct Snapshot {
     pub(crate) refresh_token: Option<Secret>,
     #[serde(default, rename = "at", skip_serializing_if = "Vec::is_empty")]
     pub(crate) access_tokens: Vec<AccessToken>,
+    #[serde(default, rename = "l", skip_serializing_if = "Option::is_none")]
+    pub(crate) lease: Option<RefreshLease>,
+}
+
+/// A claim on the session's refresh token by one holder until a deadline.
+///
+/// Refresh-token rotation makes a refresh token single-use, and presenting a consumed one
+/// revokes the whole grant. When several processes share one store, each takes the lease
+/// (written with a compare-and-swap) before refreshing; the others wait for it to end, then
+/// re-read the rotated token. A holder that dies leaves a lease that expires on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshLease {
+    /// Who holds it (a random id per client instance).
+    #[serde(rename = "h")]
+    pub holder: String,
+    /// When it lapses.
+    #[serde(rename = "u")]
+    pub until: UnixTime,
+}
+
+/// What [`Snapshot::acquire_refresh_lease`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseState {
+    /// The lease is this holder's until the given time: refresh now, then release.
+    Acquired,
+    /// Another holder refreshes until `until`: wait, re-read the session, try again.
+    HeldElsewhere {
+        /// When the other holder's lease lapses.
+        until: UnixTime,
+    },
 }
 
 impl fmt::Debug for Snapshot {
@@ -172,6 +202,7 @@ impl fmt::Debug for Snapshot {
             .field("id_token", &self.id_token)
             .field("refresh_token", &self.refresh_token)
             .field("access_tokens", &self.access_tokens)
+            .field("lease", &self.lease)
             .finish()
     }
 }
@@ -295,6 +326,36 @@ impl Snapshot {
         self.id_token = None;
         self.refresh_token = None;
         self.access_tokens.clear();
+    }
+
+    /// Takes the refresh lease for `holder` for `ttl` seconds, unless another holder's lease
+    /// is still running at `now`. Save the snapshot with a compare-and-swap afterwards: the
+    /// lease only holds if that write wins.
+    pub fn acquire_refresh_lease(&mut self, holder: &str, now: UnixTime, ttl: u64) -> LeaseState {
+        match &self.lease {
+            Some(l) if l.holder != holder && now < l.until => {
+                LeaseState::HeldElsewhere { until: l.until }
+            }
+            _ => {
+                self.lease = Some(RefreshLease {
+                    holder: holder.to_owned(),
+                    until: now.add_secs(ttl),
+                });
+                LeaseState::Acquired
+            }
+        }
+    }
+
+    /// Ends `holder`'s lease (another holder's lease is left alone).
+    pub fn release_refresh_lease(&mut self, holder: &str) {
+        if self.lease.as_ref().is_some_and(|l| l.holder == holder) {
+            self.lease = None;
+        }
+    }
+
+    /// The current refresh lease, if any.
+    pub fn refresh_lease(&self) -> Option<&RefreshLease> {
+        self.lease.as_ref()
     }
 
     pub(crate) fn store_access_token(&mut self, token: AccessToken) {

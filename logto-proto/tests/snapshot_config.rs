@@ -233,3 +233,30 @@ proptest! {
         let _ = Snapshot::from_json(&text);
     }
 }
+
+#[test]
+fn the_refresh_lease_serialises_writers() {
+    let mut a = Snapshot::new();
+    let t = UnixTime::from_secs(T0);
+    assert_eq!(a.acquire_refresh_lease("a", t, 30), LeaseState::Acquired);
+    let mut b = Snapshot::from_json(&a.to_json()).unwrap();
+    assert_eq!(
+        b.acquire_refresh_lease("b", t.add_secs(29), 30),
+        LeaseState::HeldElsewhere {
+            until: t.add_secs(30)
+        }
+    );
+    // It lapses on its own.
+    assert_eq!(
+        b.acquire_refresh_lease("b", t.add_secs(30), 30),
+        LeaseState::Acquired
+    );
+    assert_eq!(b.refresh_lease().unwrap().holder, "b");
+    // Only the holder releases it.
+    b.release_refresh_lease("a");
+    assert!(b.refresh_lease().is_some());
+    b.release_refresh_lease("b");
+    assert!(b.refresh_lease().is_none());
+    a.release_refresh_lease("a");
+    assert_eq!(a, Snapshot::new());
+}

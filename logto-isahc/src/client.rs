@@ -1,0 +1,457 @@
+//! The async client.
+
+use crate::error::{Error, StorageError};
+use crate::storage::{MemoryStorage, Storage};
+use crate::transport;
+use async_lock::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard};
+use logto_proto::{
+    decode_claims, AccessToken, AccessTokenClaims, Config, Context, IdTokenClaims, LeaseState,
+    Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy, SignInOptions, SignOutResult,
+    Snapshot, Step, TokenTarget, UnixTime, UserInfo,
+};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The storage key of the session snapshot.
+pub const SESSION_KEY: &str = "logto_session";
+
+/// A source of the current time (the system clock unless replaced for tests).
+pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
+/// A source of random bytes (the OS generator unless replaced for tests).
+pub type Entropy = Arc<dyn Fn(&mut [u8]) -> Result<(), String> + Send + Sync>;
+
+/// What every client of one configuration shares: the config, the HTTP agent (keep-alive)
+/// and the provider cache (shared by every client of the endpoint in the process).
+struct App {
+    config: Config,
+    agent: isahc::HttpClient,
+    cache: Arc<RwLock<ProviderCache>>,
+}
+
+fn shared_cache(endpoint: &str) -> Arc<RwLock<ProviderCache>> {
+    static CACHES: OnceLock<Mutex<HashMap<String, Arc<RwLock<ProviderCache>>>>> = OnceLock::new();
+    let mut caches = CACHES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    caches.entry(endpoint.to_owned()).or_default().clone()
+}
+
+fn system_clock() -> UnixTime {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    UnixTime::from_secs(secs)
+}
+
+fn os_entropy(buf: &mut [u8]) -> Result<(), String> {
+    getrandom::fill(buf).map_err(|e| e.to_string())
+}
+
+/// A Logto client for one session, async and runtime-agnostic (tokio, async-std, smol or a
+/// plain executor: isahc runs its own I/O thread).
+///
+/// Cloning gives another handle on the same session (same storage, same refresh lock), to
+/// use from several tasks. [`for_session`](Self::for_session) gives a client for another
+/// session that shares the HTTP agent and the provider cache: a web app keeps one client and
+/// makes one per request around that request's session store.
+///
+/// Methods follow the Logto guide: sign-in, callback, sign-out, tokens, user info. Every
+/// method that may refresh a token is single-flight per session: concurrent calls needing the
+/// same token make one refresh request, and calls needing different tokens take turns, each
+/// with the latest (possibly rotated) refresh token.
+#[derive(Clone)]
+pub struct LogtoClient {
+    app: Arc<App>,
+    storage: Arc<dyn Storage>,
+    session_lock: Arc<AsyncMutex<()>>,
+    holder: Arc<str>,
+    clock: Clock,
+    entropy: Entropy,
+}
+
+impl fmt::Debug for LogtoClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogtoClient")
+            .field("config", &self.app.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogtoClient {
+    /// A client with its own in-memory session store.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        LogtoClient::with_storage(config, MemoryStorage::new())
+    }
+
+    /// A client whose session lives in `storage`.
+    pub fn with_storage(config: Config, storage: impl Storage + 'static) -> Result<Self, Error> {
+        let app = App {
+            agent: transport::client(&config).map_err(Error::Transport)?,
+            cache: shared_cache(config.endpoint()),
+            config,
+        };
+        Ok(LogtoClient {
+            app: Arc::new(app),
+            storage: Arc::new(storage),
+            session_lock: Arc::default(),
+            holder: new_holder(&os_entropy),
+            clock: Arc::new(system_clock),
+            entropy: Arc::new(os_entropy),
+        })
+    }
+
+    /// A client for another session (its own storage and refresh lock) sharing this client's
+    /// configuration, HTTP agent and provider cache.
+    pub fn for_session(&self, storage: impl Storage + 'static) -> Self {
+        LogtoClient {
+            storage: Arc::new(storage),
+            session_lock: Arc::default(),
+            holder: new_holder(&*self.entropy),
+            ..self.clone()
+        }
+    }
+
+    /// Replaces the clock (for tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> UnixTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Replaces the random source (for tests).
+    #[must_use]
+    pub fn with_entropy(
+        mut self,
+        entropy: impl Fn(&mut [u8]) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.entropy = Arc::new(entropy);
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.app.config
+    }
+
+    /// The URL to send the user to, for a sign-in that comes back to `redirect_uri`.
+    /// Starting a sign-in clears the session's tokens.
+    pub async fn sign_in(&self, redirect_uri: &str) -> Result<String, Error> {
+        self.sign_in_with(SignInOptions::new(redirect_uri)).await
+    }
+
+    /// [`sign_in`](Self::sign_in) with every option (interaction mode, first screen,
+    /// identifiers, direct sign-in, login hint, prompt, extra parameters).
+    pub async fn sign_in_with(&self, options: SignInOptions) -> Result<String, Error> {
+        let mut bytes = [0u8; 96];
+        (self.entropy)(&mut bytes).map_err(Error::Random)?;
+        let entropy = SignInEntropy::from_bytes(bytes);
+        self.in_session(async |client, ctx| client.drive(&mut ctx.sign_in(options, entropy)).await)
+            .await
+    }
+
+    /// Completes the sign-in with the URL the provider redirected to (query included).
+    /// Returns the verified ID token's claims.
+    pub async fn handle_sign_in_callback(
+        &self,
+        callback_url: &str,
+    ) -> Result<IdTokenClaims, Error> {
+        self.in_session(async |client, ctx| {
+            client
+                .drive(&mut ctx.handle_sign_in_callback(callback_url))
+                .await
+        })
+        .await
+    }
+
+    /// Signs out: clears the session, revokes the refresh token (a failure there does not
+    /// stop the sign-out) and returns the end-session URL to send the user to.
+    pub async fn sign_out(&self, post_logout_redirect_uri: Option<&str>) -> Result<String, Error> {
+        Ok(self
+            .sign_out_with_result(post_logout_redirect_uri)
+            .await?
+            .end_session_url)
+    }
+
+    /// [`sign_out`](Self::sign_out), also telling how the revocation went.
+    pub async fn sign_out_with_result(
+        &self,
+        post_logout_redirect_uri: Option<&str>,
+    ) -> Result<SignOutResult, Error> {
+        self.in_session(async |client, ctx| {
+            client
+                .drive(&mut ctx.sign_out(post_logout_redirect_uri))
+                .await
+        })
+        .await
+    }
+
+    /// Whether the session holds an ID token (a sign-in completed, no sign-out since).
+    pub async fn is_authenticated(&self) -> Result<bool, Error> {
+        Ok(self.load().await?.1.is_authenticated())
+    }
+
+    /// The raw ID token.
+    pub async fn id_token(&self) -> Result<Option<String>, Error> {
+        Ok(self
+            .load()
+            .await?
+            .1
+            .id_token()
+            .map(|t| t.expose().to_owned()))
+    }
+
+    /// The claims of the ID token (verified when it was stored).
+    pub async fn id_token_claims(&self) -> Result<IdTokenClaims, Error> {
+        Ok(self.load().await?.1.id_token_claims()?)
+    }
+
+    /// The refresh token.
+    pub async fn refresh_token(&self) -> Result<Option<String>, Error> {
+        Ok(self
+            .load()
+            .await?
+            .1
+            .refresh_token()
+            .map(|t| t.expose().to_owned()))
+    }
+
+    /// The userinfo claims (with a fresh access token, refreshed if needed).
+    pub async fn fetch_user_info(&self) -> Result<UserInfo, Error> {
+        self.refreshing(async |client, ctx| client.drive(&mut ctx.fetch_user_info()).await)
+            .await
+    }
+
+    /// An access token for an API resource (`""`: the token for the userinfo endpoint).
+    pub async fn access_token(&self, resource: &str) -> Result<String, Error> {
+        self.token(TokenTarget::resource(resource), false)
+            .await
+            .map(|t| t.token.expose().to_owned())
+    }
+
+    /// The claims of [`access_token`](Self::access_token) (an opaque token gives
+    /// `Error::Protocol(Claims(NotAJwt))`).
+    pub async fn access_token_claims(&self, resource: &str) -> Result<AccessTokenClaims, Error> {
+        let token = self.access_token(resource).await?;
+        decode_claims(&token).map_err(|e| Error::Protocol(e.into()))
+    }
+
+    /// An organization token (needs the organizations scope).
+    pub async fn organization_token(&self, organization_id: &str) -> Result<String, Error> {
+        self.token(TokenTarget::organization(organization_id), false)
+            .await
+            .map(|t| t.token.expose().to_owned())
+    }
+
+    /// The claims of [`organization_token`](Self::organization_token).
+    pub async fn organization_token_claims(
+        &self,
+        organization_id: &str,
+    ) -> Result<OrganizationTokenClaims, Error> {
+        let token = self.organization_token(organization_id).await?;
+        decode_claims(&token).map_err(|e| Error::Protocol(e.into()))
+    }
+
+    /// An organization-scoped API token: the resource's token with the organization's
+    /// permissions and an `organization_id` claim.
+    pub async fn access_token_for(
+        &self,
+        resource: &str,
+        organization_id: &str,
+    ) -> Result<String, Error> {
+        self.token(
+            TokenTarget::resource_in_organization(resource, organization_id),
+            false,
+        )
+        .await
+        .map(|t| t.token.expose().to_owned())
+    }
+
+    /// The token for any target with its scope and expiry; `force_refresh` skips the cache
+    /// (e.g. after a role change).
+    pub async fn token(
+        &self,
+        target: TokenTarget,
+        force_refresh: bool,
+    ) -> Result<AccessToken, Error> {
+        if !force_refresh {
+            // Fast path, no lock: a fresh cached token needs no request.
+            let (_, mut snapshot) = self.load().await?;
+            let mut cache = self.cache();
+            let mut op = Context::new(&self.app.config, &mut cache, &mut snapshot)
+                .access_token(target.clone(), false);
+            if let Step::Done(token) = op.step((self.clock)())? {
+                return Ok(token);
+            }
+        }
+        self.refreshing(async |client, ctx| {
+            client
+                .drive(&mut ctx.access_token(target, force_refresh))
+                .await
+        })
+        .await
+    }
+
+    /// Forgets the cached token for `target`; the next request refreshes it.
+    pub async fn clear_access_token(&self, target: &TokenTarget) -> Result<(), Error> {
+        self.in_session(async |_, ctx| {
+            ctx.snapshot.clear_access_token(target);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Forgets every cached access token (ID and refresh tokens stay).
+    pub async fn clear_access_tokens(&self) -> Result<(), Error> {
+        self.in_session(async |_, ctx| {
+            ctx.snapshot.clear_access_tokens();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`].
+    pub async fn clear_session(&self) -> Result<(), Error> {
+        let _guard = self.lock().await;
+        Ok(self.storage.delete(SESSION_KEY).await?)
+    }
+
+    async fn lock(&self) -> AsyncMutexGuard<'_, ()> {
+        self.session_lock.lock().await
+    }
+
+    fn cache(&self) -> ProviderCache {
+        self.app
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn merge_cache(&self, cache: &ProviderCache) {
+        let mut shared = self.app.cache.write().unwrap_or_else(|p| p.into_inner());
+        shared.merge(cache);
+    }
+
+    async fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
+        let raw = self.storage.get(SESSION_KEY).await?;
+        let snapshot = match &raw {
+            Some(json) => Snapshot::from_json(json).map_err(StorageError::Corrupt)?,
+            None => Snapshot::new(),
+        };
+        Ok((raw, snapshot))
+    }
+
+    async fn save(&self, before: Option<&str>, snapshot: &Snapshot) -> Result<(), Error> {
+        let json = snapshot.to_json();
+        if before == Some(json.as_str()) {
+            return Ok(());
+        }
+        if *snapshot == Snapshot::new() {
+            Ok(self.storage.delete(SESSION_KEY).await?)
+        } else {
+            Ok(self.storage.set(SESSION_KEY, &json).await?)
+        }
+    }
+
+    async fn drive<O: Operation>(&self, op: &mut O) -> Result<O::Output, Error> {
+        // The async form of `logto_proto::run`.
+        loop {
+            match op.step((self.clock)())? {
+                Step::Done(value) => return Ok(value),
+                Step::Send(request) => match transport::send(&self.app.agent, request).await {
+                    Ok(response) => op.handle_response(response, (self.clock)())?,
+                    Err(e) => {
+                        if !op.handle_transport_error((self.clock)()) {
+                            return Err(Error::Transport(e));
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Runs `f` on the loaded session under the session lock, then saves the session and
+    /// the cache whatever `f` returned (an operation leaves them consistent).
+    async fn in_session<T>(
+        &self,
+        f: impl for<'a> AsyncFnOnce(&'a Self, Context<'a>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let _guard = self.lock().await;
+        let (raw, mut snapshot) = self.load().await?;
+        let mut cache = self.cache();
+        let result = f(
+            self,
+            Context::new(&self.app.config, &mut cache, &mut snapshot),
+        )
+        .await;
+        self.merge_cache(&cache);
+        self.save(raw.as_deref(), &snapshot).await?;
+        result
+    }
+
+    /// [`in_session`](Self::in_session) holding the session's refresh lease too, so that
+    /// no other client (in this process or another sharing the store) refreshes meanwhile.
+    async fn refreshing<T>(
+        &self,
+        f: impl for<'a> AsyncFnOnce(&'a Self, Context<'a>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let _guard = self.lock().await;
+        let config = &self.app.config;
+        let ttl = 3 * config.request_timeout().as_secs() + 5;
+        let (leased, mut snapshot) = loop {
+            let (raw, mut snapshot) = self.load().await?;
+            let now = (self.clock)();
+            match snapshot.acquire_refresh_lease(&self.holder, now, ttl) {
+                LeaseState::Acquired => {
+                    let json = snapshot.to_json();
+                    if self
+                        .storage
+                        .compare_and_swap(SESSION_KEY, raw.as_deref(), Some(&json))
+                        .await?
+                    {
+                        break (json, snapshot);
+                    }
+                }
+                LeaseState::HeldElsewhere { until } => {
+                    let wait = until.secs_since(now).min(1);
+                    futures_timer::Delay::new(
+                        Duration::from_millis(50).min(Duration::from_secs(wait)),
+                    )
+                    .await;
+                }
+            }
+        };
+        let mut cache = self.cache();
+        let result = f(self, Context::new(config, &mut cache, &mut snapshot)).await;
+        self.merge_cache(&cache);
+        snapshot.release_refresh_lease(&self.holder);
+        let json = snapshot.to_json();
+        if !self
+            .storage
+            .compare_and_swap(SESSION_KEY, Some(&leased), Some(&json))
+            .await?
+        {
+            // Our lease lapsed and another writer came in: what this refresh returned (the
+            // rotated refresh token) is still the newest truth the provider gave.
+            self.storage.set(SESSION_KEY, &json).await?;
+        }
+        result
+    }
+}
+
+fn new_holder(entropy: &(dyn Fn(&mut [u8]) -> Result<(), String> + Send + Sync)) -> Arc<str> {
+    let mut bytes = [0u8; 12];
+    if entropy(&mut bytes).is_err() {
+        // A holder id only separates clients; the address of a fresh allocation will do.
+        let marker = Box::new(0u8);
+        return format!("h{:p}", marker).into();
+    }
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into()
+}

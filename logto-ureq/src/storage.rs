@@ -1,0 +1,218 @@
+//! Where a session lives between requests.
+
+use crate::error::StorageError;
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A key-value store for the session snapshot (the guide's `Storage`: get, set, delete).
+///
+/// The client keeps one versioned value per session under one key. Stores shared by several
+/// processes (a database, Redis, a file) should implement [`compare_and_swap`]
+/// atomically: the client takes a refresh lease through it, so that only one process at a
+/// time presents the refresh token and the others re-read the rotated one.
+///
+/// [`compare_and_swap`]: Storage::compare_and_swap
+pub trait Storage: Send + Sync {
+    /// The value under `key`, if any.
+    fn get(&self, key: &str) -> Result<Option<String>, StorageError>;
+    /// Stores `value` under `key`.
+    fn set(&self, key: &str, value: &str) -> Result<(), StorageError>;
+    /// Removes `key`.
+    fn delete(&self, key: &str) -> Result<(), StorageError>;
+    /// Writes `new` (`None` deletes) only if the current value is `expected` (`None`: absent);
+    /// returns whether it wrote. The default reads then writes, which is atomic only within
+    /// one process when the store is used by this client alone; override it for a shared
+    /// store (e.g. `UPDATE … WHERE value = $expected`, Redis `WATCH`/`MULTI`).
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        if self.get(key)?.as_deref() != expected {
+            return Ok(false);
+        }
+        match new {
+            Some(v) => self.set(key, v)?,
+            None => self.delete(key)?,
+        }
+        Ok(true)
+    }
+}
+
+/// The default store: a map in memory, one per client (never shared between clients).
+#[derive(Debug, Default)]
+pub struct MemoryStorage {
+    map: Mutex<HashMap<String, String>>,
+}
+
+impl MemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStorage::default()
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        // A panic while holding the lock cannot leave the map half-written: recover it.
+        self.map
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
+        Ok(self.map().get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
+        self.map().insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.map().remove(key);
+        Ok(())
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        let mut map = self.map();
+        if map.get(key).map(String::as_str) != expected {
+            return Ok(false);
+        }
+        match new {
+            Some(v) => map.insert(key.to_owned(), v.to_owned()),
+            None => map.remove(key),
+        };
+        Ok(true)
+    }
+}
+
+/// A store of one file per key in a directory, safe across processes: every write goes to a
+/// temporary file that is flushed and renamed over the old one (a crash mid-write leaves the
+/// old value), and writes and compare-and-swap hold an exclusive lock on `.lock` in the
+/// directory.
+#[derive(Debug, Clone)]
+pub struct FileStorage {
+    dir: PathBuf,
+}
+
+impl FileStorage {
+    /// A store in `dir` (created if missing).
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(|source| StorageError::Io {
+            key: dir.display().to_string(),
+            source,
+        })?;
+        Ok(FileStorage { dir })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        // Keys become file names: keep [A-Za-z0-9_-], escape the rest.
+        let mut name = String::with_capacity(key.len() + 5);
+        for b in key.bytes() {
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+                name.push(b as char);
+            } else {
+                name.push_str(&format!("%{b:02X}"));
+            }
+        }
+        name.push_str(".json");
+        self.dir.join(name)
+    }
+
+    fn locked<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce() -> std::io::Result<T>,
+    ) -> Result<T, StorageError> {
+        let io = |source| StorageError::Io {
+            key: key.to_owned(),
+            source,
+        };
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(".lock"))
+            .map_err(io)?;
+        lock.lock().map_err(io)?;
+        let result = f().map_err(io);
+        // Closing the file releases the lock even if unlock fails.
+        let _ = lock.unlock();
+        result
+    }
+
+    fn read(&self, key: &str) -> std::io::Result<Option<String>> {
+        match fs::read_to_string(self.path(key)) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write(&self, key: &str, value: Option<&str>) -> std::io::Result<()> {
+        let path = self.path(key);
+        match value {
+            None => match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+            Some(value) => {
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                let mut file = fs::File::create(&tmp)?;
+                file.write_all(value.as_bytes())?;
+                file.sync_all()?;
+                drop(file);
+                fs::rename(&tmp, &path)
+            }
+        }
+    }
+}
+
+impl Storage for FileStorage {
+    fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
+        // Renames are atomic: a reader sees the old or the new file, never half of one.
+        self.read(key).map_err(|source| StorageError::Io {
+            key: key.to_owned(),
+            source,
+        })
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
+        self.locked(key, || self.write(key, Some(value)))
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.locked(key, || self.write(key, None))
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        self.locked(key, || {
+            if self.read(key)?.as_deref() != expected {
+                return Ok(false);
+            }
+            self.write(key, new)?;
+            Ok(true)
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! Sending the core's requests with ureq.
+
+use crate::error::{TransportError, TransportErrorKind};
+use logto_proto::{Config, HttpRequest, HttpResponse};
+use std::io::Read;
+
+/// Largest response body read (discovery, JWKS and tokens are a few KB).
+const MAX_BODY: u64 = 1024 * 1024;
+
+/// The agent every client of a [`Config`] shares: keep-alive, timeouts, no redirects, and a
+/// `User-Agent` naming this crate.
+pub(crate) fn agent(config: &Config) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(config.connect_timeout()))
+        .timeout_global(Some(config.request_timeout()))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .user_agent(concat!("logto-ureq/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+pub(crate) fn send(
+    agent: &ureq::Agent,
+    request: HttpRequest,
+) -> Result<HttpResponse, TransportError> {
+    let mut builder = ureq::http::Request::builder()
+        .method(request.method.as_str())
+        .uri(&request.url);
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let http_request = builder.body(request.body).map_err(|e| TransportError {
+        kind: TransportErrorKind::Other,
+        message: e.to_string(),
+    })?;
+    let response = agent.run(http_request).map_err(transport_error)?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let mut body = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(MAX_BODY)
+        .read_to_end(&mut body)
+        .map_err(|e| TransportError {
+            kind: TransportErrorKind::Other,
+            message: e.to_string(),
+        })?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn transport_error(e: ureq::Error) -> TransportError {
+    let kind = match &e {
+        ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => TransportErrorKind::Connect,
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            TransportErrorKind::Timeout
+        }
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            TransportErrorKind::Connect
+        }
+        _ => TransportErrorKind::Other,
+    };
+    TransportError {
+        kind,
+        message: e.to_string(),
+    }
+}
