@@ -33,7 +33,12 @@ fn fixture() -> &'static Fixture {
         .expect("sign-in url");
         let state = state_params(&url).unwrap().pop().unwrap();
         assert_eq!(state, logto_proto::example::STATE);
-        Fixture { config, cache, snapshot, state }
+        Fixture {
+            config,
+            cache,
+            snapshot,
+            state,
+        }
     })
 }
 
@@ -43,19 +48,32 @@ fuzz_target!(|data: &[u8]| {
     let mut cache = f.cache.clone();
     let mut snapshot = f.snapshot.clone();
     let now = UnixTime::from_secs(T0 + 5);
-    let mut op = Context::new(&f.config, &mut cache, &mut snapshot).handle_sign_in_callback(callback.clone());
+    let mut op = Context::new(&f.config, &mut cache, &mut snapshot)
+        .handle_sign_in_callback(callback.clone());
     match op.step(now) {
         Ok(Step::Send(request)) => {
             assert_eq!(request.method, Method::Post);
             assert_eq!(request.url, "http://127.0.0.1:3001/oidc/token");
             let states = state_params(&callback).expect("accepted callback must be a URL");
-            assert_eq!(states, vec![f.state.clone()], "callback accepted without the exact state: {callback:?}");
+            assert_eq!(
+                states,
+                vec![f.state.clone()],
+                "callback accepted without the exact state: {callback:?}"
+            );
             let u = url::Url::parse(&callback).unwrap();
             assert_eq!(u.host_str(), Some("127.0.0.1"));
             assert_eq!(u.port_or_known_default(), Some(3000));
             assert_eq!(u.path(), "/callback");
-            let iss: Vec<_> = u.query_pairs().filter(|(k, _)| k == "iss").map(|(_, v)| v.into_owned()).collect();
-            assert_eq!(iss, vec![LOCAL_ISSUER.to_owned()], "iss not checked: {callback:?}");
+            let iss: Vec<_> = u
+                .query_pairs()
+                .filter(|(k, _)| k == "iss")
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            assert_eq!(
+                iss,
+                vec![LOCAL_ISSUER.to_owned()],
+                "iss not checked: {callback:?}"
+            );
             assert!(!u.query_pairs().any(|(k, _)| k == "error"));
             drop(op);
             assert!(snapshot.pending_sign_in().is_some());
@@ -64,7 +82,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(Step::Done(claims)) => panic!("callback done without a token request: {claims:?}"),
         Err(_) => {
             drop(op);
-            assert!(snapshot == f.snapshot, "a rejected callback changed the snapshot");
+            assert!(
+                snapshot == f.snapshot,
+                "a rejected callback changed the snapshot"
+            );
         }
     }
 });

@@ -28,12 +28,23 @@ const API: &str = "https://api.example.com";
 enum Action {
     /// Sign-in and a valid callback answered by a correct provider (a shortcut to a session).
     Login,
-    SignIn { entropy: Option<u8>, organization: bool },
+    SignIn {
+        entropy: Option<u8>,
+        organization: bool,
+    },
     Callback(CallbackUrl),
-    AccessToken { target: u8, force: bool },
+    AccessToken {
+        target: u8,
+        force: bool,
+    },
     UserInfo,
-    SignOut { redirect: bool },
+    SignOut {
+        redirect: bool,
+    },
     Reload,
+    /// Refresh lease of holder A (false) or B (true) for `ttl` seconds.
+    Lease { holder: bool, ttl: u16 },
+    Release { holder: bool },
     ForgetCache,
     Wait(u16),
     WaitLong(u8),
@@ -82,7 +93,10 @@ enum Reply {
     /// What a correct provider answers to this request.
     Good,
     Transport,
-    Http { status: Status, body: Body },
+    Http {
+        status: Status,
+        body: Body,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -102,7 +116,10 @@ enum Body {
     Jwks,
     ExampleToken,
     Token(TokenFields),
-    LogtoError { error: ErrorCode, description: String },
+    LogtoError {
+        error: ErrorCode,
+        description: String,
+    },
     UserInfo(Vec<u8>),
     Empty,
 }
@@ -148,7 +165,9 @@ impl JsonValue {
         match self {
             JsonValue::Str(s) => s.as_str().into(),
             JsonValue::Int(i) => (*i).into(),
-            JsonValue::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+            JsonValue::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+            }
             JsonValue::Bool(b) => (*b).into(),
             JsonValue::Null => serde_json::Value::Null,
             JsonValue::Array(v) => v.clone().into(),
@@ -213,7 +232,10 @@ fn body(b: &Body) -> Vec<u8> {
                     let mut tok = example_id_token().as_bytes().to_vec();
                     let i = *index as usize % tok.len();
                     tok[i] = *byte;
-                    o.insert("id_token".into(), String::from_utf8_lossy(&tok).into_owned().into());
+                    o.insert(
+                        "id_token".into(),
+                        String::from_utf8_lossy(&tok).into_owned().into(),
+                    );
                 }
                 Some(IdToken::Value(v)) => {
                     o.insert("id_token".into(), v.to_json());
@@ -324,8 +346,12 @@ impl World<'_> {
                 assert!(self.snapshot.access_tokens().is_empty());
             }
             Outcome::Failed(_) | Outcome::Transport => {
-                let ok = after == before || after.as_ref().is_some_and(|a| self.rotated.contains(a));
-                assert!(ok, "failed refresh changed the refresh token: {before:?} -> {after:?}");
+                let ok =
+                    after == before || after.as_ref().is_some_and(|a| self.rotated.contains(a));
+                assert!(
+                    ok,
+                    "failed refresh changed the refresh token: {before:?} -> {after:?}"
+                );
             }
         }
     }
@@ -335,7 +361,10 @@ impl World<'_> {
         match action {
             Action::Login => {
                 let saved = std::mem::replace(&mut self.replies, [].iter());
-                self.act(&Action::SignIn { entropy: None, organization: false });
+                self.act(&Action::SignIn {
+                    entropy: None,
+                    organization: false,
+                });
                 let valid = CallbackUrl::Built {
                     base: Base::Right,
                     code: Some("code-1".into()),
@@ -347,7 +376,10 @@ impl World<'_> {
                 self.act(&Action::Callback(valid));
                 self.replies = saved;
             }
-            Action::SignIn { entropy, organization } => {
+            Action::SignIn {
+                entropy,
+                organization,
+            } => {
                 let bytes = entropy.map_or([7; 96], |b| [b; 96]);
                 let mut options = SignInOptions::new(REDIRECT);
                 if *organization {
@@ -355,11 +387,18 @@ impl World<'_> {
                 }
                 let mut op = Context::new(self.config, &mut self.cache, &mut self.snapshot)
                     .sign_in(options, SignInEntropy::from_bytes(bytes));
-                let out = Self::drive(&mut self.replies, &mut self.rotated, &mut self.token_requested, &mut op, now);
+                let out = Self::drive(
+                    &mut self.replies,
+                    &mut self.rotated,
+                    &mut self.token_requested,
+                    &mut op,
+                    now,
+                );
                 drop(op);
                 match out {
                     Outcome::Done(url) => {
-                        let states = logto_proto_fuzz::state_params(&url).expect("sign-in URL parses");
+                        let states =
+                            logto_proto_fuzz::state_params(&url).expect("sign-in URL parses");
                         assert_eq!(states.len(), 1);
                         self.pending_state = states.into_iter().next();
                         assert!(self.snapshot.pending_sign_in().is_some());
@@ -382,12 +421,27 @@ impl World<'_> {
                 };
                 let mut op = Context::new(self.config, &mut self.cache, &mut self.snapshot)
                     .handle_sign_in_callback(url.clone());
-                let out = Self::drive(&mut self.replies, &mut self.rotated, &mut self.token_requested, &mut op, now);
+                let out = Self::drive(
+                    &mut self.replies,
+                    &mut self.rotated,
+                    &mut self.token_requested,
+                    &mut op,
+                    now,
+                );
                 drop(op);
                 if !state_ok {
-                    assert!(!matches!(out, Outcome::Done(_)), "callback with a wrong state succeeded: {url:?}");
-                    assert!(!self.token_requested, "callback with a wrong state reached the token endpoint: {url:?}");
-                    assert!(self.snapshot == before, "callback with a wrong state changed the snapshot: {url:?}");
+                    assert!(
+                        !matches!(out, Outcome::Done(_)),
+                        "callback with a wrong state succeeded: {url:?}"
+                    );
+                    assert!(
+                        !self.token_requested,
+                        "callback with a wrong state reached the token endpoint: {url:?}"
+                    );
+                    assert!(
+                        self.snapshot == before,
+                        "callback with a wrong state changed the snapshot: {url:?}"
+                    );
                     assert_eq!(self.snapshot.is_authenticated(), was_authenticated);
                 }
                 if let Outcome::Done(claims) = out {
@@ -408,7 +462,13 @@ impl World<'_> {
                 let before = self.snapshot.refresh_token().map(|s| s.expose().to_owned());
                 let mut op = Context::new(self.config, &mut self.cache, &mut self.snapshot)
                     .access_token(target.clone(), *force);
-                let out = Self::drive(&mut self.replies, &mut self.rotated, &mut self.token_requested, &mut op, now);
+                let out = Self::drive(
+                    &mut self.replies,
+                    &mut self.rotated,
+                    &mut self.token_requested,
+                    &mut op,
+                    now,
+                );
                 drop(op);
                 self.check_token_failure(before, &out);
                 if let Outcome::Done(token) = &out {
@@ -417,15 +477,29 @@ impl World<'_> {
             }
             Action::UserInfo => {
                 let before = self.snapshot.refresh_token().map(|s| s.expose().to_owned());
-                let mut op = Context::new(self.config, &mut self.cache, &mut self.snapshot).fetch_user_info();
-                let out = Self::drive(&mut self.replies, &mut self.rotated, &mut self.token_requested, &mut op, now);
+                let mut op = Context::new(self.config, &mut self.cache, &mut self.snapshot)
+                    .fetch_user_info();
+                let out = Self::drive(
+                    &mut self.replies,
+                    &mut self.rotated,
+                    &mut self.token_requested,
+                    &mut op,
+                    now,
+                );
                 drop(op);
                 self.check_token_failure(before, &out);
             }
             Action::SignOut { redirect } => {
                 let redirect = redirect.then_some("https://app.example.com/");
-                let mut op = Context::new(self.config, &mut self.cache, &mut self.snapshot).sign_out(redirect);
-                let out = Self::drive(&mut self.replies, &mut self.rotated, &mut self.token_requested, &mut op, now);
+                let mut op = Context::new(self.config, &mut self.cache, &mut self.snapshot)
+                    .sign_out(redirect);
+                let out = Self::drive(
+                    &mut self.replies,
+                    &mut self.rotated,
+                    &mut self.token_requested,
+                    &mut op,
+                    now,
+                );
                 drop(op);
                 assert!(self.snapshot.refresh_token().is_none());
                 assert!(self.snapshot.id_token().is_none());
@@ -434,11 +508,39 @@ impl World<'_> {
                 assert!(!self.snapshot.is_authenticated());
                 self.pending_state = None;
                 if let Outcome::Done(r) = out {
-                    assert!(r.end_session_url.starts_with("https://tenant.logto.app/oidc/session/end?client_id=app-id"));
+                    assert!(r
+                        .end_session_url
+                        .starts_with("https://tenant.logto.app/oidc/session/end?client_id=app-id"));
                 }
             }
             Action::Reload => {
                 self.snapshot = Snapshot::from_json(&self.snapshot.to_json()).expect("reload");
+            }
+            Action::Lease { holder, ttl } => {
+                let me = if *holder { "holder-b" } else { "holder-a" };
+                let before = self.snapshot.clone();
+                let held = before.refresh_lease().cloned();
+                match self.snapshot.acquire_refresh_lease(me, now, u64::from(*ttl)) {
+                    LeaseState::Acquired => {
+                        assert!(held.as_ref().is_none_or(|l| l.holder == me || now >= l.until));
+                        let l = self.snapshot.refresh_lease().expect("acquired lease");
+                        assert_eq!((l.holder.as_str(), l.until), (me, now.add_secs(u64::from(*ttl))));
+                    }
+                    LeaseState::HeldElsewhere { until } => {
+                        let l = held.expect("held elsewhere without a lease");
+                        assert!(l.holder != me && now < l.until && until == l.until);
+                        assert!(self.snapshot == before);
+                    }
+                }
+            }
+            Action::Release { holder } => {
+                let me = if *holder { "holder-b" } else { "holder-a" };
+                let held = self.snapshot.refresh_lease().cloned();
+                self.snapshot.release_refresh_lease(me);
+                match held {
+                    Some(l) if l.holder == me => assert!(self.snapshot.refresh_lease().is_none()),
+                    other => assert_eq!(self.snapshot.refresh_lease().cloned(), other),
+                }
             }
             Action::ForgetCache => self.cache = ProviderCache::new(),
             Action::Wait(s) => self.now += u64::from(*s),
@@ -446,12 +548,25 @@ impl World<'_> {
         }
         let json = self.snapshot.to_json();
         let back = Snapshot::from_json(&json).expect("to_json output must load");
-        assert!(back == self.snapshot, "snapshot does not round-trip: {json}");
+        assert!(
+            back == self.snapshot,
+            "snapshot does not round-trip: {json}"
+        );
     }
 
     fn callback_url(&self, cb: &CallbackUrl) -> String {
-        let CallbackUrl::Built { base, code, state, iss, error, extra } = cb else {
-            let CallbackUrl::Raw(s) = cb else { unreachable!() };
+        let CallbackUrl::Built {
+            base,
+            code,
+            state,
+            iss,
+            error,
+            extra,
+        } = cb
+        else {
+            let CallbackUrl::Raw(s) = cb else {
+                unreachable!()
+            };
             return s.clone();
         };
         let base = match base {

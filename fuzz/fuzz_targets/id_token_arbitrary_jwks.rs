@@ -5,9 +5,13 @@ use libfuzzer_sys::fuzz_target;
 use logto_proto::{verify_id_token, IdTokenCheck, Jwks, NonceCheck, UnixTime};
 
 fuzz_target!(|data: &[u8]| {
-    let Some(split) = data.iter().rposition(|&b| b == b'\n') else { return };
+    let Some(split) = data.iter().rposition(|&b| b == b'\n') else {
+        return;
+    };
     let now = UnixTime::from_secs(logto_proto_fuzz::T0);
-    let Ok(jwks) = Jwks::parse(&data[..split], now) else { return };
+    let Ok(jwks) = Jwks::parse(&data[..split], now) else {
+        return;
+    };
     let token = String::from_utf8_lossy(&data[split + 1..]);
     let check = IdTokenCheck {
         issuer: "https://tenant.logto.app/oidc",

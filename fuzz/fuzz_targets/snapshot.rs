@@ -5,8 +5,12 @@ use libfuzzer_sys::fuzz_target;
 use logto_proto::{Snapshot, UnixTime};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(s) = Snapshot::from_json(text) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(s) = Snapshot::from_json(text) else {
+        return;
+    };
     let json = s.to_json();
     let again = Snapshot::from_json(&json).expect("to_json output must load");
     assert_eq!(again, s, "round trip changed the snapshot: {json}");

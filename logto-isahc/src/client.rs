@@ -148,8 +148,12 @@ impl LogtoClient {
         let mut bytes = [0u8; 96];
         (self.entropy)(&mut bytes).map_err(Error::Random)?;
         let entropy = SignInEntropy::from_bytes(bytes);
-        self.in_session(async |client, ctx| client.drive(&mut ctx.sign_in(options, entropy)).await)
-            .await
+        let mut s = self.open(false).await?;
+        let result = self
+            .drive(&mut s.context(self).sign_in(options, entropy))
+            .await;
+        self.close(s).await?;
+        result
     }
 
     /// Completes the sign-in with the URL the provider redirected to (query included).
@@ -158,12 +162,12 @@ impl LogtoClient {
         &self,
         callback_url: &str,
     ) -> Result<IdTokenClaims, Error> {
-        self.in_session(async |client, ctx| {
-            client
-                .drive(&mut ctx.handle_sign_in_callback(callback_url))
-                .await
-        })
-        .await
+        let mut s = self.open(false).await?;
+        let result = self
+            .drive(&mut s.context(self).handle_sign_in_callback(callback_url))
+            .await;
+        self.close(s).await?;
+        result
     }
 
     /// Signs out: clears the session, revokes the refresh token (a failure there does not
@@ -180,12 +184,12 @@ impl LogtoClient {
         &self,
         post_logout_redirect_uri: Option<&str>,
     ) -> Result<SignOutResult, Error> {
-        self.in_session(async |client, ctx| {
-            client
-                .drive(&mut ctx.sign_out(post_logout_redirect_uri))
-                .await
-        })
-        .await
+        let mut s = self.open(false).await?;
+        let result = self
+            .drive(&mut s.context(self).sign_out(post_logout_redirect_uri))
+            .await;
+        self.close(s).await?;
+        result
     }
 
     /// Whether the session holds an ID token (a sign-in completed, no sign-out since).
@@ -220,8 +224,10 @@ impl LogtoClient {
 
     /// The userinfo claims (with a fresh access token, refreshed if needed).
     pub async fn fetch_user_info(&self) -> Result<UserInfo, Error> {
-        self.refreshing(async |client, ctx| client.drive(&mut ctx.fetch_user_info()).await)
-            .await
+        let mut s = self.open(true).await?;
+        let result = self.drive(&mut s.context(self).fetch_user_info()).await;
+        self.close(s).await?;
+        result
     }
 
     /// An access token for an API resource (`""`: the token for the userinfo endpoint).
@@ -286,30 +292,26 @@ impl LogtoClient {
                 return Ok(token);
             }
         }
-        self.refreshing(async |client, ctx| {
-            client
-                .drive(&mut ctx.access_token(target, force_refresh))
-                .await
-        })
-        .await
+        let mut s = self.open(true).await?;
+        let result = self
+            .drive(&mut s.context(self).access_token(target, force_refresh))
+            .await;
+        self.close(s).await?;
+        result
     }
 
     /// Forgets the cached token for `target`; the next request refreshes it.
     pub async fn clear_access_token(&self, target: &TokenTarget) -> Result<(), Error> {
-        self.in_session(async |_, ctx| {
-            ctx.snapshot.clear_access_token(target);
-            Ok(())
-        })
-        .await
+        let mut s = self.open(false).await?;
+        s.snapshot.clear_access_token(target);
+        self.close(s).await
     }
 
     /// Forgets every cached access token (ID and refresh tokens stay).
     pub async fn clear_access_tokens(&self) -> Result<(), Error> {
-        self.in_session(async |_, ctx| {
-            ctx.snapshot.clear_access_tokens();
-            Ok(())
-        })
-        .await
+        let mut s = self.open(false).await?;
+        s.snapshot.clear_access_tokens();
+        self.close(s).await
     }
 
     /// Deletes the stored session, e.g. after [`StorageError::Corrupt`].
@@ -373,36 +375,18 @@ impl LogtoClient {
         }
     }
 
-    /// Runs `f` on the loaded session under the session lock, then saves the session and
-    /// the cache whatever `f` returned (an operation leaves them consistent).
-    async fn in_session<T>(
-        &self,
-        f: impl for<'a> AsyncFnOnce(&'a Self, Context<'a>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let _guard = self.lock().await;
-        let (raw, mut snapshot) = self.load().await?;
-        let mut cache = self.cache();
-        let result = f(
-            self,
-            Context::new(&self.app.config, &mut cache, &mut snapshot),
-        )
-        .await;
-        self.merge_cache(&cache);
-        self.save(raw.as_deref(), &snapshot).await?;
-        result
-    }
-
-    /// [`in_session`](Self::in_session) holding the session's refresh lease too, so that
-    /// no other client (in this process or another sharing the store) refreshes meanwhile.
-    async fn refreshing<T>(
-        &self,
-        f: impl for<'a> AsyncFnOnce(&'a Self, Context<'a>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let _guard = self.lock().await;
-        let config = &self.app.config;
-        let ttl = 3 * config.request_timeout().as_secs() + 5;
-        let (leased, mut snapshot) = loop {
+    /// Opens the session under the session lock: loads the snapshot and a copy of the
+    /// provider cache. With `lease`, also takes the session's refresh lease, so that no other
+    /// client (in this process or another sharing the store) refreshes until
+    /// [`close`](Self::close).
+    async fn open(&self, lease: bool) -> Result<OpenSession<'_>, Error> {
+        let guard = self.lock().await;
+        let ttl = 3 * self.app.config.request_timeout().as_secs() + 5;
+        let (raw, snapshot) = loop {
             let (raw, mut snapshot) = self.load().await?;
+            if !lease {
+                break (raw, snapshot);
+            }
             let now = (self.clock)();
             match snapshot.acquire_refresh_lease(&self.holder, now, ttl) {
                 LeaseState::Acquired => {
@@ -412,7 +396,7 @@ impl LogtoClient {
                         .compare_and_swap(SESSION_KEY, raw.as_deref(), Some(&json))
                         .await?
                     {
-                        break (json, snapshot);
+                        break (Some(json), snapshot);
                     }
                 }
                 LeaseState::HeldElsewhere { until } => {
@@ -424,21 +408,49 @@ impl LogtoClient {
                 }
             }
         };
-        let mut cache = self.cache();
-        let result = f(self, Context::new(config, &mut cache, &mut snapshot)).await;
-        self.merge_cache(&cache);
-        snapshot.release_refresh_lease(&self.holder);
-        let json = snapshot.to_json();
+        Ok(OpenSession {
+            _guard: guard,
+            raw,
+            leased: lease,
+            snapshot,
+            cache: self.cache(),
+        })
+    }
+
+    /// Saves what an operation left (it is consistent whether it succeeded or not), merges
+    /// the cache back and ends the lease.
+    async fn close(&self, mut s: OpenSession<'_>) -> Result<(), Error> {
+        self.merge_cache(&s.cache);
+        if !s.leased {
+            return self.save(s.raw.as_deref(), &s.snapshot).await;
+        }
+        s.snapshot.release_refresh_lease(&self.holder);
+        let json = s.snapshot.to_json();
         if !self
             .storage
-            .compare_and_swap(SESSION_KEY, Some(&leased), Some(&json))
+            .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))
             .await?
         {
             // Our lease lapsed and another writer came in: what this refresh returned (the
             // rotated refresh token) is still the newest truth the provider gave.
             self.storage.set(SESSION_KEY, &json).await?;
         }
-        result
+        Ok(())
+    }
+}
+
+/// A session opened by [`LogtoClient::open`].
+struct OpenSession<'a> {
+    _guard: AsyncMutexGuard<'a, ()>,
+    raw: Option<String>,
+    leased: bool,
+    snapshot: Snapshot,
+    cache: ProviderCache,
+}
+
+impl OpenSession<'_> {
+    fn context<'s>(&'s mut self, client: &'s LogtoClient) -> Context<'s> {
+        Context::new(&client.app.config, &mut self.cache, &mut self.snapshot)
     }
 }
 

@@ -785,8 +785,8 @@ async function handleControl(req, res, url) {
       return send(res, 200, { ok: true });
 
     case 'POST /__test/rotate-key': {
-      const alg = checkRotationAlg(body.alg ?? state.alg);
-      if (!alg) return send(res, 400, { error: `unsupported alg ${body.alg}` });
+      const alg = body.alg ?? state.alg;
+      if (!SUPPORTED_ALGS.includes(alg)) return send(res, 400, { error: `unsupported alg ${alg}` });
       const key = generateSigningKey(alg);
       if (body.staged) {
         // Published, but does not sign (Logto's "Next" key) unless no other key has its alg.
@@ -835,10 +835,6 @@ async function handleControl(req, res, url) {
       return send(res, 404, { error: `unknown test control ${route}` });
     }
   }
-}
-
-function checkRotationAlg(alg) {
-  return SUPPORTED_ALGS.includes(alg) ? alg : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -899,8 +895,24 @@ function logRequest(req, url, fields) {
 // HTTP server
 // ---------------------------------------------------------------------------------------------
 
+/** With a shifted clock, cookie expiry dates are written in real time so clients keep them. */
+function realTimeCookies(res) {
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name, value) => {
+    if (state.clockOffsetMs !== 0 && String(name).toLowerCase() === 'set-cookie') {
+      const shift = (cookie) => String(cookie).replace(/expires=([^;]+)/i, (match, date) => {
+        const when = Date.parse(date);
+        return Number.isNaN(when) ? match : `expires=${new Date(when - state.clockOffsetMs).toUTCString()}`;
+      });
+      return setHeader(name, Array.isArray(value) ? value.map(shift) : shift(value));
+    }
+    return setHeader(name, value);
+  };
+}
+
 async function handle(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
+  realTimeCookies(res);
 
   if (url.pathname.startsWith('/__test/')) return handleControl(req, res, url);
 
@@ -910,14 +922,12 @@ async function handle(req, res) {
     rawBody = await readBody(req);
     const form = querystring.parse(rawBody.toString('utf8'));
     const first = (value) => (Array.isArray(value) ? value[0] : value);
+    const organizationId = first(form.organization_id) || undefined;
     fields.grant_type = first(form.grant_type);
     if (form.resource !== undefined) fields.resource = form.resource;
-    if (form.organization_id !== undefined) fields.organization_id = first(form.organization_id);
+    if (organizationId !== undefined) fields.organization_id = organizationId;
     if (form.scope !== undefined) fields.scope = first(form.scope);
-    req[TOKEN_REQUEST] = {
-      organizationId: typeof first(form.organization_id) === 'string' && first(form.organization_id) ? first(form.organization_id) : undefined,
-      hasResource: form.resource !== undefined && form.resource !== '',
-    };
+    req[TOKEN_REQUEST] = { organizationId, hasResource: Boolean(first(form.resource)) };
   }
   const entry = logRequest(req, url, fields);
   res.on('finish', () => { entry.status = res.statusCode; });
@@ -934,7 +944,8 @@ async function handle(req, res) {
   if (url.pathname === '/oidc' || url.pathname.startsWith('/oidc/')) {
     if (rawBody !== undefined) req.body = rawBody;
     req.originalUrl = req.url;
-    req.url = req.url.slice('/oidc'.length) || '/';
+    const rest = req.url.slice('/oidc'.length);
+    req.url = rest.startsWith('/') ? rest : `/${rest}`;
     return state.handler(req, res);
   }
 

@@ -892,3 +892,34 @@ fn end_session_redirects_and_signs_out() {
         other => panic!("expected the signed-out page, got {other:?}"),
     }
 }
+
+#[test]
+fn clock_offset_shifts_token_times() {
+    let provider = Provider::start();
+    let client = provider.public_client().clone();
+    provider.set_clock_offset(-7200);
+    let tokens = tokens_for(&provider, &client, "alice");
+    let (_, claims) = decode_jwt(str_of(&tokens, "id_token"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let iat = claims["iat"].as_i64().unwrap();
+    assert!((iat - (now - 7200)).abs() < 60, "iat {iat}, now {now}");
+    // Issued two hours "ago" with a one-hour TTL: already expired by real clocks.
+    assert!(claims["exp"].as_i64().unwrap() < now);
+
+    // Organization tokens for a public client, whose refresh token rotates meanwhile.
+    provider.set_clock_offset(0);
+    let reply = refresh(
+        &provider,
+        &client,
+        str_of(&tokens, "refresh_token"),
+        &[("organization_id", ORG1)],
+    )
+    .ok_json();
+    assert_ne!(reply["refresh_token"], tokens["refresh_token"]);
+    let (_, claims) = decode_jwt(str_of(&reply, "access_token"));
+    assert_eq!(claims["aud"], "urn:logto:organization:org1");
+    assert!((claims["iat"].as_i64().unwrap() - now).abs() < 60);
+}

@@ -1,0 +1,304 @@
+//! The async client against the project's Logto-compatible provider: the whole guide
+//! flow, a public client, sign-up mode, single-flight refresh under 100 tasks and across
+//! two clients sharing a file store,, and faults that must leave the session intact.
+
+use logto_integration::fixtures::{API_RESOURCE, ORG1};
+use logto_integration::{raw, Browser, FaultMode, Provider};
+use logto_isahc::*;
+use std::time::Duration;
+
+fn config(provider: &Provider, confidential: bool) -> proto::ConfigBuilder {
+    let client = if confidential {
+        provider.confidential_client()
+    } else {
+        provider.public_client()
+    };
+    let mut builder = LogtoConfig::builder(provider.endpoint(), &client.client_id)
+        .scopes([
+            "email",
+            "custom_data",
+            "urn:logto:scope:organizations",
+            "read:data",
+            "read:books",
+        ])
+        .resources([API_RESOURCE]);
+    if let Some(secret) = &client.client_secret {
+        builder = builder.app_secret(secret);
+    }
+    builder
+}
+
+async fn sign_in(provider: &Provider, client: &LogtoClient) -> IdTokenClaims {
+    let url = client.sign_in(provider.redirect_uri()).await.unwrap();
+    let alice = provider.alice();
+    let callback = Browser::new().sign_in(&url, &alice.username, &alice.password);
+    client.handle_sign_in_callback(&callback).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_guide_flow() {
+    let provider = Provider::start();
+    let client = LogtoClient::new(config(&provider, true).build().unwrap()).unwrap();
+    assert!(!client.is_authenticated().await.unwrap());
+    let claims = sign_in(&provider, &client).await;
+    assert!(client.is_authenticated().await.unwrap());
+    assert_eq!(claims.sub, provider.alice().id);
+    assert_eq!(client.id_token_claims().await.unwrap(), claims);
+    assert!(client.id_token().await.unwrap().is_some());
+    assert!(client.refresh_token().await.unwrap().is_some());
+
+    let info = client.fetch_user_info().await.unwrap();
+    assert_eq!(info.sub, claims.sub);
+    assert!(
+        info.custom_data.is_some(),
+        "custom_data comes from userinfo"
+    );
+
+    let token = client.access_token(API_RESOURCE).await.unwrap();
+    let claims = client.access_token_claims(API_RESOURCE).await.unwrap();
+    assert_eq!(claims.aud.unwrap().as_slice(), [API_RESOURCE]);
+    assert_eq!(
+        client.access_token(API_RESOURCE).await.unwrap(),
+        token,
+        "cached"
+    );
+
+    client.organization_token(ORG1).await.unwrap();
+    assert_eq!(
+        client
+            .organization_token_claims(ORG1)
+            .await
+            .unwrap()
+            .organization_id(),
+        Some(ORG1)
+    );
+    let scoped = client.access_token_for(API_RESOURCE, ORG1).await.unwrap();
+    let (_, payload) = raw::decode_jwt(&scoped);
+    assert_eq!(payload["organization_id"], ORG1);
+
+    let refresh = client.refresh_token().await.unwrap().unwrap();
+    let result = client
+        .sign_out_with_result(Some(provider.post_logout_redirect_uri()))
+        .await
+        .unwrap();
+    assert_eq!(result.revocation, Revocation::Revoked);
+    assert!(result.end_session_url.contains("id_token_hint="));
+    assert!(!client.is_authenticated().await.unwrap());
+    // Revocation is effective at the provider.
+    let creds = provider.confidential_client();
+    let reply = raw::post_form(
+        &provider.token_endpoint(),
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        creds.auth(),
+    );
+    assert_eq!(reply.json()["error"], "invalid_grant");
+    assert!(matches!(
+        client.access_token(API_RESOURCE).await,
+        Err(Error::NotAuthenticated)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_public_client_and_sign_up_mode() {
+    let provider = Provider::start();
+    let client = LogtoClient::new(config(&provider, false).build().unwrap()).unwrap();
+    let url = client
+        .sign_in_with(
+            SignInOptions::new(provider.redirect_uri()).interaction_mode(InteractionMode::SignUp),
+        )
+        .await
+        .unwrap();
+    let browser = Browser::new();
+    let page = browser.open(&url).expect_sign_in_page();
+    assert_eq!(page.data("interaction-mode").as_deref(), Some("signUp"));
+    let alice = provider.alice();
+    let callback = browser
+        .submit_sign_in(&page, &alice.username, &alice.password)
+        .expect_redirect();
+    client.handle_sign_in_callback(&callback).await.unwrap();
+    client.access_token(API_RESOURCE).await.unwrap();
+    client.fetch_user_info().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_hundred_threads_one_refresh() {
+    let provider = Provider::builder().access_token_ttl(4).start();
+    let client =
+        LogtoClient::new(config(&provider, false).expiry_leeway(0).build().unwrap()).unwrap();
+    sign_in(&provider, &client).await;
+    let first = client.access_token(API_RESOURCE).await.unwrap();
+    let before = provider.refresh_count();
+    tokio::time::sleep(Duration::from_millis(4100)).await; // the cached token expires
+    let handles: Vec<_> = (0..100)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.access_token(API_RESOURCE).await.unwrap() })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for h in handles {
+        tokens.push(h.await.unwrap());
+    }
+    assert_eq!(
+        provider.refresh_count(),
+        before + 1,
+        "exactly one refresh for 100 calls"
+    );
+    assert!(tokens.iter().all(|t| t == &tokens[0] && t != &first));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_two_clients_sharing_a_file_store_refresh_once() {
+    let provider = Provider::start();
+    let dir = std::env::temp_dir().join(format!("logto-isahc-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = config(&provider, false).build().unwrap();
+    // Two "processes": separate clients, separate locks, one store.
+    let a = LogtoClient::with_storage(cfg.clone(), FileStorage::new(&dir).unwrap()).unwrap();
+    let b = LogtoClient::with_storage(cfg, FileStorage::new(&dir).unwrap()).unwrap();
+    sign_in(&provider, &a).await;
+    assert!(b.is_authenticated().await.unwrap());
+    let before = provider.refresh_count();
+    let (ta, tb) = {
+        let (a2, b2) = (a.clone(), b.clone());
+        let ha = tokio::spawn(async move { a2.access_token(API_RESOURCE).await.unwrap() });
+        let hb = tokio::spawn(async move { b2.access_token(API_RESOURCE).await.unwrap() });
+        (ha.await.unwrap(), hb.await.unwrap())
+    };
+    assert_eq!(ta, tb);
+    assert_eq!(provider.refresh_count(), before + 1);
+    // Forced refreshes from both take turns, each with the rotated token: the grant survives.
+    for _ in 0..3 {
+        a.token(TokenTarget::resource(API_RESOURCE), true)
+            .await
+            .unwrap();
+        b.token(TokenTarget::resource(API_RESOURCE), true)
+            .await
+            .unwrap();
+    }
+    assert!(b.fetch_user_info().await.is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_faults_keep_the_session() {
+    let provider = Provider::builder().hang_ms(3000).start();
+    let client = LogtoClient::new(
+        config(&provider, true)
+            .request_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    sign_in(&provider, &client).await;
+    async fn session(c: &LogtoClient) -> (Option<String>, Option<String>) {
+        (
+            c.id_token().await.unwrap(),
+            c.refresh_token().await.unwrap(),
+        )
+    }
+    let before = session(&client).await;
+
+    provider.fail_next_token_responses(FaultMode::ServerError, 1);
+    match client.access_token(API_RESOURCE).await.unwrap_err() {
+        Error::Provider(p) => assert_eq!(p.status, 500),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(session(&client).await, before);
+
+    provider.fail_next_token_responses(FaultMode::Malformed, 1);
+    assert!(matches!(
+        client.access_token(API_RESOURCE).await.unwrap_err(),
+        Error::Protocol(_)
+    ));
+    assert_eq!(session(&client).await, before);
+
+    provider.fail_next_token_responses(FaultMode::Hang, 1);
+    match client.access_token(API_RESOURCE).await.unwrap_err() {
+        Error::Transport(t) => assert_eq!(t.kind, TransportErrorKind::Timeout),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(session(&client).await, before);
+
+    // Recovered: the kept refresh token works.
+    client.access_token(API_RESOURCE).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_down_is_a_transport_error() {
+    let provider = Provider::start();
+    let cfg = config(&provider, true).build().unwrap();
+    drop(provider);
+    let client = LogtoClient::new(cfg).unwrap();
+    match client
+        .sign_in("http://127.0.0.1:3000/callback")
+        .await
+        .unwrap_err()
+    {
+        Error::Transport(t) => assert_eq!(t.kind, TransportErrorKind::Connect),
+        other => panic!("{other:?}"),
+    }
+    assert!(!client.is_authenticated().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn corrupt_storage_is_a_typed_error_and_can_be_cleared() {
+    let storage = MemoryStorage::new();
+    storage.set(SESSION_KEY, "{not json").await.unwrap();
+    let client = LogtoClient::with_storage(
+        LogtoConfig::new("https://tenant.logto.app", "app").unwrap(),
+        storage,
+    )
+    .unwrap();
+    assert!(matches!(
+        client.is_authenticated().await.unwrap_err(),
+        Error::Storage(StorageError::Corrupt(_))
+    ));
+    client.clear_session().await.unwrap();
+    assert!(!client.is_authenticated().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn file_storage_writes_atomically_and_compares_and_swaps() {
+    let dir = std::env::temp_dir().join(format!("logto-isahc-fs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = FileStorage::new(&dir).unwrap();
+    assert_eq!(store.get("a/b").await.unwrap(), None);
+    store.set("a/b", "one").await.unwrap();
+    assert_eq!(store.get("a/b").await.unwrap().as_deref(), Some("one"));
+    assert!(!store
+        .compare_and_swap("a/b", Some("zero"), Some("two"))
+        .await
+        .unwrap());
+    assert!(store
+        .compare_and_swap("a/b", Some("one"), Some("two"))
+        .await
+        .unwrap());
+    assert_eq!(store.get("a/b").await.unwrap().as_deref(), Some("two"));
+    // A crash mid-write leaves a temporary file, never a torn value.
+    std::fs::write(dir.join("a%2Fb.tmp999"), "half").unwrap();
+    assert_eq!(store.get("a/b").await.unwrap().as_deref(), Some("two"));
+    store.delete("a/b").await.unwrap();
+    assert_eq!(store.get("a/b").await.unwrap(), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The client needs no particular runtime: the guide flow under a plain executor.
+#[test]
+fn provider_runs_under_a_plain_executor() {
+    let provider = Provider::start();
+    futures_executor::block_on(async {
+        let client = LogtoClient::new(config(&provider, true).build().unwrap()).unwrap();
+        sign_in(&provider, &client).await;
+        client.access_token(API_RESOURCE).await.unwrap();
+        client.organization_token(ORG1).await.unwrap();
+        assert!(client
+            .fetch_user_info()
+            .await
+            .unwrap()
+            .custom_data
+            .is_some());
+        assert!(!client.sign_out(None).await.unwrap().is_empty());
+        assert!(!client.is_authenticated().await.unwrap());
+    });
+}

@@ -1,0 +1,257 @@
+//! The blocking client against the project's Logto-compatible provider: the whole guide
+//! flow, a public client, sign-up mode, single-flight refresh under 100 threads and across
+//! two clients sharing a file store, and faults that must leave the session intact.
+
+use logto_integration::fixtures::{API_RESOURCE, ORG1};
+use logto_integration::{raw, Browser, FaultMode, Provider};
+use logto_ureq::*;
+use std::time::Duration;
+
+fn config(provider: &Provider, confidential: bool) -> proto::ConfigBuilder {
+    let client = if confidential {
+        provider.confidential_client()
+    } else {
+        provider.public_client()
+    };
+    let mut builder = LogtoConfig::builder(provider.endpoint(), &client.client_id)
+        .scopes([
+            "email",
+            "custom_data",
+            "urn:logto:scope:organizations",
+            "read:data",
+            "read:books",
+        ])
+        .resources([API_RESOURCE]);
+    if let Some(secret) = &client.client_secret {
+        builder = builder.app_secret(secret);
+    }
+    builder
+}
+
+fn sign_in(provider: &Provider, client: &LogtoClient) -> IdTokenClaims {
+    let url = client.sign_in(provider.redirect_uri()).unwrap();
+    let alice = provider.alice();
+    let callback = Browser::new().sign_in(&url, &alice.username, &alice.password);
+    client.handle_sign_in_callback(&callback).unwrap()
+}
+
+#[test]
+fn provider_guide_flow() {
+    let provider = Provider::start();
+    let client = LogtoClient::new(config(&provider, true).build().unwrap());
+    assert!(!client.is_authenticated().unwrap());
+    let claims = sign_in(&provider, &client);
+    assert!(client.is_authenticated().unwrap());
+    assert_eq!(claims.sub, provider.alice().id);
+    assert_eq!(client.id_token_claims().unwrap(), claims);
+    assert!(client.id_token().unwrap().is_some());
+    assert!(client.refresh_token().unwrap().is_some());
+
+    let info = client.fetch_user_info().unwrap();
+    assert_eq!(info.sub, claims.sub);
+    assert!(
+        info.custom_data.is_some(),
+        "custom_data comes from userinfo"
+    );
+
+    let token = client.access_token(API_RESOURCE).unwrap();
+    let claims = client.access_token_claims(API_RESOURCE).unwrap();
+    assert_eq!(claims.aud.unwrap().as_slice(), [API_RESOURCE]);
+    assert_eq!(client.access_token(API_RESOURCE).unwrap(), token, "cached");
+
+    client.organization_token(ORG1).unwrap();
+    assert_eq!(
+        client
+            .organization_token_claims(ORG1)
+            .unwrap()
+            .organization_id(),
+        Some(ORG1)
+    );
+    let scoped = client.access_token_for(API_RESOURCE, ORG1).unwrap();
+    let (_, payload) = raw::decode_jwt(&scoped);
+    assert_eq!(payload["organization_id"], ORG1);
+
+    let refresh = client.refresh_token().unwrap().unwrap();
+    let result = client
+        .sign_out_with_result(Some(provider.post_logout_redirect_uri()))
+        .unwrap();
+    assert_eq!(result.revocation, Revocation::Revoked);
+    assert!(result.end_session_url.contains("id_token_hint="));
+    assert!(!client.is_authenticated().unwrap());
+    // Revocation is effective at the provider.
+    let creds = provider.confidential_client();
+    let reply = raw::post_form(
+        &provider.token_endpoint(),
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        creds.auth(),
+    );
+    assert_eq!(reply.json()["error"], "invalid_grant");
+    assert!(matches!(
+        client.access_token(API_RESOURCE),
+        Err(Error::NotAuthenticated)
+    ));
+}
+
+#[test]
+fn provider_public_client_and_sign_up_mode() {
+    let provider = Provider::start();
+    let client = LogtoClient::new(config(&provider, false).build().unwrap());
+    let url = client
+        .sign_in_with(
+            SignInOptions::new(provider.redirect_uri()).interaction_mode(InteractionMode::SignUp),
+        )
+        .unwrap();
+    let browser = Browser::new();
+    let page = browser.open(&url).expect_sign_in_page();
+    assert_eq!(page.data("interaction-mode").as_deref(), Some("signUp"));
+    let alice = provider.alice();
+    let callback = browser
+        .submit_sign_in(&page, &alice.username, &alice.password)
+        .expect_redirect();
+    client.handle_sign_in_callback(&callback).unwrap();
+    client.access_token(API_RESOURCE).unwrap();
+    client.fetch_user_info().unwrap();
+}
+
+#[test]
+fn provider_hundred_threads_one_refresh() {
+    let provider = Provider::builder().access_token_ttl(4).start();
+    let client = LogtoClient::new(config(&provider, false).expiry_leeway(0).build().unwrap());
+    sign_in(&provider, &client);
+    let first = client.access_token(API_RESOURCE).unwrap();
+    let before = provider.refresh_count();
+    std::thread::sleep(Duration::from_millis(4100)); // the cached token expires
+    let tokens: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..100)
+            .map(|_| s.spawn(|| client.access_token(API_RESOURCE).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        provider.refresh_count(),
+        before + 1,
+        "exactly one refresh for 100 calls"
+    );
+    assert!(tokens.iter().all(|t| t == &tokens[0] && t != &first));
+}
+
+#[test]
+fn provider_two_clients_sharing_a_file_store_refresh_once() {
+    let provider = Provider::start();
+    let dir = std::env::temp_dir().join(format!("logto-ureq-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = config(&provider, false).build().unwrap();
+    // Two "processes": separate clients, separate locks, one store.
+    let a = LogtoClient::with_storage(cfg.clone(), FileStorage::new(&dir).unwrap());
+    let b = LogtoClient::with_storage(cfg, FileStorage::new(&dir).unwrap());
+    sign_in(&provider, &a);
+    assert!(b.is_authenticated().unwrap());
+    let before = provider.refresh_count();
+    let (ta, tb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| a.access_token(API_RESOURCE).unwrap());
+        let hb = s.spawn(|| b.access_token(API_RESOURCE).unwrap());
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    assert_eq!(ta, tb);
+    assert_eq!(provider.refresh_count(), before + 1);
+    // Forced refreshes from both take turns, each with the rotated token: the grant survives.
+    for _ in 0..3 {
+        a.token(TokenTarget::resource(API_RESOURCE), true).unwrap();
+        b.token(TokenTarget::resource(API_RESOURCE), true).unwrap();
+    }
+    assert!(b.fetch_user_info().is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn provider_faults_keep_the_session() {
+    let provider = Provider::builder().hang_ms(3000).start();
+    let client = LogtoClient::new(
+        config(&provider, true)
+            .request_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    );
+    sign_in(&provider, &client);
+    let session = |c: &LogtoClient| (c.id_token().unwrap(), c.refresh_token().unwrap());
+    let before = session(&client);
+
+    provider.fail_next_token_responses(FaultMode::ServerError, 1);
+    match client.access_token(API_RESOURCE).unwrap_err() {
+        Error::Provider(p) => assert_eq!(p.status, 500),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(session(&client), before);
+
+    provider.fail_next_token_responses(FaultMode::Malformed, 1);
+    assert!(matches!(
+        client.access_token(API_RESOURCE).unwrap_err(),
+        Error::Protocol(_)
+    ));
+    assert_eq!(session(&client), before);
+
+    provider.fail_next_token_responses(FaultMode::Hang, 1);
+    match client.access_token(API_RESOURCE).unwrap_err() {
+        Error::Transport(t) => assert_eq!(t.kind, TransportErrorKind::Timeout),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(session(&client), before);
+
+    // Recovered: the kept refresh token works.
+    client.access_token(API_RESOURCE).unwrap();
+}
+
+#[test]
+fn provider_down_is_a_transport_error() {
+    let provider = Provider::start();
+    let cfg = config(&provider, true).build().unwrap();
+    drop(provider);
+    let client = LogtoClient::new(cfg);
+    match client
+        .sign_in("http://127.0.0.1:3000/callback")
+        .unwrap_err()
+    {
+        Error::Transport(t) => assert_eq!(t.kind, TransportErrorKind::Connect),
+        other => panic!("{other:?}"),
+    }
+    assert!(!client.is_authenticated().unwrap());
+}
+
+#[test]
+fn corrupt_storage_is_a_typed_error_and_can_be_cleared() {
+    let storage = MemoryStorage::new();
+    storage.set(SESSION_KEY, "{not json").unwrap();
+    let client = LogtoClient::with_storage(
+        LogtoConfig::new("https://tenant.logto.app", "app").unwrap(),
+        storage,
+    );
+    assert!(matches!(
+        client.is_authenticated().unwrap_err(),
+        Error::Storage(StorageError::Corrupt(_))
+    ));
+    client.clear_session().unwrap();
+    assert!(!client.is_authenticated().unwrap());
+}
+
+#[test]
+fn file_storage_writes_atomically_and_compares_and_swaps() {
+    let dir = std::env::temp_dir().join(format!("logto-ureq-fs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = FileStorage::new(&dir).unwrap();
+    assert_eq!(store.get("a/b").unwrap(), None);
+    store.set("a/b", "one").unwrap();
+    assert_eq!(store.get("a/b").unwrap().as_deref(), Some("one"));
+    assert!(!store
+        .compare_and_swap("a/b", Some("zero"), Some("two"))
+        .unwrap());
+    assert!(store
+        .compare_and_swap("a/b", Some("one"), Some("two"))
+        .unwrap());
+    assert_eq!(store.get("a/b").unwrap().as_deref(), Some("two"));
+    // A crash mid-write leaves a temporary file, never a torn value.
+    std::fs::write(dir.join("a%2Fb.tmp999"), "half").unwrap();
+    assert_eq!(store.get("a/b").unwrap().as_deref(), Some("two"));
+    store.delete("a/b").unwrap();
+    assert_eq!(store.get("a/b").unwrap(), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
