@@ -17,14 +17,27 @@ cargo clippy -p logto-proto --no-default-features --features rustcrypto --all-ta
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+step "benchmarks compile"
+cargo bench --workspace --no-run
+
 step "tests: aws-lc backend (default), whole workspace"
 cargo test --workspace 2>&1 | tee target/test-aws-lc.log
 
 step "tests: rustcrypto backend, logto-proto"
 cargo test -p logto-proto --no-default-features --features rustcrypto 2>&1 | tee target/test-rustcrypto.log
 
-passed=$(cat target/test-aws-lc.log target/test-rustcrypto.log | grep -E '^test result:' | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1/' | paste -sd+ | bc)
-failed=$(cat target/test-aws-lc.log target/test-rustcrypto.log | grep -E '^test result:' | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\2/' | paste -sd+ | bc)
-provider=$(grep -E '^test result:' -B0 target/test-aws-lc.log >/dev/null; grep -cE '^test .*(provider|integration).* ok$' target/test-aws-lc.log || true)
-printf '\nprovider-backed tests passed: %s\n' "$provider"
-printf '%s passed, %s failed\n' "$passed" "$failed"
+summary() {
+  # Totals over every `test result:` line; provider-backed = the binaries that start the
+  # provider (logto-integration's tests and the adapters' tests/provider.rs).
+  awk '
+    /Doc-tests/ { provider = 0 }
+    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows)\.rs/) }
+    /^test result:/ {
+      match($0, /[0-9]+ passed/); p = substr($0, RSTART, RLENGTH) + 0
+      match($0, /[0-9]+ failed/); f = substr($0, RSTART, RLENGTH) + 0
+      passed += p; failed += f; if (provider) prov += p
+    }
+    END { printf "\nprovider-backed tests passed: %d\n%d passed, %d failed\n", prov, passed, failed }
+  ' "$@"
+}
+summary target/test-aws-lc.log target/test-rustcrypto.log

@@ -150,6 +150,8 @@ pub struct SimProvider {
     pub access_ttl: u64,
     pub include_nonce_on_refresh: bool,
     pub org_members: Vec<String>,
+    /// How often a consumed refresh token was presented (each revoked a grant).
+    pub reuse_detected: usize,
     codes: HashMap<String, (String, String, String)>, // code -> (challenge, redirect_uri, nonce)
     refresh: HashMap<String, (usize, bool)>,          // token -> (grant, consumed)
     grants: Vec<Grant>,
@@ -168,6 +170,7 @@ impl SimProvider {
             access_ttl: 3600,
             include_nonce_on_refresh: false,
             org_members: vec!["org1".into()],
+            reuse_detected: 0,
             codes: HashMap::new(),
             refresh: HashMap::new(),
             grants: Vec::new(),
@@ -318,6 +321,7 @@ impl SimProvider {
                     return Self::error(400, "invalid_grant", "grant request is invalid");
                 };
                 if consumed {
+                    self.reuse_detected += 1;
                     // Reuse of a rotated token revokes the whole grant, as oidc-provider does.
                     self.refresh.retain(|_, (g, _)| *g != grant);
                     return Self::error(400, "invalid_grant", "grant request is invalid");
@@ -370,6 +374,13 @@ impl SimProvider {
                 "unsupported grant_type requested",
             ),
         }
+    }
+
+    /// Whether `token` is a refresh token the provider would still accept.
+    pub fn is_live_refresh_token(&self, token: &str) -> bool {
+        self.refresh
+            .get(token)
+            .is_some_and(|(_, consumed)| !consumed)
     }
 
     pub fn set_sub_for_all_grants(&mut self, sub: &str) {
