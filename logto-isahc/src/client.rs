@@ -1,21 +1,18 @@
 //! The async client.
 
-use crate::error::{Error, StorageError};
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use async_lock::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard};
 use logto_proto::{
-    decode_claims, AccessToken, AccessTokenClaims, Config, Context, IdTokenClaims, LeaseState,
-    Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy, SignInOptions, SignOutResult,
-    Snapshot, Step, TokenTarget, UnixTime, UserInfo,
+    decode_claims, lease_holder, read_session, refresh_lease_ttl, session_write, AccessToken,
+    AccessTokenClaims, ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
+    OrganizationTokenClaims, ProviderCache, SessionWrite, SignInEntropy, SignInOptions,
+    SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
 };
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// The storage key of the session snapshot.
-pub const SESSION_KEY: &str = "logto_session";
 
 /// A source of the current time (the system clock unless replaced for tests).
 pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
@@ -339,22 +336,15 @@ impl LogtoClient {
 
     async fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
         let raw = self.storage.get(SESSION_KEY).await?;
-        let snapshot = match &raw {
-            Some(json) => Snapshot::from_json(json).map_err(StorageError::Corrupt)?,
-            None => Snapshot::new(),
-        };
+        let snapshot = read_session(raw.as_deref())?;
         Ok((raw, snapshot))
     }
 
     async fn save(&self, before: Option<&str>, snapshot: &Snapshot) -> Result<(), Error> {
-        let json = snapshot.to_json();
-        if before == Some(json.as_str()) {
-            return Ok(());
-        }
-        if *snapshot == Snapshot::new() {
-            Ok(self.storage.delete(SESSION_KEY).await?)
-        } else {
-            Ok(self.storage.set(SESSION_KEY, &json).await?)
+        match session_write(before, snapshot) {
+            SessionWrite::Unchanged => Ok(()),
+            SessionWrite::Delete => Ok(self.storage.delete(SESSION_KEY).await?),
+            SessionWrite::Set(json) => Ok(self.storage.set(SESSION_KEY, &json).await?),
         }
     }
 
@@ -381,7 +371,7 @@ impl LogtoClient {
     /// [`close`](Self::close).
     async fn open(&self, lease: bool) -> Result<OpenSession<'_>, Error> {
         let guard = self.lock().await;
-        let ttl = 3 * self.app.config.request_timeout().as_secs() + 5;
+        let ttl = refresh_lease_ttl(&self.app.config);
         let (raw, snapshot) = loop {
             let (raw, mut snapshot) = self.load().await?;
             if !lease {
@@ -461,9 +451,5 @@ fn new_holder(entropy: &(dyn Fn(&mut [u8]) -> Result<(), String> + Send + Sync))
         let marker = Box::new(0u8);
         return format!("h{:p}", marker).into();
     }
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        .into()
+    lease_holder(bytes).into()
 }

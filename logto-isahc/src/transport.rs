@@ -1,10 +1,10 @@
 //! Sending the core's requests with isahc.
 
-use crate::error::{TransportError, TransportErrorKind};
 use body::read_limited;
 use isahc::config::{Configurable, RedirectPolicy};
 use isahc::{AsyncBody, HttpClient};
 use logto_proto::{Config, HttpRequest, HttpResponse};
+use logto_proto::{TransportError, TransportErrorKind};
 
 /// Largest response body read (discovery, JWKS and tokens are a few KB).
 const MAX_BODY: usize = 1024 * 1024;

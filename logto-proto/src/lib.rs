@@ -112,6 +112,7 @@
 #![warn(missing_docs)]
 
 mod claims;
+mod client;
 mod config;
 mod crypto;
 mod error;
@@ -133,6 +134,10 @@ mod verify;
 pub use claims::{
     decode_claims, AccessTokenClaims, Address, Audience, ExtraClaims, IdTokenClaims, Identity,
     OrganizationData, OrganizationTokenClaims, UserInfo,
+};
+pub use client::{
+    lease_holder, read_session, refresh_lease_ttl, session_write, ClientError, SessionWrite,
+    StorageError, TransportError, TransportErrorKind, SESSION_KEY,
 };
 pub use config::{ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};

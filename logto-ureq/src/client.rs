@@ -1,20 +1,17 @@
 //! The blocking client.
 
-use crate::error::{Error, StorageError};
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use logto_proto::{
-    decode_claims, run, AccessToken, AccessTokenClaims, Config, Context, IdTokenClaims, LeaseState,
-    Operation, OrganizationTokenClaims, ProviderCache, RunError, SignInEntropy, SignInOptions,
-    SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo,
+    decode_claims, lease_holder, read_session, refresh_lease_ttl, run, session_write, AccessToken,
+    AccessTokenClaims, ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
+    OrganizationTokenClaims, ProviderCache, RunError, SessionWrite, SignInEntropy, SignInOptions,
+    SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
 };
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// The storage key of the session snapshot.
-pub const SESSION_KEY: &str = "logto_session";
 
 /// A source of the current time (the system clock unless replaced for tests).
 pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
@@ -295,22 +292,15 @@ impl LogtoClient {
 
     fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
         let raw = self.storage.get(SESSION_KEY)?;
-        let snapshot = match &raw {
-            Some(json) => Snapshot::from_json(json).map_err(StorageError::Corrupt)?,
-            None => Snapshot::new(),
-        };
+        let snapshot = read_session(raw.as_deref())?;
         Ok((raw, snapshot))
     }
 
     fn save(&self, before: Option<&str>, snapshot: &Snapshot) -> Result<(), Error> {
-        let json = snapshot.to_json();
-        if before == Some(json.as_str()) {
-            return Ok(());
-        }
-        if *snapshot == Snapshot::new() {
-            Ok(self.storage.delete(SESSION_KEY)?)
-        } else {
-            Ok(self.storage.set(SESSION_KEY, &json)?)
+        match session_write(before, snapshot) {
+            SessionWrite::Unchanged => Ok(()),
+            SessionWrite::Delete => Ok(self.storage.delete(SESSION_KEY)?),
+            SessionWrite::Set(json) => Ok(self.storage.set(SESSION_KEY, &json)?),
         }
     }
 
@@ -352,7 +342,7 @@ impl LogtoClient {
     ) -> Result<T, Error> {
         let _guard = self.lock();
         let config = &self.app.config;
-        let ttl = 3 * config.request_timeout().as_secs() + 5;
+        let ttl = refresh_lease_ttl(config);
         let (leased, mut snapshot) = loop {
             let (raw, mut snapshot) = self.load()?;
             let now = (self.clock)();
@@ -396,9 +386,5 @@ fn new_holder(entropy: &(dyn Fn(&mut [u8]) -> Result<(), String> + Send + Sync))
         let marker = Box::new(0u8);
         return format!("h{:p}", marker).into();
     }
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        .into()
+    lease_holder(bytes).into()
 }

@@ -51,16 +51,17 @@
 #![warn(missing_docs)]
 
 mod client;
-mod error;
 mod storage;
 mod transport;
 
-pub use client::{Clock, Entropy, LogtoClient, SESSION_KEY};
-pub use error::{Error, StorageError, TransportError, TransportErrorKind};
+pub use client::{Clock, Entropy, LogtoClient};
 pub use logto_proto as proto;
 pub use logto_proto::{
     AccessToken, AccessTokenClaims, ClientAuth, Config as LogtoConfig, DirectSignIn, FirstScreen,
     IdTokenClaims, Identifier, InteractionMode, OrganizationTokenClaims, Prompt, Revocation,
     SignInOptions, SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope,
+};
+pub use logto_proto::{
+    ClientError as Error, StorageError, TransportError, TransportErrorKind, SESSION_KEY,
 };
 pub use storage::{FileStorage, MemoryStorage, Storage};

@@ -1,6 +1,6 @@
 //! Where a session lives between requests.
 
-use crate::error::StorageError;
+use logto_proto::StorageError;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;

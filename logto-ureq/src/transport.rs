@@ -1,7 +1,7 @@
 //! Sending the core's requests with ureq.
 
-use crate::error::{TransportError, TransportErrorKind};
 use logto_proto::{Config, HttpRequest, HttpResponse};
+use logto_proto::{TransportError, TransportErrorKind};
 use std::io::Read;
 
 /// Largest response body read (discovery, JWKS and tokens are a few KB).

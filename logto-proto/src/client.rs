@@ -1,0 +1,197 @@
+//! What the adapters (`logto-ureq`, `logto-isahc`) share: their error type, and how a
+//! session is read from and written to a store. Pure values; the adapters do the I/O.
+
+use crate::error::{ConfigError, ProviderError, SnapshotError};
+use crate::snapshot::Snapshot;
+use std::fmt;
+
+/// Everything a client call of an adapter can fail with (re-exported there as `Error`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// The request could not be sent or got no answer (connect failure, timeout, ...).
+    Transport(TransportError),
+    /// The provider answered with an error status and Logto's error body.
+    Provider(ProviderError),
+    /// The provider no longer honours the refresh token: the session's tokens were cleared.
+    /// Sign in again.
+    SessionExpired(ProviderError),
+    /// The session is not signed in.
+    NotAuthenticated,
+    /// The protocol failed (a callback, token or document that does not pass the checks).
+    Protocol(crate::Error),
+    /// The storage failed, or holds a session it cannot read (the client's `clear_session`
+    /// removes it).
+    Storage(StorageError),
+    /// The OS random number generator failed.
+    Random(String),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Config(e) => write!(f, "invalid configuration: {e}"),
+            ClientError::Transport(e) => write!(f, "transport: {e}"),
+            ClientError::Provider(e) => write!(f, "provider error: {e}"),
+            ClientError::SessionExpired(e) => write!(f, "session expired, sign in again: {e}"),
+            ClientError::NotAuthenticated => f.write_str("not authenticated"),
+            ClientError::Protocol(e) => write!(f, "{e}"),
+            ClientError::Storage(e) => write!(f, "storage: {e}"),
+            ClientError::Random(e) => write!(f, "OS randomness unavailable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::Config(e) => Some(e),
+            ClientError::Transport(e) => Some(e),
+            ClientError::Provider(e) | ClientError::SessionExpired(e) => Some(e),
+            ClientError::Protocol(e) => Some(e),
+            ClientError::Storage(e) => Some(e),
+            ClientError::NotAuthenticated | ClientError::Random(_) => None,
+        }
+    }
+}
+
+impl From<crate::Error> for ClientError {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::Provider(p) => ClientError::Provider(p),
+            crate::Error::SessionExpired(p) => ClientError::SessionExpired(p),
+            crate::Error::NotAuthenticated => ClientError::NotAuthenticated,
+            crate::Error::Config(c) => ClientError::Config(c),
+            other => ClientError::Protocol(other),
+        }
+    }
+}
+
+impl From<ConfigError> for ClientError {
+    fn from(e: ConfigError) -> Self {
+        ClientError::Config(e)
+    }
+}
+
+impl From<StorageError> for ClientError {
+    fn from(e: StorageError) -> Self {
+        ClientError::Storage(e)
+    }
+}
+
+/// What kind of transport failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// No answer within the timeout.
+    Timeout,
+    /// The connection could not be made (refused, DNS, TLS).
+    Connect,
+    /// Anything else (reset, protocol violation, body too large).
+    Other,
+}
+
+/// A request that could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    /// What kind of failure.
+    pub kind: TransportErrorKind,
+    /// The HTTP client's message.
+    pub message: String,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// A storage failure.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The store could not be read or written.
+    Io {
+        /// The key.
+        key: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The stored session is corrupt or of an unknown version.
+    Corrupt(SnapshotError),
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StorageError::Io { key, source } => write!(f, "key `{key}`: {source}"),
+            StorageError::Corrupt(e) => write!(f, "stored session: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StorageError::Io { source, .. } => Some(source),
+            StorageError::Corrupt(e) => Some(e),
+        }
+    }
+}
+
+/// The storage key of a session snapshot.
+pub const SESSION_KEY: &str = "logto_session";
+
+/// Reads a stored session: nothing stored is an empty session; anything unreadable is
+/// [`StorageError::Corrupt`], never a panic.
+pub fn read_session(stored: Option<&str>) -> Result<Snapshot, StorageError> {
+    match stored {
+        Some(json) => Snapshot::from_json(json).map_err(StorageError::Corrupt),
+        None => Ok(Snapshot::new()),
+    }
+}
+
+/// What a store must do to hold `snapshot`, given what it held before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionWrite {
+    /// The stored value is already this session.
+    Unchanged,
+    /// The session is empty: delete the key.
+    Delete,
+    /// Write this value.
+    Set(String),
+}
+
+/// Decides the write for `snapshot` over the stored value `before`.
+///
+/// ```
+/// use logto_proto::{session_write, SessionWrite, Snapshot};
+/// assert_eq!(session_write(None, &Snapshot::new()), SessionWrite::Delete);
+/// assert_eq!(session_write(Some(r#"{"v":1}"#), &Snapshot::new()), SessionWrite::Delete);
+/// ```
+pub fn session_write(before: Option<&str>, snapshot: &Snapshot) -> SessionWrite {
+    if *snapshot == Snapshot::new() {
+        return SessionWrite::Delete;
+    }
+    let json = snapshot.to_json();
+    if before == Some(json.as_str()) {
+        SessionWrite::Unchanged
+    } else {
+        SessionWrite::Set(json)
+    }
+}
+
+/// A client's refresh-lease holder id from 12 random bytes (hex).
+pub fn lease_holder(random: [u8; 12]) -> String {
+    random.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How long a refresh lease lasts: long enough for the three requests a refresh may need
+/// (discovery, token, JWKS) to time out.
+pub fn refresh_lease_ttl(config: &crate::Config) -> u64 {
+    3 * config.request_timeout().as_secs() + 5
+}
