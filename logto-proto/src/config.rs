@@ -81,6 +81,22 @@ pub struct Config {
     jwks_ttl: u64,
     connect_timeout: Duration,
     request_timeout: Duration,
+    encoded: EncodedParams,
+}
+
+/// The sign-in URL's parameters that come from the config, form-encoded once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EncodedParams {
+    /// The app id.
+    pub client_id: String,
+    /// The scopes, space-joined.
+    pub scope: String,
+    /// `&resource=…` for each resource.
+    pub resources: String,
+}
+
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 impl fmt::Debug for Config {
@@ -201,6 +217,10 @@ impl Config {
     /// How long a JWKS is reused, in seconds (default one hour).
     pub fn jwks_ttl(&self) -> u64 {
         self.jwks_ttl
+    }
+
+    pub(crate) fn encoded(&self) -> &EncodedParams {
+        &self.encoded
     }
 
     /// Connect timeout the adapters give their HTTP client (default 10 s). The core itself
@@ -361,7 +381,16 @@ impl ConfigBuilder {
                 prompt.push(p);
             }
         }
+        let encoded = EncodedParams {
+            client_id: form_encode(&self.app_id),
+            scope: form_encode(&scopes.join(" ")),
+            resources: resources
+                .iter()
+                .map(|r| format!("&resource={}", form_encode(r)))
+                .collect(),
+        };
         Ok(Config {
+            encoded,
             endpoint,
             app_id: self.app_id,
             app_secret: self.app_secret,

@@ -303,60 +303,65 @@ pub fn sign_in_url(
         }
     }
     parse_redirect_uri(&options.redirect_uri)?;
-    let mut url = Url::parse(&metadata.authorization_endpoint).map_err(|_| {
-        SignInError::InvalidAuthorizationEndpoint {
-            endpoint: metadata.authorization_endpoint.clone(),
+    let endpoint = &metadata.authorization_endpoint;
+    if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+        return Err(SignInError::InvalidAuthorizationEndpoint {
+            endpoint: endpoint.clone(),
         }
-    })?;
+        .into());
+    }
 
     let state = b64_encode(&entropy.state);
     let verifier = b64_encode(&entropy.code_verifier);
     let nonce = b64_encode(&entropy.nonce);
     let prompt = options.prompt.as_deref().unwrap_or(config.prompt());
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("client_id", config.app_id())
-            .append_pair("redirect_uri", &options.redirect_uri)
-            .append_pair("response_type", "code");
-        if !config.scopes().is_empty() {
-            q.append_pair("scope", &config.scopes().join(" "));
-        }
-        if !prompt.is_empty() {
-            let joined: Vec<&str> = prompt.iter().map(|p| p.as_str()).collect();
-            q.append_pair("prompt", &joined.join(" "));
-        }
-        q.append_pair("code_challenge", &code_challenge(&verifier))
-            .append_pair("code_challenge_method", "S256")
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce);
-        for r in config.resources() {
-            q.append_pair("resource", r);
-        }
-        if let Some(m) = options.interaction_mode {
-            q.append_pair("interaction_mode", m.as_str());
-        }
-        if let Some(s) = options.first_screen {
-            q.append_pair("first_screen", s.as_str());
-        }
-        if !options.identifiers.is_empty() {
-            let ids: Vec<&str> = options.identifiers.iter().map(|i| i.as_str()).collect();
-            q.append_pair("identifier", &ids.join(" "));
-        }
-        if let Some(d) = &options.direct_sign_in {
-            q.append_pair("direct_sign_in", &d.wire());
-        }
-        if let Some(h) = &options.login_hint {
-            q.append_pair("login_hint", h);
-        }
-        if let Some(l) = &options.ui_locales {
-            q.append_pair("ui_locales", l);
-        }
-        if let Some(o) = &options.organization_id {
-            q.append_pair("organization_id", o);
-        }
-        for (k, v) in &options.extra_params {
-            q.append_pair(k, v);
-        }
+    // The query is written straight into the URL string; the parts that come from the config
+    // (client id, scopes, resources) were form-encoded once when the config was built.
+    let mut url = String::with_capacity(endpoint.len() + 512);
+    url.push_str(endpoint);
+    url.push(if endpoint.contains('?') { '&' } else { '?' });
+    let encoded = config.encoded();
+    url.push_str("client_id=");
+    url.push_str(&encoded.client_id);
+    pair(&mut url, "redirect_uri", &options.redirect_uri);
+    url.push_str("&response_type=code");
+    if !config.scopes().is_empty() {
+        url.push_str("&scope=");
+        url.push_str(&encoded.scope);
+    }
+    if !prompt.is_empty() {
+        let joined: Vec<&str> = prompt.iter().map(|p| p.as_str()).collect();
+        pair(&mut url, "prompt", &joined.join(" "));
+    }
+    pair(&mut url, "code_challenge", &code_challenge(&verifier));
+    url.push_str("&code_challenge_method=S256");
+    pair(&mut url, "state", &state);
+    pair(&mut url, "nonce", &nonce);
+    url.push_str(&encoded.resources);
+    if let Some(m) = options.interaction_mode {
+        pair(&mut url, "interaction_mode", m.as_str());
+    }
+    if let Some(s) = options.first_screen {
+        pair(&mut url, "first_screen", s.as_str());
+    }
+    if !options.identifiers.is_empty() {
+        let ids: Vec<&str> = options.identifiers.iter().map(|i| i.as_str()).collect();
+        pair(&mut url, "identifier", &ids.join(" "));
+    }
+    if let Some(d) = &options.direct_sign_in {
+        pair(&mut url, "direct_sign_in", &d.wire());
+    }
+    if let Some(h) = &options.login_hint {
+        pair(&mut url, "login_hint", h);
+    }
+    if let Some(l) = &options.ui_locales {
+        pair(&mut url, "ui_locales", l);
+    }
+    if let Some(o) = &options.organization_id {
+        pair(&mut url, "organization_id", o);
+    }
+    for (k, v) in &options.extra_params {
+        pair(&mut url, k, v);
     }
 
     snapshot.clear_tokens();
@@ -368,7 +373,15 @@ pub fn sign_in_url(
         created_at: now,
         used_code: None,
     });
-    Ok(url.into())
+    Ok(url)
+}
+
+/// Appends `&key=value`, form-urlencoded (spaces as `+`).
+fn pair(url: &mut String, key: &str, value: &str) {
+    url.push('&');
+    url.extend(url::form_urlencoded::byte_serialize(key.as_bytes()));
+    url.push('=');
+    url.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
 }
 
 /// The scheme, host, port and path of a URL: what a callback must share with the redirect
