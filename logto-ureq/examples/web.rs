@@ -1,0 +1,380 @@
+//! The blocking sample web app: tiny_http + `logto-ureq`, with its own server-side sessions.
+//!
+//! ```sh
+//! LOGTO_ENDPOINT=https://tenant.logto.app LOGTO_APP_ID=... LOGTO_APP_SECRET=... \
+//!   cargo run -p logto-ureq --example web         # then open http://localhost:3000
+//! ```
+//!
+//! One `LogtoClient` is created at startup; each request derives a client for its session with
+//! `for_session`, whose storage is that session's entry in a shared map keyed by a random
+//! session id (the `logto_sample_session` cookie). One thread per request.
+
+use logto_ureq::proto::{decode_claims, CallbackError, ConfigError};
+use logto_ureq::{Error, FirstScreen, InteractionMode, LogtoClient, LogtoConfig, SignInOptions};
+use logto_ureq::{Storage, StorageError};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tiny_http::{Header, Request, Response, Server};
+use url::Url;
+
+const COOKIE: &str = "logto_sample_session";
+
+/// Every session's key-value data, by session id.
+#[derive(Default)]
+struct Sessions(Mutex<HashMap<String, HashMap<String, String>>>);
+
+impl Sessions {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, HashMap<String, String>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Moves a session's data to a new id (after sign-in, against session fixation).
+    fn cycle(&self, id: &str) -> String {
+        let new_id = new_session_id();
+        let mut map = self.lock();
+        if let Some(data) = map.remove(id) {
+            map.insert(new_id.clone(), data);
+        }
+        new_id
+    }
+}
+
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("OS randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SDK's store for one session: its entry in [`Sessions`], created on the first write.
+struct SessionStorage {
+    sessions: Arc<Sessions>,
+    id: String,
+}
+
+impl Storage for SessionStorage {
+    fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .sessions
+            .lock()
+            .get(&self.id)
+            .and_then(|data| data.get(key).cloned()))
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
+        let mut map = self.sessions.lock();
+        map.entry(self.id.clone())
+            .or_default()
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StorageError> {
+        let mut map = self.sessions.lock();
+        if let Some(data) = map.get_mut(&self.id) {
+            data.remove(key);
+            if data.is_empty() {
+                map.remove(&self.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Atomic under the map's lock: concurrent requests of one session take turns refreshing.
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        let mut map = self.sessions.lock();
+        let data = map.entry(self.id.clone()).or_default();
+        if data.get(key).map(String::as_str) != expected {
+            return Ok(false);
+        }
+        match new {
+            Some(v) => data.insert(key.to_owned(), v.to_owned()),
+            None => data.remove(key),
+        };
+        if data.is_empty() {
+            map.remove(&self.id);
+        }
+        Ok(true)
+    }
+}
+
+struct App {
+    client: LogtoClient,
+    sessions: Arc<Sessions>,
+    base_url: Url,
+}
+
+/// What a route answers.
+enum Reply {
+    Html(String),
+    Json(u16, Value),
+    Redirect(String),
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(body: &str) -> Reply {
+    Reply::Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Logto sample (tiny_http)</title>\
+         <style>body{{font-family:sans-serif;max-width:48rem;margin:2rem auto}}pre{{background:#f4f4f4;padding:1rem;overflow:auto}}</style>\
+         </head><body><h1>Logto sample (tiny_http + logto-ureq)</h1>{body}</body></html>"
+    ))
+}
+
+/// A failed SDK call as a JSON answer: `{"error": kind, "message": ...}`.
+fn error_reply(error: &Error) -> Reply {
+    let (status, kind) = match error {
+        Error::NotAuthenticated => {
+            return Reply::Json(401, json!({ "error": "Not authenticated" }))
+        }
+        Error::SessionExpired(_) => (401, "session_expired"),
+        Error::Provider(p) if (400..500).contains(&p.status) => (p.status, "provider"),
+        Error::Provider(_) => (502, "provider"),
+        Error::Transport(_) => (502, "transport"),
+        Error::Protocol(logto_ureq::proto::Error::Callback(e)) => match e {
+            CallbackError::Provider { .. } => (403, "callback"),
+            _ => (400, "callback"),
+        },
+        Error::Protocol(_) => (502, "protocol"),
+        Error::Storage(_) => (500, "storage"),
+        Error::Config(_) => (500, "config"),
+        _ => (500, "internal"),
+    };
+    Reply::Json(
+        status,
+        json!({ "error": kind, "message": error.to_string() }),
+    )
+}
+
+/// A token with its decoded claims (`null` for an opaque token).
+fn token_json(token: String) -> Reply {
+    let claims = decode_claims::<Value>(&token).unwrap_or(Value::Null);
+    Reply::Json(200, json!({ "token": token, "claims": claims }))
+}
+
+fn home(client: &LogtoClient) -> Result<Reply, Error> {
+    if !client.is_authenticated()? {
+        return Ok(page(
+            "<p id=\"status\">Not authenticated</p>\
+             <p><a id=\"sign-in\" href=\"/sign-in\">Sign in</a> · <a id=\"sign-up\" href=\"/sign-up\">Sign up</a></p>",
+        ));
+    }
+    let claims = client.id_token_claims()?;
+    Ok(page(&format!(
+        "<p id=\"status\">Authenticated</p>\
+         <p>Subject (<code>sub</code>): <code id=\"sub\">{}</code></p>\
+         <p>Username: <strong id=\"username\">{}</strong></p>\
+         <p><a id=\"userinfo\" href=\"/protected/userinfo\">User info</a> · \
+         <a id=\"sign-out\" href=\"/sign-out\">Sign out</a></p>",
+        escape(&claims.sub),
+        escape(claims.username.as_deref().unwrap_or("(none)")),
+    )))
+}
+
+fn protected_userinfo(client: &LogtoClient) -> Result<Reply, Error> {
+    // The guide's "authenticated" decorator: signed-out visitors go to `/sign-in`.
+    if !client.is_authenticated()? {
+        return Ok(Reply::Redirect("/sign-in".into()));
+    }
+    let info = client.fetch_user_info()?;
+    let custom_data = info.custom_data.as_ref().unwrap_or(&Value::Null);
+    Ok(page(&format!(
+        "<h2>Custom data</h2><pre id=\"custom-data\">{}</pre>\
+         <h2>User info</h2><pre id=\"userinfo\">{}</pre><p><a href=\"/\">Home</a></p>",
+        escape(&serde_json::to_string_pretty(custom_data).unwrap_or_default()),
+        escape(&serde_json::to_string_pretty(&info).unwrap_or_default()),
+    )))
+}
+
+/// Routes one request. `session_id` may change (a new id after sign-in).
+fn route(app: &App, session_id: &mut String, url: &Url) -> Result<Reply, Error> {
+    let storage = SessionStorage {
+        sessions: app.sessions.clone(),
+        id: session_id.clone(),
+    };
+    let client = app.client.for_session(storage);
+    let callback_url = app.base_url.join("callback").expect("valid URL");
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let bad_request = |name: &str| {
+        Reply::Json(
+            400,
+            json!({ "error": "bad_request", "message": format!("missing query parameter `{name}`") }),
+        )
+    };
+    Ok(match url.path() {
+        "/" => home(&client)?,
+        "/sign-in" => Reply::Redirect(client.sign_in(callback_url.as_str())?),
+        "/sign-up" => Reply::Redirect(
+            client.sign_in_with(
+                SignInOptions::new(callback_url)
+                    .interaction_mode(InteractionMode::SignUp)
+                    .first_screen(FirstScreen::Register),
+            )?,
+        ),
+        "/callback" => {
+            client.handle_sign_in_callback(url.as_str())?;
+            *session_id = app.sessions.cycle(session_id);
+            Reply::Redirect("/".into())
+        }
+        "/sign-out" => Reply::Redirect(client.sign_out(Some(app.base_url.as_str()))?),
+        "/protected/userinfo" => protected_userinfo(&client)?,
+        "/api/id-token-claims" => Reply::Json(200, json!(client.id_token_claims()?)),
+        "/api/userinfo" => Reply::Json(200, json!(client.fetch_user_info()?)),
+        "/api/access-token" => match param("resource") {
+            Some(resource) => token_json(client.access_token(&resource)?),
+            None => bad_request("resource"),
+        },
+        "/api/organization-token" => match param("organization_id") {
+            Some(id) => token_json(client.organization_token(&id)?),
+            None => bad_request("organization_id"),
+        },
+        _ => Reply::Json(
+            404,
+            json!({ "error": "not_found", "message": "no such route" }),
+        ),
+    })
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+}
+
+fn handle(app: &App, request: Request) {
+    // The session cookie, if it names a live session; otherwise a fresh id (used only if the
+    // request stores something in it).
+    let cookie_id = request
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv("Cookie"))
+        .flat_map(|h| h.value.as_str().split(';'))
+        .filter_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find(|id| app.sessions.lock().contains_key(*id))
+        .map(str::to_owned);
+    let mut session_id = cookie_id.clone().unwrap_or_else(new_session_id);
+    let reply = match Url::parse(&format!(
+        "{}{}",
+        app.base_url.as_str().trim_end_matches('/'),
+        request.url()
+    )) {
+        Ok(url) if *request.method() == tiny_http::Method::Get => {
+            route(app, &mut session_id, &url).unwrap_or_else(|e| error_reply(&e))
+        }
+        Ok(_) => Reply::Json(
+            405,
+            json!({ "error": "method_not_allowed", "message": "GET only" }),
+        ),
+        Err(e) => Reply::Json(
+            400,
+            json!({ "error": "bad_request", "message": e.to_string() }),
+        ),
+    };
+    let mut response = match reply {
+        Reply::Html(html) => Response::from_string(html)
+            .with_header(header("Content-Type", "text/html; charset=utf-8")),
+        Reply::Json(status, body) => Response::from_string(body.to_string())
+            .with_status_code(status)
+            .with_header(header("Content-Type", "application/json")),
+        Reply::Redirect(location) => Response::from_string("")
+            .with_status_code(303)
+            .with_header(header("Location", &location)),
+    };
+    // Set the cookie when the session is new or got a new id, and exists.
+    if cookie_id.as_ref() != Some(&session_id) && app.sessions.lock().contains_key(&session_id) {
+        let secure = if app.base_url.scheme() == "https" {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!("{COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax{secure}");
+        response.add_header(header("Set-Cookie", &cookie));
+    }
+    if let Err(e) = request.respond(response) {
+        eprintln!("cannot answer: {e}");
+    }
+}
+
+/// Reads the configuration; an error names the variable.
+fn config_from_env() -> Result<(LogtoConfig, Url), String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let list = |name: &str| {
+        var(name).map_or(Vec::new(), |v| {
+            v.split_whitespace().map(str::to_owned).collect()
+        })
+    };
+    let endpoint = var("LOGTO_ENDPOINT")
+        .ok_or("LOGTO_ENDPOINT is not set (your Logto endpoint, e.g. https://tenant.logto.app)")?;
+    let app_id = var("LOGTO_APP_ID")
+        .ok_or("LOGTO_APP_ID is not set (the app id of a Logto \"Traditional web\" app)")?;
+    let base = var("BASE_URL").unwrap_or_else(|| "http://localhost:3000".to_owned());
+    let base_url = Url::parse(&base)
+        .ok()
+        .filter(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.path() == "/"
+                && u.query().is_none()
+        })
+        .ok_or_else(|| {
+            format!("BASE_URL `{base}` is not an http(s) origin like http://localhost:3000")
+        })?;
+    let mut builder = LogtoConfig::builder(endpoint, app_id)
+        .scopes(list("LOGTO_SCOPES"))
+        .resources(list("LOGTO_RESOURCES"));
+    if let Some(secret) = var("LOGTO_APP_SECRET") {
+        builder = builder.app_secret(secret);
+    }
+    let config = builder.build().map_err(|e| {
+        let name = match e {
+            ConfigError::InvalidEndpoint { .. } | ConfigError::InsecureEndpoint { .. } => {
+                "LOGTO_ENDPOINT"
+            }
+            ConfigError::EmptyAppId => "LOGTO_APP_ID",
+            ConfigError::MissingAppSecret => "LOGTO_APP_SECRET",
+            _ => "LOGTO_SCOPES/LOGTO_RESOURCES",
+        };
+        format!("{name}: {e}")
+    })?;
+    Ok((config, base_url))
+}
+
+fn main() {
+    let (config, base_url) = config_from_env().unwrap_or_else(|message| {
+        eprintln!("configuration error: {message}");
+        std::process::exit(2);
+    });
+    let (host, port) = (
+        base_url.host_str().unwrap_or("localhost"),
+        base_url.port_or_known_default().unwrap_or(3000),
+    );
+    let server = Server::http((host.trim_matches(['[', ']']), port)).unwrap_or_else(|e| {
+        eprintln!("cannot listen on {host}:{port} (from BASE_URL): {e}");
+        std::process::exit(2);
+    });
+    println!("Listening on {}", base_url.as_str().trim_end_matches('/'));
+    let app = Arc::new(App {
+        client: LogtoClient::new(config),
+        sessions: Arc::default(),
+        base_url,
+    });
+    for request in server.incoming_requests() {
+        let app = app.clone();
+        std::thread::spawn(move || handle(&app, request));
+    }
+}
