@@ -651,6 +651,9 @@ impl TokenFetch {
                 if let Some(o) = &self.target.organization_id {
                     params.push(("organization_id", o));
                 }
+                if let Some(scope) = &self.target.scope {
+                    params.push(("scope", scope));
+                }
                 let request = client_request(eng.config, &eng.metadata()?.token_endpoint, &params);
                 self.phase = FetchPhase::Refreshing { sent_at: now };
                 eng.send(Awaiting::Token, request)

@@ -20,6 +20,11 @@ pub struct TokenTarget {
     /// Organization id.
     #[serde(default, rename = "o", skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
+    /// Scopes to narrow the token to (space-separated, a subset of the refresh token's);
+    /// `None` asks for all the refresh token carries. Tokens of different scopes are cached
+    /// apart.
+    #[serde(default, rename = "sc", skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl TokenTarget {
@@ -34,16 +39,28 @@ impl TokenTarget {
         let resource: String = resource.into();
         TokenTarget {
             resource: (!resource.is_empty()).then_some(resource),
-            organization_id: None,
+            ..TokenTarget::default()
         }
     }
 
     /// An organization token (`aud = urn:logto:organization:<id>`).
     pub fn organization(organization_id: impl Into<String>) -> Self {
         TokenTarget {
-            resource: None,
             organization_id: Some(organization_id.into()),
+            ..TokenTarget::default()
         }
+    }
+
+    /// The same target narrowed to `scopes` (the refresh grant's `scope` parameter).
+    #[must_use]
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let joined: Vec<String> = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        self.scope = (!joined.is_empty()).then(|| joined.join(" "));
+        self
     }
 
     /// An organization-scoped API token: the resource's token carrying `organization_id`.

@@ -444,3 +444,21 @@ fn secrets_never_reach_debug_output() {
         assert!(!dump.contains(secret), "{secret} leaked");
     }
 }
+
+#[test]
+fn narrowed_scopes_are_sent_and_cached_apart() {
+    let mut h = Harness::signed_in("ES384");
+    let narrow = TokenTarget::resource(API).with_scopes(["read:data"]);
+    h.access_token(narrow.clone(), false).unwrap();
+    let sent = form(h.provider.requests.last().unwrap());
+    assert!(sent.contains(&("scope".into(), "read:data".into())));
+    // The wide token is another cache entry: it needs its own refresh.
+    h.access_token(TokenTarget::resource(API), false).unwrap();
+    assert!(!form(h.provider.requests.last().unwrap())
+        .iter()
+        .any(|(k, _)| k == "scope"));
+    assert_eq!(refreshes(&h), 2);
+    let n = h.provider.requests.len();
+    h.access_token(narrow, false).unwrap();
+    assert_eq!(h.provider.requests.len(), n, "cached");
+}
