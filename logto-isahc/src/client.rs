@@ -311,7 +311,7 @@ impl LogtoClient {
         self.close(s).await
     }
 
-    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`].
+    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`](crate::StorageError::Corrupt).
     pub async fn clear_session(&self) -> Result<(), Error> {
         let _guard = self.lock().await;
         Ok(self.storage.delete(SESSION_KEY).await?)

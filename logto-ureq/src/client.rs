@@ -267,7 +267,7 @@ impl LogtoClient {
         })
     }
 
-    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`].
+    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`](crate::StorageError::Corrupt).
     pub fn clear_session(&self) -> Result<(), Error> {
         let _guard = self.lock();
         Ok(self.storage.delete(SESSION_KEY)?)
