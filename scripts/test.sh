@@ -28,10 +28,11 @@ cargo test -p logto-proto --no-default-features --features rustcrypto 2>&1 | tee
 
 summary() {
   # Totals over every `test result:` line; provider-backed = the binaries that start the
-  # provider (logto-integration's tests and the adapters' tests/provider.rs).
+  # provider (logto-integration's tests, the browser ones included, and the adapters'
+  # tests/provider.rs).
   awk '
     /Doc-tests/ { provider = 0 }
-    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows)\.rs/) }
+    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows|browser_e2e)\.rs/) }
     /^test result:/ {
       match($0, /[0-9]+ passed/); p = substr($0, RSTART, RLENGTH) + 0
       match($0, /[0-9]+ failed/); f = substr($0, RSTART, RLENGTH) + 0
