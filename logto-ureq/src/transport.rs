@@ -2,7 +2,6 @@
 
 use logto_proto::{Config, HttpRequest, HttpResponse};
 use logto_proto::{TransportError, TransportErrorKind};
-use std::io::Read;
 
 /// Largest response body read (discovery, JWKS and tokens are a few KB).
 const MAX_BODY: u64 = 1024 * 1024;
@@ -30,27 +29,29 @@ pub(crate) fn send(
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let http_request = builder.body(request.body).map_err(|e| TransportError {
+    let invalid = |e: ureq::http::Error| TransportError {
         kind: TransportErrorKind::Other,
         message: e.to_string(),
-    })?;
-    let response = agent.run(http_request).map_err(transport_error)?;
+    };
+    // A GET goes without a body at all (an empty one would still be framed).
+    let response = if request.body.is_empty() {
+        agent.run(builder.body(()).map_err(invalid)?)
+    } else {
+        agent.run(builder.body(request.body).map_err(invalid)?)
+    }
+    .map_err(transport_error)?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    let mut body = Vec::new();
-    response
+    let body = response
         .into_body()
-        .into_reader()
-        .take(MAX_BODY)
-        .read_to_end(&mut body)
-        .map_err(|e| TransportError {
-            kind: TransportErrorKind::Other,
-            message: e.to_string(),
-        })?;
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_vec()
+        .map_err(transport_error)?;
     Ok(HttpResponse {
         status,
         headers,
