@@ -121,6 +121,56 @@ impl Config {
         Config::builder(endpoint, app_id).build()
     }
 
+    /// A config from variables, read through `var` (pass `|name| std::env::var(name).ok()`
+    /// for the process environment): `LOGTO_ENDPOINT` and `LOGTO_APP_ID` (required),
+    /// `LOGTO_APP_SECRET`, and `LOGTO_SCOPES` / `LOGTO_RESOURCES` (space-separated). Blank
+    /// values count as unset; an error names the variable.
+    ///
+    /// ```
+    /// use logto_proto::{Config, ConfigError};
+    /// let vars = |name: &str| match name {
+    ///     "LOGTO_ENDPOINT" => Some("https://tenant.logto.app".to_owned()),
+    ///     "LOGTO_APP_ID" => Some("app".to_owned()),
+    ///     "LOGTO_SCOPES" => Some("email custom_data".to_owned()),
+    ///     _ => None,
+    /// };
+    /// let config = Config::from_vars(vars).unwrap();
+    /// assert_eq!(config.scopes(), ["openid", "offline_access", "profile", "email", "custom_data"]);
+    /// let err = Config::from_vars(|_| None).unwrap_err();
+    /// assert!(matches!(err, ConfigError::Variable { name: "LOGTO_ENDPOINT", .. }));
+    /// ```
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| {
+            get(name).ok_or(ConfigError::Variable {
+                name,
+                reason: "not set".into(),
+            })
+        };
+        let list = |name: &str| {
+            get(name).map_or(Vec::new(), |v| {
+                v.split_whitespace().map(str::to_owned).collect()
+            })
+        };
+        let mut builder = Config::builder(required("LOGTO_ENDPOINT")?, required("LOGTO_APP_ID")?)
+            .scopes(list("LOGTO_SCOPES"))
+            .resources(list("LOGTO_RESOURCES"));
+        if let Some(secret) = get("LOGTO_APP_SECRET") {
+            builder = builder.app_secret(secret);
+        }
+        builder.build().map_err(|e| {
+            let name = match e {
+                ConfigError::EmptyAppId => "LOGTO_APP_ID",
+                ConfigError::MissingAppSecret => "LOGTO_APP_SECRET",
+                _ => "LOGTO_ENDPOINT",
+            };
+            ConfigError::Variable {
+                name,
+                reason: e.to_string(),
+            }
+        })
+    }
+
     /// Starts a builder.
     pub fn builder(endpoint: impl Into<String>, app_id: impl Into<String>) -> ConfigBuilder {
         ConfigBuilder {

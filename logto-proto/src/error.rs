@@ -150,6 +150,14 @@ pub enum ConfigError {
     EmptyAppId,
     /// The chosen client authentication needs an app secret and none was given.
     MissingAppSecret,
+    /// A configuration variable (see [`Config::from_vars`](crate::Config::from_vars)) is
+    /// missing or invalid.
+    Variable {
+        /// The variable's name, e.g. `LOGTO_ENDPOINT`.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -166,6 +174,7 @@ impl fmt::Display for ConfigError {
             ConfigError::MissingAppSecret => {
                 f.write_str("client_secret_basic/client_secret_post need an app secret")
             }
+            ConfigError::Variable { name, reason } => write!(f, "{name}: {reason}"),
         }
     }
 }

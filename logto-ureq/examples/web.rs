@@ -9,7 +9,7 @@
 //! `for_session`, whose storage is that session's entry in a shared map keyed by a random
 //! session id (the `logto_sample_session` cookie). One thread per request.
 
-use logto_ureq::proto::{decode_claims, CallbackError, ConfigError};
+use logto_ureq::proto::{decode_claims, CallbackError};
 use logto_ureq::{Error, FirstScreen, InteractionMode, LogtoClient, LogtoConfig, SignInOptions};
 use logto_ureq::{Storage, StorageError};
 use serde_json::{json, Value};
@@ -312,17 +312,12 @@ fn handle(app: &App, request: Request) {
 
 /// Reads the configuration; an error names the variable.
 fn config_from_env() -> Result<(LogtoConfig, Url), String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let list = |name: &str| {
-        var(name).map_or(Vec::new(), |v| {
-            v.split_whitespace().map(str::to_owned).collect()
-        })
-    };
-    let endpoint = var("LOGTO_ENDPOINT")
-        .ok_or("LOGTO_ENDPOINT is not set (your Logto endpoint, e.g. https://tenant.logto.app)")?;
-    let app_id = var("LOGTO_APP_ID")
-        .ok_or("LOGTO_APP_ID is not set (the app id of a Logto \"Traditional web\" app)")?;
-    let base = var("BASE_URL").unwrap_or_else(|| "http://localhost:3000".to_owned());
+    let config =
+        LogtoConfig::from_vars(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let base = std::env::var("BASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "http://localhost:3000".to_owned());
     let base_url = Url::parse(&base)
         .ok()
         .filter(|u| {
@@ -334,23 +329,6 @@ fn config_from_env() -> Result<(LogtoConfig, Url), String> {
         .ok_or_else(|| {
             format!("BASE_URL `{base}` is not an http(s) origin like http://localhost:3000")
         })?;
-    let mut builder = LogtoConfig::builder(endpoint, app_id)
-        .scopes(list("LOGTO_SCOPES"))
-        .resources(list("LOGTO_RESOURCES"));
-    if let Some(secret) = var("LOGTO_APP_SECRET") {
-        builder = builder.app_secret(secret);
-    }
-    let config = builder.build().map_err(|e| {
-        let name = match e {
-            ConfigError::InvalidEndpoint { .. } | ConfigError::InsecureEndpoint { .. } => {
-                "LOGTO_ENDPOINT"
-            }
-            ConfigError::EmptyAppId => "LOGTO_APP_ID",
-            ConfigError::MissingAppSecret => "LOGTO_APP_SECRET",
-            _ => "LOGTO_SCOPES/LOGTO_RESOURCES",
-        };
-        format!("{name}: {e}")
-    })?;
     Ok((config, base_url))
 }
 
