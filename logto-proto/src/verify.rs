@@ -48,7 +48,8 @@ pub fn verify_id_token(
         reason: reason.to_owned(),
     };
     let jws = jwt::split(token).map_err(malformed)?;
-    let header = jwt::decode_header(&jws).map_err(|r| malformed(&r))?;
+    let mut header_bytes = Vec::new();
+    let header = jwt::decode_header(&jws, &mut header_bytes).map_err(|r| malformed(&r))?;
     if header.crit.is_some() {
         return Err(malformed("critical header extensions are not supported"));
     }
@@ -57,12 +58,12 @@ pub fn verify_id_token(
     // (keyed with the client secret, step 8) are refused outright.
     let alg =
         Algorithm::from_name(&header.alg).ok_or_else(|| IdTokenError::UnsupportedAlgorithm {
-            alg: header.alg.clone(),
+            alg: header.alg.clone().into_owned(),
         })?;
 
     // The payload is decoded before the signature check so a wrong claim type is reported
     // as such by both backends; nothing in it is trusted until every check below passes.
-    let claims: IdTokenClaims = jwt::decode_payload(token).map_err(|e| match e {
+    let claims: IdTokenClaims = jwt::decode_payload_part(jws.payload).map_err(|e| match e {
         jwt::PayloadError::NotAJwt => malformed("payload is not a JSON object"),
         jwt::PayloadError::Invalid(reason) => IdTokenError::InvalidClaims { reason },
     })?;
@@ -75,7 +76,7 @@ pub fn verify_id_token(
         .is_some_and(|declared| declared != alg.name())
     {
         return Err(IdTokenError::KeyMismatch {
-            alg: header.alg,
+            alg: header.alg.into_owned(),
             kid: key.kid.clone(),
         });
     }
@@ -84,7 +85,7 @@ pub fn verify_id_token(
         .verify(alg, token, jws.signing_input.as_bytes(), &signature)
         .map_err(|e| match e {
             SignatureError::KeyMismatch => IdTokenError::KeyMismatch {
-                alg: header.alg.clone(),
+                alg: header.alg.clone().into_owned(),
                 kid: key.kid.clone(),
             },
             SignatureError::Invalid => IdTokenError::BadSignature,

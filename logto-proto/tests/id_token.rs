@@ -190,6 +190,25 @@ fn claim_checks_carry_the_values_compared() {
 }
 
 #[test]
+fn a_payload_that_is_not_utf8_is_a_claims_error() {
+    let key = SigningKey::generate("ES384", "k1");
+    let jwks = jwks_of(&[&key]);
+    let header = b64(json!({"alg": "ES384", "kid": "k1"}).to_string().as_bytes());
+    // Valid JSON structure, but a string holding a lone 0xff byte.
+    let payload = b64(b"{\"iss\":\"\xff\"}");
+    let token = format!("{header}.{payload}.{}", b64(b"sig"));
+    let err = verify_id_token(&token, &jwks, &check(T0)).unwrap_err();
+    assert!(
+        matches!(&err, IdTokenError::InvalidClaims { reason } if reason.contains("UTF-8")),
+        "{err:?}"
+    );
+    assert!(matches!(
+        decode_claims::<IdTokenClaims>(&token),
+        Err(ClaimsError::Invalid { reason }) if reason.contains("UTF-8")
+    ));
+}
+
+#[test]
 fn expiry_and_issue_time_at_the_tolerance_boundary() {
     let key = SigningKey::generate("ES384", "k1");
     let exp = T0 + 3600;
