@@ -4,10 +4,10 @@ use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use async_lock::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard};
 use logto_proto::{
-    decode_claims, lease_holder, read_session, refresh_lease_ttl, session_write, AccessToken,
-    AccessTokenClaims, ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
-    OrganizationTokenClaims, ProviderCache, SessionWrite, SignInEntropy, SignInOptions,
-    SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
+    decode_claims, lease_holder, refresh_lease_ttl, AccessToken, AccessTokenClaims,
+    ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
+    OrganizationTokenClaims, ProviderCache, SessionReader, SessionWrite, SignInEntropy,
+    SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -63,6 +63,7 @@ fn os_entropy(buf: &mut [u8]) -> Result<(), String> {
 pub struct LogtoClient {
     app: Arc<App>,
     storage: Arc<dyn Storage>,
+    reader: Arc<Mutex<SessionReader>>,
     session_lock: Arc<AsyncMutex<()>>,
     holder: Arc<str>,
     clock: Clock,
@@ -93,6 +94,7 @@ impl LogtoClient {
         Ok(LogtoClient {
             app: Arc::new(app),
             storage: Arc::new(storage),
+            reader: Arc::default(),
             session_lock: Arc::default(),
             holder: new_holder(&os_entropy),
             clock: Arc::new(system_clock),
@@ -105,6 +107,7 @@ impl LogtoClient {
     pub fn for_session(&self, storage: impl Storage + 'static) -> Self {
         LogtoClient {
             storage: Arc::new(storage),
+            reader: Arc::default(),
             session_lock: Arc::default(),
             holder: new_holder(&*self.entropy),
             ..self.clone()
@@ -221,6 +224,17 @@ impl LogtoClient {
 
     /// The userinfo claims (with a fresh access token, refreshed if needed).
     pub async fn fetch_user_info(&self) -> Result<UserInfo, Error> {
+        // The usual call finds a fresh token: no refresh, so no refresh lease and no storage
+        // write. Only a token that must be refreshed takes the lease-holding path.
+        let mut s = self.open(false).await?;
+        let result = self
+            .drive(&mut s.context(self).fetch_user_info().without_refresh())
+            .await;
+        self.close_unless_overtaken(s).await?;
+        match result {
+            Err(Error::Protocol(logto_proto::Error::RefreshNeeded)) => {}
+            other => return other,
+        }
         let mut s = self.open(true).await?;
         let result = self.drive(&mut s.context(self).fetch_user_info()).await;
         self.close(s).await?;
@@ -334,14 +348,26 @@ impl LogtoClient {
         shared.merge(cache);
     }
 
+    /// What to write back, without serialising an unchanged session.
+    fn session_write(&self, before: Option<&str>, snapshot: &Snapshot) -> SessionWrite {
+        self.reader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write(before, snapshot)
+    }
+
     async fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
         let raw = self.storage.get(SESSION_KEY).await?;
-        let snapshot = read_session(raw.as_deref())?;
+        let snapshot = self
+            .reader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .read(raw.as_deref())?;
         Ok((raw, snapshot))
     }
 
     async fn save(&self, before: Option<&str>, snapshot: &Snapshot) -> Result<(), Error> {
-        match session_write(before, snapshot) {
+        match self.session_write(before, snapshot) {
             SessionWrite::Unchanged => Ok(()),
             SessionWrite::Delete => Ok(self.storage.delete(SESSION_KEY).await?),
             SessionWrite::Set(json) => Ok(self.storage.set(SESSION_KEY, &json).await?),
@@ -424,6 +450,19 @@ impl LogtoClient {
             // Our lease lapsed and another writer came in: what this refresh returned (the
             // rotated refresh token) is still the newest truth the provider gave.
             self.storage.set(SESSION_KEY, &json).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes a session opened without the lease for an operation built `without_refresh`:
+    /// what it changed is written only if nobody wrote the session meanwhile, because
+    /// without the lease another client's write (a rotated refresh token) must win.
+    async fn close_unless_overtaken(&self, s: OpenSession<'_>) -> Result<(), Error> {
+        self.merge_cache(&s.cache);
+        if let SessionWrite::Set(json) = self.session_write(s.raw.as_deref(), &s.snapshot) {
+            self.storage
+                .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))
+                .await?;
         }
         Ok(())
     }

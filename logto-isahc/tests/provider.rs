@@ -1,10 +1,12 @@
 //! The async client against the project's Logto-compatible provider: the whole guide
 //! flow, a public client, sign-up mode, single-flight refresh under 100 tasks and across
-//! two clients sharing a file store,, and faults that must leave the session intact.
+//! two clients sharing a file store, and faults that must leave the session intact.
 
 use logto_integration::fixtures::{API_RESOURCE, ORG1};
-use logto_integration::{raw, Browser, FaultMode, Provider};
+use logto_integration::{raw, Browser, Fault, FaultMode, Provider};
 use logto_isahc::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn config(provider: &Provider, confidential: bool) -> proto::ConfigBuilder {
@@ -118,6 +120,83 @@ async fn provider_public_client_and_sign_up_mode() {
     client.handle_sign_in_callback(&callback).await.unwrap();
     client.access_token(API_RESOURCE).await.unwrap();
     client.fetch_user_info().await.unwrap();
+}
+
+/// A memory store that counts its writes.
+struct CountingStorage {
+    inner: MemoryStorage,
+    writes: Arc<AtomicUsize>,
+}
+
+impl Storage for CountingStorage {
+    fn get<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<String>> {
+        self.inner.get(key)
+    }
+    fn set<'a>(&'a self, key: &'a str, value: &'a str) -> StorageFuture<'a, ()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.set(key, value)
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(key)
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a str>,
+        new: Option<&'a str>,
+    ) -> StorageFuture<'a, bool> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.compare_and_swap(key, expected, new)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_user_info_with_a_fresh_token_writes_nothing() {
+    let provider = Provider::start();
+    let writes = Arc::new(AtomicUsize::new(0));
+    let storage = CountingStorage {
+        inner: MemoryStorage::new(),
+        writes: writes.clone(),
+    };
+    let client =
+        LogtoClient::with_storage(config(&provider, true).build().unwrap(), storage).unwrap();
+    sign_in(&provider, &client).await;
+    let me = || {
+        provider
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/oidc/me")
+            .count()
+    };
+    let before = (
+        writes.load(Ordering::SeqCst),
+        provider.refresh_count(),
+        me(),
+    );
+    for _ in 0..3 {
+        client.fetch_user_info().await.unwrap();
+    }
+    assert_eq!(
+        (
+            writes.load(Ordering::SeqCst),
+            provider.refresh_count(),
+            me()
+        ),
+        (before.0, before.1, before.2 + 3),
+        "a fresh token: no refresh, no lease, no storage write"
+    );
+
+    // The provider refuses the cached token once: one refresh under the lease, one retry.
+    provider.inject_fault(Fault {
+        path: Some("/oidc/me".into()),
+        ..Fault::token(FaultMode::Status(401), 1)
+    });
+    let info = client.fetch_user_info().await.unwrap();
+    assert_eq!(info.sub, provider.alice().id);
+    assert_eq!(provider.refresh_count(), before.1 + 1);
+    assert_eq!(me(), before.2 + 5);
+    assert!(writes.load(Ordering::SeqCst) > before.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

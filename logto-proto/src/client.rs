@@ -155,6 +155,74 @@ pub fn read_session(stored: Option<&str>) -> Result<Snapshot, StorageError> {
     }
 }
 
+/// [`read_session`] that reuses its last result while the stored text is unchanged.
+///
+/// An adapter reads the session from storage on every call, because another client or
+/// process may have written it since; most of the time the text is the one read last time,
+/// and cloning the snapshot parsed then costs a fraction of parsing it again (the largest
+/// part of what a call with a cached token costs besides its request).
+///
+/// ```
+/// use logto_proto::{SessionReader, Snapshot};
+/// let stored = Snapshot::new().to_json();
+/// let mut reader = SessionReader::default();
+/// assert_eq!(reader.read(Some(&stored)).unwrap(), Snapshot::new());
+/// assert_eq!(reader.read(Some(&stored)).unwrap(), Snapshot::new()); // not parsed again
+/// assert!(reader.read(Some("{corrupt")).is_err());
+/// assert_eq!(reader.read(None).unwrap(), Snapshot::new());
+/// ```
+#[derive(Default)]
+pub struct SessionReader {
+    last: Option<(String, Snapshot)>,
+}
+
+impl SessionReader {
+    /// Like [`read_session`]; the result is equal to what it would give.
+    pub fn read(&mut self, stored: Option<&str>) -> Result<Snapshot, StorageError> {
+        let Some(json) = stored else {
+            return Ok(Snapshot::new());
+        };
+        if let Some((text, snapshot)) = &self.last {
+            if text == json {
+                return Ok(snapshot.clone());
+            }
+        }
+        let snapshot = read_session(stored)?;
+        self.last = Some((json.to_owned(), snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    /// Like [`session_write`]; when `before` is the text last read and `snapshot` equals
+    /// what was parsed from it, the answer is [`SessionWrite::Unchanged`] without
+    /// serialising the snapshot.
+    ///
+    /// ```
+    /// use logto_proto::{SessionReader, SessionWrite, Snapshot};
+    /// let mut reader = SessionReader::default();
+    /// let stored = r#"{"v":1,"rt":"refresh-token"}"#;
+    /// let snapshot = reader.read(Some(stored)).unwrap();
+    /// assert_eq!(reader.write(Some(stored), &snapshot), SessionWrite::Unchanged);
+    /// assert_eq!(reader.write(Some(stored), &Snapshot::new()), SessionWrite::Delete);
+    /// ```
+    pub fn write(&self, before: Option<&str>, snapshot: &Snapshot) -> SessionWrite {
+        if let (Some((text, read)), Some(before)) = (&self.last, before) {
+            if text == before && read == snapshot && *snapshot != Snapshot::new() {
+                return SessionWrite::Unchanged;
+            }
+        }
+        session_write(before, snapshot)
+    }
+}
+
+impl fmt::Debug for SessionReader {
+    // The stored text holds tokens: only whether something is kept is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionReader")
+            .field("kept", &self.last.is_some())
+            .finish()
+    }
+}
+
 /// What a store must do to hold `snapshot`, given what it held before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionWrite {

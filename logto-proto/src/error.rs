@@ -39,6 +39,11 @@ pub enum Error {
     Snapshot(SnapshotError),
     /// A token's claims could not be decoded.
     Claims(ClaimsError),
+    /// The operation needs a refresh-token grant, and was built not to make one
+    /// ([`FetchUserInfo::without_refresh`](crate::FetchUserInfo::without_refresh),
+    /// [`GetAccessToken::without_refresh`](crate::GetAccessToken::without_refresh)). What it
+    /// changed in the snapshot before stopping is consistent and may be kept.
+    RefreshNeeded,
     /// An operation was driven out of order (a bug in the caller's loop).
     Usage(&'static str),
 }
@@ -61,6 +66,7 @@ impl fmt::Display for Error {
             ),
             Error::Snapshot(e) => write!(f, "stored session unreadable: {e}"),
             Error::Claims(e) => write!(f, "cannot decode claims: {e}"),
+            Error::RefreshNeeded => f.write_str("a token refresh is needed and was not allowed"),
             Error::Usage(what) => write!(f, "operation misused: {what}"),
         }
     }
@@ -79,7 +85,10 @@ impl std::error::Error for Error {
             Error::Provider(e) | Error::SessionExpired(e) => Some(e),
             Error::Snapshot(e) => Some(e),
             Error::Claims(e) => Some(e),
-            Error::NotAuthenticated | Error::MissingOrganizationScope | Error::Usage(_) => None,
+            Error::NotAuthenticated
+            | Error::MissingOrganizationScope
+            | Error::RefreshNeeded
+            | Error::Usage(_) => None,
         }
     }
 }

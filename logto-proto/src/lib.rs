@@ -136,8 +136,8 @@ pub use claims::{
     OrganizationData, OrganizationTokenClaims, UserInfo,
 };
 pub use client::{
-    lease_holder, read_session, refresh_lease_ttl, session_write, ClientError, SessionWrite,
-    StorageError, TransportError, TransportErrorKind, SESSION_KEY,
+    lease_holder, read_session, refresh_lease_ttl, session_write, ClientError, SessionReader,
+    SessionWrite, StorageError, TransportError, TransportErrorKind, SESSION_KEY,
 };
 pub use config::{ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};

@@ -606,6 +606,8 @@ enum FetchPhase {
 struct TokenFetch {
     target: TokenTarget,
     force: bool,
+    /// False: stop with [`Error::RefreshNeeded`] where a refresh-token grant would go out.
+    may_refresh: bool,
     phase: FetchPhase,
 }
 
@@ -614,6 +616,7 @@ impl TokenFetch {
         TokenFetch {
             target,
             force,
+            may_refresh: true,
             phase: FetchPhase::Start,
         }
     }
@@ -638,6 +641,9 @@ impl TokenFetch {
                     .refresh_token
                     .clone()
                     .ok_or(Error::NotAuthenticated)?;
+                if !self.may_refresh {
+                    return Err(Error::RefreshNeeded);
+                }
                 if let Some(request) = eng.need_metadata(now) {
                     return eng.send(Awaiting::Metadata, request);
                 }
@@ -719,6 +725,14 @@ pub struct GetAccessToken<'a> {
 }
 
 impl GetAccessToken<'_> {
+    /// Never refreshes: without a fresh cached token the operation stops with
+    /// [`Error::RefreshNeeded`] (see [`FetchUserInfo::without_refresh`]).
+    #[must_use]
+    pub fn without_refresh(mut self) -> Self {
+        self.fetch.may_refresh = false;
+        self
+    }
+
     fn advance(&mut self, now: UnixTime) -> Result<Step<AccessToken>, Error> {
         self.fetch.advance(&mut self.eng, now)
     }
@@ -757,6 +771,19 @@ pub struct FetchUserInfo<'a> {
 }
 
 impl FetchUserInfo<'_> {
+    /// Never refreshes a token: where a refresh would be needed (no fresh cached token, or
+    /// the userinfo endpoint refused the cached one) the operation stops with
+    /// [`Error::RefreshNeeded`], having cleared a refused token from the snapshot.
+    ///
+    /// For drivers that serialise refreshes across clients (a lease in the stored session):
+    /// the common call, with a fresh token, then needs neither the lease nor a storage
+    /// write, and only this error sends the driver to the lease-holding path.
+    #[must_use]
+    pub fn without_refresh(mut self) -> Self {
+        self.fetch.may_refresh = false;
+        self
+    }
+
     fn advance(&mut self, now: UnixTime) -> Result<Step<UserInfo>, Error> {
         match &mut self.phase {
             UserInfoPhase::Token => {
@@ -797,7 +824,9 @@ impl FetchUserInfo<'_> {
                     self.eng
                         .snapshot
                         .clear_access_token(&TokenTarget::userinfo());
+                    let may_refresh = self.fetch.may_refresh;
                     self.fetch = TokenFetch::new(TokenTarget::userinfo(), true);
+                    self.fetch.may_refresh = may_refresh;
                     self.phase = UserInfoPhase::Token;
                     return Ok(());
                 }

@@ -317,6 +317,63 @@ fn user_info_uses_the_default_token_and_retries_once_on_401() {
 }
 
 #[test]
+fn without_refresh_stops_where_a_refresh_would_go_out() {
+    let mut h = Harness::signed_in("ES384");
+    let fetch = |h: &mut Harness| {
+        let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot)
+            .fetch_user_info()
+            .without_refresh();
+        Harness::drive(&mut h.provider, &mut op)
+    };
+    // A fresh token: the userinfo request only.
+    let before = h.provider.requests.len();
+    assert_eq!(fetch(&mut h).unwrap().sub, USER);
+    assert_eq!(h.provider.requests.len(), before + 1);
+
+    // The provider refuses the cached token: it is cleared, and no refresh is sent.
+    let stale = AccessToken {
+        target: TokenTarget::userinfo(),
+        token: Secret::new("revoked"),
+        scope: None,
+        expires_at: UnixTime::from_secs(T0 + 9999),
+    };
+    let mut s = serde_json::to_value(&h.snapshot).unwrap();
+    s["at"] = json!([serde_json::to_value(&stale).unwrap()]);
+    h.snapshot = serde_json::from_value(s).unwrap();
+    let refresh_token = h.snapshot.refresh_token().unwrap().expose().to_owned();
+    assert_eq!(fetch(&mut h).unwrap_err(), Error::RefreshNeeded);
+    assert_eq!(refreshes(&h), 0);
+    assert!(h
+        .snapshot
+        .fresh_access_token(&TokenTarget::userinfo(), UnixTime::from_secs(T0), 0)
+        .is_none());
+    assert_eq!(h.snapshot.refresh_token().unwrap().expose(), refresh_token);
+
+    // No cached token at all: the same stop, before any request.
+    let before = h.provider.requests.len();
+    assert_eq!(fetch(&mut h).unwrap_err(), Error::RefreshNeeded);
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot)
+        .access_token(TokenTarget::resource(API), false)
+        .without_refresh();
+    assert_eq!(
+        Harness::drive(&mut h.provider, &mut op).unwrap_err(),
+        Error::RefreshNeeded
+    );
+    assert_eq!(h.provider.requests.len(), before);
+
+    // The same operations allowed to refresh do so once and succeed.
+    assert_eq!(
+        h.access_token(TokenTarget::resource(API), false)
+            .unwrap()
+            .target,
+        TokenTarget::resource(API)
+    );
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).fetch_user_info();
+    assert_eq!(Harness::drive(&mut h.provider, &mut op).unwrap().sub, USER);
+    assert_eq!(refreshes(&h), 2);
+}
+
+#[test]
 fn sign_out_revokes_and_builds_the_end_session_url() {
     let mut h = Harness::signed_in("ES384");
     let id_token = h.snapshot.id_token().unwrap().expose().to_owned();

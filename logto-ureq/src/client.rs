@@ -3,10 +3,10 @@
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use logto_proto::{
-    decode_claims, lease_holder, read_session, refresh_lease_ttl, run, session_write, AccessToken,
-    AccessTokenClaims, ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
-    OrganizationTokenClaims, ProviderCache, RunError, SessionWrite, SignInEntropy, SignInOptions,
-    SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
+    decode_claims, lease_holder, refresh_lease_ttl, run, AccessToken, AccessTokenClaims,
+    ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
+    OrganizationTokenClaims, ProviderCache, RunError, SessionReader, SessionWrite, SignInEntropy,
+    SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -61,6 +61,7 @@ fn os_entropy(buf: &mut [u8]) -> Result<(), String> {
 pub struct LogtoClient {
     app: Arc<App>,
     storage: Arc<dyn Storage>,
+    reader: Arc<Mutex<SessionReader>>,
     session_lock: Arc<Mutex<()>>,
     holder: Arc<str>,
     clock: Clock,
@@ -91,6 +92,7 @@ impl LogtoClient {
         LogtoClient {
             app: Arc::new(app),
             storage: Arc::new(storage),
+            reader: Arc::default(),
             session_lock: Arc::default(),
             holder: new_holder(&os_entropy),
             clock: Arc::new(system_clock),
@@ -103,6 +105,7 @@ impl LogtoClient {
     pub fn for_session(&self, storage: impl Storage + 'static) -> Self {
         LogtoClient {
             storage: Arc::new(storage),
+            reader: Arc::default(),
             session_lock: Arc::default(),
             holder: new_holder(&*self.entropy),
             ..self.clone()
@@ -194,6 +197,13 @@ impl LogtoClient {
 
     /// The userinfo claims (with a fresh access token, refreshed if needed).
     pub fn fetch_user_info(&self) -> Result<UserInfo, Error> {
+        // The usual call finds a fresh token: no refresh, so no refresh lease and no storage
+        // write. Only a token that must be refreshed takes the lease-holding path.
+        if let Some(info) = self.without_lease(|client, ctx| {
+            client.drive(&mut ctx.fetch_user_info().without_refresh())
+        })? {
+            return Ok(info);
+        }
         self.refreshing(|client, ctx| client.drive(&mut ctx.fetch_user_info()))
     }
 
@@ -290,14 +300,26 @@ impl LogtoClient {
         shared.merge(cache);
     }
 
+    /// What to write back, without serialising an unchanged session.
+    fn session_write(&self, before: Option<&str>, snapshot: &Snapshot) -> SessionWrite {
+        self.reader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write(before, snapshot)
+    }
+
     fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
         let raw = self.storage.get(SESSION_KEY)?;
-        let snapshot = read_session(raw.as_deref())?;
+        let snapshot = self
+            .reader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .read(raw.as_deref())?;
         Ok((raw, snapshot))
     }
 
     fn save(&self, before: Option<&str>, snapshot: &Snapshot) -> Result<(), Error> {
-        match session_write(before, snapshot) {
+        match self.session_write(before, snapshot) {
             SessionWrite::Unchanged => Ok(()),
             SessionWrite::Delete => Ok(self.storage.delete(SESSION_KEY)?),
             SessionWrite::Set(json) => Ok(self.storage.set(SESSION_KEY, &json)?),
@@ -332,6 +354,32 @@ impl LogtoClient {
         self.merge_cache(&cache);
         self.save(raw.as_deref(), &snapshot)?;
         result
+    }
+
+    /// Runs `f`, an operation built `without_refresh`, on the loaded session under the
+    /// session lock but without the refresh lease. `Ok(None)`: it needs a refresh. What it
+    /// changed is written only if nobody wrote the session meanwhile: without the lease,
+    /// another client's write (a rotated refresh token) must win.
+    fn without_lease<T>(
+        &self,
+        f: impl for<'a> FnOnce(&Self, Context<'a>) -> Result<T, Error>,
+    ) -> Result<Option<T>, Error> {
+        let _guard = self.lock();
+        let (raw, mut snapshot) = self.load()?;
+        let mut cache = self.cache();
+        let result = f(
+            self,
+            Context::new(&self.app.config, &mut cache, &mut snapshot),
+        );
+        self.merge_cache(&cache);
+        if let SessionWrite::Set(json) = self.session_write(raw.as_deref(), &snapshot) {
+            self.storage
+                .compare_and_swap(SESSION_KEY, raw.as_deref(), Some(&json))?;
+        }
+        match result {
+            Err(Error::Protocol(logto_proto::Error::RefreshNeeded)) => Ok(None),
+            other => other.map(Some),
+        }
     }
 
     /// [`in_session`](Self::in_session) holding the session's refresh lease too, so that
