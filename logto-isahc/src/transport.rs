@@ -1,13 +1,14 @@
 //! Sending the core's requests with isahc.
 
-use body::read_limited;
+use futures_lite::AsyncReadExt as _;
 use isahc::config::{Configurable, RedirectPolicy};
-use isahc::{AsyncBody, HttpClient};
+use isahc::HttpClient;
 use logto_proto::{Config, HttpRequest, HttpResponse};
 use logto_proto::{TransportError, TransportErrorKind};
 
-/// Largest response body read (discovery, JWKS and tokens are a few KB).
-const MAX_BODY: usize = 1024 * 1024;
+/// Largest response body read (discovery, JWKS and tokens are a few KB); a larger one is a
+/// transport error, as with logto-ureq.
+const MAX_BODY: u64 = 1024 * 1024;
 
 /// The client every session of a [`Config`] shares: keep-alive, timeouts, no redirects, and
 /// a `User-Agent` naming this crate.
@@ -48,8 +49,11 @@ pub(crate) async fn send(
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    let body: AsyncBody = response.into_body();
-    let body = read_limited(body, MAX_BODY)
+    let mut body = Vec::new();
+    response
+        .into_body()
+        .take(MAX_BODY + 1)
+        .read_to_end(&mut body)
         .await
         .map_err(|e| TransportError {
             kind: if e.kind() == std::io::ErrorKind::TimedOut {
@@ -59,6 +63,12 @@ pub(crate) async fn send(
             },
             message: e.to_string(),
         })?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(TransportError {
+            kind: TransportErrorKind::Other,
+            message: format!("the response body is larger than the limit of {MAX_BODY} bytes"),
+        });
+    }
     Ok(HttpResponse {
         status,
         headers,
@@ -76,31 +86,5 @@ fn transport_error(e: &isahc::Error) -> TransportError {
     TransportError {
         kind,
         message: e.to_string(),
-    }
-}
-
-mod body {
-    //! Reads an async body up to a limit.
-    use futures_io::AsyncRead;
-    use std::pin::Pin;
-    use std::task::Context;
-
-    pub(crate) async fn read_limited<R: AsyncRead + Unpin>(
-        mut reader: R,
-        limit: usize,
-    ) -> std::io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 8192];
-        loop {
-            let n = std::future::poll_fn(|cx: &mut Context<'_>| {
-                Pin::new(&mut reader).poll_read(cx, &mut buf)
-            })
-            .await?;
-            if n == 0 || out.len() >= limit {
-                return Ok(out);
-            }
-            let room = limit - out.len();
-            out.extend_from_slice(&buf[..n.min(room)]);
-        }
     }
 }

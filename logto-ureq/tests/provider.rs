@@ -280,6 +280,24 @@ fn provider_faults_keep_the_session() {
 }
 
 #[test]
+fn an_oversized_body_is_a_transport_error() {
+    // A discovery document of 2 MiB: more than the 1 MiB the client reads.
+    let body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(2 << 20)).into_bytes();
+    let endpoint = raw::serve_once(200, body);
+    let client = LogtoClient::new(LogtoConfig::builder(&endpoint, "app").build().unwrap());
+    match client
+        .sign_in("http://127.0.0.1:3000/callback")
+        .unwrap_err()
+    {
+        Error::Transport(t) => {
+            assert_eq!(t.kind, TransportErrorKind::Other);
+            assert!(t.message.contains("limit"), "{}", t.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn provider_down_is_a_transport_error() {
     let provider = Provider::start();
     let cfg = config(&provider, true).build().unwrap();

@@ -360,3 +360,34 @@ pub fn decode_jwt(token: &str) -> (Value, Value) {
 pub fn is_jwt(token: &str) -> bool {
     token.split('.').count() == 3
 }
+
+/// A one-shot HTTP server on 127.0.0.1 that answers its first request with `status` and a
+/// JSON `body`, then closes the connection. Returns its base URL (`http://127.0.0.1:port`).
+/// For responses the provider cannot be made to send (an oversized body, say).
+pub fn serve_once(status: u16, body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        // Read the request head; its content does not matter.
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let reply = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        // The client may hang up once it has read enough: write errors are expected.
+        let _ = stream.write_all(reply.as_bytes());
+        let _ = stream.write_all(&body);
+    });
+    url
+}
