@@ -37,7 +37,8 @@ enum Action {
         target: u8,
         force: bool,
     },
-    UserInfo,
+    /// `true`: built `without_refresh`.
+    UserInfo(bool),
     SignOut {
         redirect: bool,
     },
@@ -475,10 +476,15 @@ impl World<'_> {
                     assert_eq!(token.target, target);
                 }
             }
-            Action::UserInfo => {
+            Action::UserInfo(without_refresh) => {
                 let before = self.snapshot.refresh_token().map(|s| s.expose().to_owned());
-                let mut op = Context::new(self.config, &mut self.cache, &mut self.snapshot)
+                let op = Context::new(self.config, &mut self.cache, &mut self.snapshot)
                     .fetch_user_info();
+                let mut op = if *without_refresh {
+                    op.without_refresh()
+                } else {
+                    op
+                };
                 let out = Self::drive(
                     &mut self.replies,
                     &mut self.rotated,
@@ -487,6 +493,14 @@ impl World<'_> {
                     now,
                 );
                 drop(op);
+                if *without_refresh {
+                    // No token request, and the refresh token is untouched.
+                    assert!(!self.token_requested);
+                    assert_eq!(
+                        self.snapshot.refresh_token().map(|s| s.expose()),
+                        before.as_deref()
+                    );
+                }
                 self.check_token_failure(before, &out);
             }
             Action::SignOut { redirect } => {
