@@ -282,6 +282,20 @@ fn not_authenticated_without_a_refresh_token() {
     );
 }
 
+/// Replaces the cached tokens with a userinfo token that looks fresh but that the
+/// provider does not know.
+fn cache_revoked_userinfo_token(h: &mut Harness) {
+    let stale = AccessToken {
+        target: TokenTarget::userinfo(),
+        token: Secret::new("revoked"),
+        scope: None,
+        expires_at: UnixTime::from_secs(T0 + 9999),
+    };
+    let mut s = serde_json::to_value(&h.snapshot).unwrap();
+    s["at"] = json!([serde_json::to_value(&stale).unwrap()]);
+    h.snapshot = serde_json::from_value(s).unwrap();
+}
+
 #[test]
 fn user_info_uses_the_default_token_and_retries_once_on_401() {
     let mut h = Harness::signed_in("ES384");
@@ -302,15 +316,7 @@ fn user_info_uses_the_default_token_and_retries_once_on_401() {
 
     // A token the provider no longer accepts: one forced refresh, one retry.
     h.snapshot.clear_access_tokens();
-    let stale = AccessToken {
-        target: TokenTarget::userinfo(),
-        token: Secret::new("revoked"),
-        scope: None,
-        expires_at: UnixTime::from_secs(T0 + 9999),
-    };
-    let mut s = serde_json::to_value(&h.snapshot).unwrap();
-    s["at"] = json!([serde_json::to_value(&stale).unwrap()]);
-    h.snapshot = serde_json::from_value(s).unwrap();
+    cache_revoked_userinfo_token(&mut h);
     let info = fetch(&mut h).unwrap();
     assert_eq!(info.sub, USER);
     assert_eq!(refreshes(&h), 1);
@@ -331,15 +337,7 @@ fn without_refresh_stops_where_a_refresh_would_go_out() {
     assert_eq!(h.provider.requests.len(), before + 1);
 
     // The provider refuses the cached token: it is cleared, and no refresh is sent.
-    let stale = AccessToken {
-        target: TokenTarget::userinfo(),
-        token: Secret::new("revoked"),
-        scope: None,
-        expires_at: UnixTime::from_secs(T0 + 9999),
-    };
-    let mut s = serde_json::to_value(&h.snapshot).unwrap();
-    s["at"] = json!([serde_json::to_value(&stale).unwrap()]);
-    h.snapshot = serde_json::from_value(s).unwrap();
+    cache_revoked_userinfo_token(&mut h);
     let refresh_token = h.snapshot.refresh_token().unwrap().expose().to_owned();
     assert_eq!(fetch(&mut h).unwrap_err(), Error::RefreshNeeded);
     assert_eq!(refreshes(&h), 0);

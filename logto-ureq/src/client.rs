@@ -146,13 +146,19 @@ impl LogtoClient {
         let mut bytes = [0u8; 96];
         (self.entropy)(&mut bytes).map_err(Error::Random)?;
         let entropy = SignInEntropy::from_bytes(bytes);
-        self.in_session(|client, ctx| client.drive(&mut ctx.sign_in(options, entropy)))
+        let mut s = self.open(false)?;
+        let result = self.drive(&mut s.context(self).sign_in(options, entropy));
+        self.close(s)?;
+        result
     }
 
     /// Completes the sign-in with the URL the provider redirected to (query included).
     /// Returns the verified ID token's claims.
     pub fn handle_sign_in_callback(&self, callback_url: &str) -> Result<IdTokenClaims, Error> {
-        self.in_session(|client, ctx| client.drive(&mut ctx.handle_sign_in_callback(callback_url)))
+        let mut s = self.open(false)?;
+        let result = self.drive(&mut s.context(self).handle_sign_in_callback(callback_url));
+        self.close(s)?;
+        result
     }
 
     /// Signs out: clears the session, revokes the refresh token (a failure there does not
@@ -168,7 +174,10 @@ impl LogtoClient {
         &self,
         post_logout_redirect_uri: Option<&str>,
     ) -> Result<SignOutResult, Error> {
-        self.in_session(|client, ctx| client.drive(&mut ctx.sign_out(post_logout_redirect_uri)))
+        let mut s = self.open(false)?;
+        let result = self.drive(&mut s.context(self).sign_out(post_logout_redirect_uri));
+        self.close(s)?;
+        result
     }
 
     /// Whether the session holds an ID token (a sign-in completed, no sign-out since).
@@ -199,12 +208,17 @@ impl LogtoClient {
     pub fn fetch_user_info(&self) -> Result<UserInfo, Error> {
         // The usual call finds a fresh token: no refresh, so no refresh lease and no storage
         // write. Only a token that must be refreshed takes the lease-holding path.
-        if let Some(info) = self.without_lease(|client, ctx| {
-            client.drive(&mut ctx.fetch_user_info().without_refresh())
-        })? {
-            return Ok(info);
+        let mut s = self.open(false)?;
+        let result = self.drive(&mut s.context(self).fetch_user_info().without_refresh());
+        self.close_unless_overtaken(s)?;
+        match result {
+            Err(Error::Protocol(logto_proto::Error::RefreshNeeded)) => {}
+            other => return other,
         }
-        self.refreshing(|client, ctx| client.drive(&mut ctx.fetch_user_info()))
+        let mut s = self.open(true)?;
+        let result = self.drive(&mut s.context(self).fetch_user_info());
+        self.close(s)?;
+        result
     }
 
     /// An access token for an API resource (`""`: the token for the userinfo endpoint).
@@ -258,23 +272,24 @@ impl LogtoClient {
                 return Ok(token);
             }
         }
-        self.refreshing(|client, ctx| client.drive(&mut ctx.access_token(target, force_refresh)))
+        let mut s = self.open(true)?;
+        let result = self.drive(&mut s.context(self).access_token(target, force_refresh));
+        self.close(s)?;
+        result
     }
 
     /// Forgets the cached token for `target`; the next request refreshes it.
     pub fn clear_access_token(&self, target: &TokenTarget) -> Result<(), Error> {
-        self.in_session(|_, ctx| {
-            ctx.snapshot.clear_access_token(target);
-            Ok(())
-        })
+        let mut s = self.open(false)?;
+        s.snapshot.clear_access_token(target);
+        self.close(s)
     }
 
     /// Forgets every cached access token (ID and refresh tokens stay).
     pub fn clear_access_tokens(&self) -> Result<(), Error> {
-        self.in_session(|_, ctx| {
-            ctx.snapshot.clear_access_tokens();
-            Ok(())
-        })
+        let mut s = self.open(false)?;
+        s.snapshot.clear_access_tokens();
+        self.close(s)
     }
 
     /// Deletes the stored session, e.g. after [`StorageError::Corrupt`](crate::StorageError::Corrupt).
@@ -338,61 +353,18 @@ impl LogtoClient {
         })
     }
 
-    /// Runs `f` on the loaded session under the session lock, then saves the session and
-    /// the cache whatever `f` returned (an operation leaves them consistent).
-    fn in_session<T>(
-        &self,
-        f: impl for<'a> FnOnce(&Self, Context<'a>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let _guard = self.lock();
-        let (raw, mut snapshot) = self.load()?;
-        let mut cache = self.cache();
-        let result = f(
-            self,
-            Context::new(&self.app.config, &mut cache, &mut snapshot),
-        );
-        self.merge_cache(&cache);
-        self.save(raw.as_deref(), &snapshot)?;
-        result
-    }
-
-    /// Runs `f`, an operation built `without_refresh`, on the loaded session under the
-    /// session lock but without the refresh lease. `Ok(None)`: it needs a refresh. What it
-    /// changed is written only if nobody wrote the session meanwhile: without the lease,
-    /// another client's write (a rotated refresh token) must win.
-    fn without_lease<T>(
-        &self,
-        f: impl for<'a> FnOnce(&Self, Context<'a>) -> Result<T, Error>,
-    ) -> Result<Option<T>, Error> {
-        let _guard = self.lock();
-        let (raw, mut snapshot) = self.load()?;
-        let mut cache = self.cache();
-        let result = f(
-            self,
-            Context::new(&self.app.config, &mut cache, &mut snapshot),
-        );
-        self.merge_cache(&cache);
-        if let SessionWrite::Set(json) = self.session_write(raw.as_deref(), &snapshot) {
-            self.storage
-                .compare_and_swap(SESSION_KEY, raw.as_deref(), Some(&json))?;
-        }
-        match result {
-            Err(Error::Protocol(logto_proto::Error::RefreshNeeded)) => Ok(None),
-            other => other.map(Some),
-        }
-    }
-
-    /// [`in_session`](Self::in_session) holding the session's refresh lease too, so that
-    /// no other client (in this process or another sharing the store) refreshes meanwhile.
-    fn refreshing<T>(
-        &self,
-        f: impl for<'a> FnOnce(&Self, Context<'a>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let _guard = self.lock();
-        let config = &self.app.config;
-        let ttl = refresh_lease_ttl(config);
-        let (leased, mut snapshot) = loop {
+    /// Opens the session under the session lock: loads the snapshot and a copy of the
+    /// provider cache. With `lease`, also takes the session's refresh lease, so that no other
+    /// client (in this process or another sharing the store) refreshes until
+    /// [`close`](Self::close).
+    fn open(&self, lease: bool) -> Result<OpenSession<'_>, Error> {
+        let guard = self.lock();
+        let ttl = refresh_lease_ttl(&self.app.config);
+        let (raw, snapshot) = loop {
             let (raw, mut snapshot) = self.load()?;
+            if !lease {
+                break (raw, snapshot);
+            }
             let now = (self.clock)();
             match snapshot.acquire_refresh_lease(&self.holder, now, ttl) {
                 LeaseState::Acquired => {
@@ -401,7 +373,7 @@ impl LogtoClient {
                         .storage
                         .compare_and_swap(SESSION_KEY, raw.as_deref(), Some(&json))?
                     {
-                        break (json, snapshot);
+                        break (Some(json), snapshot);
                     }
                 }
                 LeaseState::HeldElsewhere { until } => {
@@ -410,20 +382,60 @@ impl LogtoClient {
                 }
             }
         };
-        let mut cache = self.cache();
-        let result = f(self, Context::new(config, &mut cache, &mut snapshot));
-        self.merge_cache(&cache);
-        snapshot.release_refresh_lease(&self.holder);
-        let json = snapshot.to_json();
+        Ok(OpenSession {
+            _guard: guard,
+            raw,
+            leased: lease,
+            snapshot,
+            cache: self.cache(),
+        })
+    }
+
+    /// Saves what an operation left (it is consistent whether it succeeded or not), merges
+    /// the cache back and ends the lease.
+    fn close(&self, mut s: OpenSession<'_>) -> Result<(), Error> {
+        self.merge_cache(&s.cache);
+        if !s.leased {
+            return self.save(s.raw.as_deref(), &s.snapshot);
+        }
+        s.snapshot.release_refresh_lease(&self.holder);
+        let json = s.snapshot.to_json();
         if !self
             .storage
-            .compare_and_swap(SESSION_KEY, Some(&leased), Some(&json))?
+            .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))?
         {
             // Our lease lapsed and another writer came in: what this refresh returned (the
             // rotated refresh token) is still the newest truth the provider gave.
             self.storage.set(SESSION_KEY, &json)?;
         }
-        result
+        Ok(())
+    }
+
+    /// Closes a session opened without the lease for an operation built `without_refresh`:
+    /// what it changed is written only if nobody wrote the session meanwhile, because
+    /// without the lease another client's write (a rotated refresh token) must win.
+    fn close_unless_overtaken(&self, s: OpenSession<'_>) -> Result<(), Error> {
+        self.merge_cache(&s.cache);
+        if let SessionWrite::Set(json) = self.session_write(s.raw.as_deref(), &s.snapshot) {
+            self.storage
+                .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))?;
+        }
+        Ok(())
+    }
+}
+
+/// A session opened by [`LogtoClient::open`].
+struct OpenSession<'a> {
+    _guard: MutexGuard<'a, ()>,
+    raw: Option<String>,
+    leased: bool,
+    snapshot: Snapshot,
+    cache: ProviderCache,
+}
+
+impl OpenSession<'_> {
+    fn context<'s>(&'s mut self, client: &'s LogtoClient) -> Context<'s> {
+        Context::new(&client.app.config, &mut self.cache, &mut self.snapshot)
     }
 }
 
