@@ -13,7 +13,7 @@ use axum::http::{request::Parts, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{routing::get, Json, Router};
-use logto_isahc::proto::{self, decode_claims};
+use logto_isahc::proto::decode_claims;
 use logto_isahc::{Error, FirstScreen, IdTokenClaims, InteractionMode, LogtoClient, LogtoConfig};
 use logto_isahc::{SignInOptions, Storage, StorageError, StorageFuture, UserInfo};
 use serde::Deserialize;
@@ -85,21 +85,12 @@ impl<E: Into<Error>> From<E> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, kind) = match &self.0 {
-            Error::NotAuthenticated => {
-                let body = json!({ "error": "Not authenticated" });
-                return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-            }
-            Error::SessionExpired(_) => (401, "session_expired"),
-            Error::Provider(p) => (if p.status < 500 { p.status } else { 502 }, "provider"),
-            Error::Transport(_) => (502, "transport"),
-            Error::Protocol(proto::Error::Callback(_)) => (400, "callback"),
-            Error::Protocol(_) => (502, "protocol"),
-            Error::Storage(_) => (500, "storage"),
-            _ => (500, "internal"),
-        };
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-        let body = json!({ "error": kind, "message": self.0.to_string() });
+        if let Error::NotAuthenticated = self.0 {
+            let body = json!({ "error": "Not authenticated" });
+            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        }
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let body = json!({ "error": self.0.kind(), "message": self.0.to_string() });
         (status, Json(body)).into_response()
     }
 }

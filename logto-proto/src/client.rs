@@ -1,7 +1,7 @@
 //! What the adapters (`logto-ureq`, `logto-isahc`) share: their error type, and how a
 //! session is read from and written to a store. Pure values; the adapters do the I/O.
 
-use crate::error::{ConfigError, ProviderError, SnapshotError};
+use crate::error::{CallbackError, ConfigError, ProviderError, SnapshotError};
 use crate::snapshot::Snapshot;
 use std::fmt;
 
@@ -27,6 +27,61 @@ pub enum ClientError {
     Storage(StorageError),
     /// The OS random number generator failed.
     Random(String),
+}
+
+impl ClientError {
+    /// A short, stable name for the kind of failure, for logs, metrics and JSON error
+    /// bodies: `config`, `transport`, `provider`, `session_expired`, `not_authenticated`,
+    /// `callback` (the callback URL was refused), `protocol` (any other check failed),
+    /// `storage` or `random`.
+    ///
+    /// ```
+    /// use logto_proto::ClientError;
+    /// assert_eq!(ClientError::NotAuthenticated.kind(), "not_authenticated");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientError::Config(_) => "config",
+            ClientError::Transport(_) => "transport",
+            ClientError::Provider(_) => "provider",
+            ClientError::SessionExpired(_) => "session_expired",
+            ClientError::NotAuthenticated => "not_authenticated",
+            ClientError::Protocol(crate::Error::Callback(_)) => "callback",
+            ClientError::Protocol(_) => "protocol",
+            ClientError::Storage(_) => "storage",
+            ClientError::Random(_) => "random",
+        }
+    }
+
+    /// The HTTP status a web app would answer its user's request with:
+    ///
+    /// - 401 when the user has to sign in (again): not signed in, or the session expired;
+    /// - 403 when the sign-in came back refused (the user cancelled, or the provider denied
+    ///   it), and 400 for any other refused callback URL (forged, replayed, stale);
+    /// - 403 when the provider refused a token with 403 (an organization the user is not a
+    ///   member of);
+    /// - 502 when the provider failed, refused the app's request otherwise (a 400 or 401 is
+    ///   the app's configuration, not the user's doing), answered something unusable or
+    ///   could not be reached; 504 when it timed out;
+    /// - 500 for the app's own faults: configuration, storage, randomness.
+    ///
+    /// ```
+    /// use logto_proto::{ClientError, TransportError, TransportErrorKind};
+    /// assert_eq!(ClientError::NotAuthenticated.http_status(), 401);
+    /// let timeout = TransportError { kind: TransportErrorKind::Timeout, message: "after 10 s".into() };
+    /// assert_eq!(ClientError::Transport(timeout).http_status(), 504);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ClientError::NotAuthenticated | ClientError::SessionExpired(_) => 401,
+            ClientError::Protocol(crate::Error::Callback(CallbackError::Provider { .. })) => 403,
+            ClientError::Protocol(crate::Error::Callback(_)) => 400,
+            ClientError::Provider(p) if p.status == 403 => 403,
+            ClientError::Transport(t) if t.kind == TransportErrorKind::Timeout => 504,
+            ClientError::Provider(_) | ClientError::Transport(_) | ClientError::Protocol(_) => 502,
+            ClientError::Config(_) | ClientError::Storage(_) | ClientError::Random(_) => 500,
+        }
+    }
 }
 
 impl fmt::Display for ClientError {

@@ -216,6 +216,12 @@ fn provider_error_carries_error_and_description() {
             description: Some("user cancelled".into())
         })
     );
+    let err = ClientError::from(err);
+    assert_eq!((err.kind(), err.http_status()), ("callback", 403));
+    // Any other refused callback is the browser's bad request.
+    let (_, err) = rejected(&with_param(&cb, "state", Some("forged")));
+    let err = ClientError::from(err);
+    assert_eq!((err.kind(), err.http_status()), ("callback", 400));
 }
 
 #[test]

@@ -183,6 +183,59 @@ fn transient_failures_keep_every_token() {
 }
 
 #[test]
+fn client_errors_name_their_kind_and_http_status() {
+    let cases = [
+        (
+            Fault::Status(403, json!({"error": "access_denied"})),
+            "provider",
+            403,
+        ),
+        (
+            Fault::Status(401, json!({"error": "invalid_client"})),
+            "provider",
+            502,
+        ),
+        (
+            Fault::Status(400, json!({"error": "invalid_target"})),
+            "provider",
+            502,
+        ),
+        (
+            Fault::Status(500, json!({"message": "internal"})),
+            "provider",
+            502,
+        ),
+        (Fault::Malformed, "protocol", 502),
+        (
+            Fault::Status(400, json!({"error": "invalid_grant"})),
+            "session_expired",
+            401,
+        ),
+    ];
+    for (fault, kind, status) in cases {
+        let mut h = Harness::signed_in("ES384");
+        h.provider.faults.push_back(fault.clone());
+        let err = ClientError::from(
+            h.access_token(TokenTarget::organization("org1"), false)
+                .unwrap_err(),
+        );
+        assert_eq!(
+            (err.kind(), err.http_status()),
+            (kind, status),
+            "{fault:?}: {err:?}"
+        );
+    }
+    let mut h = Harness::new("ES384");
+    let err = ClientError::from(h.access_token(TokenTarget::userinfo(), false).unwrap_err());
+    assert_eq!((err.kind(), err.http_status()), ("not_authenticated", 401));
+    let timeout = ClientError::Transport(TransportError {
+        kind: TransportErrorKind::Timeout,
+        message: "timed out".into(),
+    });
+    assert_eq!((timeout.kind(), timeout.http_status()), ("transport", 504));
+}
+
+#[test]
 fn organization_tokens() {
     let mut h = Harness::signed_in("ES384");
     let token = h

@@ -9,7 +9,7 @@
 //! `for_session`, whose storage is that session's entry in a shared map keyed by a random
 //! session id (the `logto_sample_session` cookie). One thread per request.
 
-use logto_ureq::proto::{decode_claims, CallbackError};
+use logto_ureq::proto::decode_claims;
 use logto_ureq::{Error, FirstScreen, InteractionMode, LogtoClient, LogtoConfig, SignInOptions};
 use logto_ureq::{Storage, StorageError};
 use serde_json::{json, Value};
@@ -136,26 +136,12 @@ fn page(body: &str) -> Reply {
 
 /// A failed SDK call as a JSON answer: `{"error": kind, "message": ...}`.
 fn error_reply(error: &Error) -> Reply {
-    let (status, kind) = match error {
-        Error::NotAuthenticated => {
-            return Reply::Json(401, json!({ "error": "Not authenticated" }))
-        }
-        Error::SessionExpired(_) => (401, "session_expired"),
-        Error::Provider(p) if (400..500).contains(&p.status) => (p.status, "provider"),
-        Error::Provider(_) => (502, "provider"),
-        Error::Transport(_) => (502, "transport"),
-        Error::Protocol(logto_ureq::proto::Error::Callback(e)) => match e {
-            CallbackError::Provider { .. } => (403, "callback"),
-            _ => (400, "callback"),
-        },
-        Error::Protocol(_) => (502, "protocol"),
-        Error::Storage(_) => (500, "storage"),
-        Error::Config(_) => (500, "config"),
-        _ => (500, "internal"),
-    };
+    if let Error::NotAuthenticated = error {
+        return Reply::Json(401, json!({ "error": "Not authenticated" }));
+    }
     Reply::Json(
-        status,
-        json!({ "error": kind, "message": error.to_string() }),
+        error.http_status(),
+        json!({ "error": error.kind(), "message": error.to_string() }),
     )
 }
 
