@@ -24,12 +24,8 @@ use url::Url;
 /// The SDK's session store for one request: the tower-sessions session.
 struct SessionStorage(Session);
 
-fn storage_error(key: &str) -> impl FnOnce(tower_sessions::session::Error) -> StorageError {
-    let key = key.to_owned();
-    move |e| StorageError::Io {
-        key,
-        source: std::io::Error::other(e),
-    }
+fn storage_error(key: &str) -> impl FnOnce(tower_sessions::session::Error) -> StorageError + '_ {
+    move |e| StorageError::backend(key, e)
 }
 
 impl Storage for SessionStorage {

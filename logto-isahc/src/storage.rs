@@ -51,6 +51,28 @@ pub trait Storage: Send + Sync {
     }
 }
 
+/// A shared store: the client and the app hold the same one (e.g. to share a store
+/// between two clients, or to look into it).
+impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
+    fn get<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<String>> {
+        (**self).get(key)
+    }
+    fn set<'a>(&'a self, key: &'a str, value: &'a str) -> StorageFuture<'a, ()> {
+        (**self).set(key, value)
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
+        (**self).delete(key)
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a str>,
+        new: Option<&'a str>,
+    ) -> StorageFuture<'a, bool> {
+        (**self).compare_and_swap(key, expected, new)
+    }
+}
+
 /// The default store: a map in memory, one per client (never shared between clients).
 #[derive(Debug, Default)]
 pub struct MemoryStorage {

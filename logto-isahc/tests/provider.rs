@@ -125,7 +125,7 @@ async fn provider_public_client_and_sign_up_mode() {
 /// A memory store that counts its writes.
 struct CountingStorage {
     inner: MemoryStorage,
-    writes: Arc<AtomicUsize>,
+    writes: AtomicUsize,
 }
 
 impl Storage for CountingStorage {
@@ -154,13 +154,14 @@ impl Storage for CountingStorage {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn provider_user_info_with_a_fresh_token_writes_nothing() {
     let provider = Provider::start();
-    let writes = Arc::new(AtomicUsize::new(0));
-    let storage = CountingStorage {
+    // Shared through `Arc`: the client writes through it, the test reads the count.
+    let storage = Arc::new(CountingStorage {
         inner: MemoryStorage::new(),
-        writes: writes.clone(),
-    };
+        writes: AtomicUsize::new(0),
+    });
     let client =
-        LogtoClient::with_storage(config(&provider, true).build().unwrap(), storage).unwrap();
+        LogtoClient::with_storage(config(&provider, true).build().unwrap(), storage.clone())
+            .unwrap();
     sign_in(&provider, &client).await;
     let me = || {
         provider
@@ -170,7 +171,7 @@ async fn provider_user_info_with_a_fresh_token_writes_nothing() {
             .count()
     };
     let before = (
-        writes.load(Ordering::SeqCst),
+        storage.writes.load(Ordering::SeqCst),
         provider.refresh_count(),
         me(),
     );
@@ -179,7 +180,7 @@ async fn provider_user_info_with_a_fresh_token_writes_nothing() {
     }
     assert_eq!(
         (
-            writes.load(Ordering::SeqCst),
+            storage.writes.load(Ordering::SeqCst),
             provider.refresh_count(),
             me()
         ),
@@ -196,7 +197,7 @@ async fn provider_user_info_with_a_fresh_token_writes_nothing() {
     assert_eq!(info.sub, provider.alice().id);
     assert_eq!(provider.refresh_count(), before.1 + 1);
     assert_eq!(me(), before.2 + 5);
-    assert!(writes.load(Ordering::SeqCst) > before.0);
+    assert!(storage.writes.load(Ordering::SeqCst) > before.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

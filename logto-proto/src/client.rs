@@ -178,6 +178,30 @@ pub enum StorageError {
     },
     /// The stored session is corrupt or of an unknown version.
     Corrupt(SnapshotError),
+    /// A store of the app's own (a database, a session framework) failed; its error is kept
+    /// as the source.
+    Backend {
+        /// The key.
+        key: String,
+        /// The store's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StorageError {
+    /// A failure of the app's own store, keeping its error.
+    ///
+    /// ```
+    /// use logto_proto::StorageError;
+    /// let e = StorageError::backend("logto_session", "connection reset");
+    /// assert_eq!(e.to_string(), "key `logto_session`: connection reset");
+    /// ```
+    pub fn backend(key: &str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StorageError::Backend {
+            key: key.to_owned(),
+            source: source.into(),
+        }
+    }
 }
 
 impl fmt::Display for StorageError {
@@ -185,6 +209,7 @@ impl fmt::Display for StorageError {
         match self {
             StorageError::Io { key, source } => write!(f, "key `{key}`: {source}"),
             StorageError::Corrupt(e) => write!(f, "stored session: {e}"),
+            StorageError::Backend { key, source } => write!(f, "key `{key}`: {source}"),
         }
     }
 }
@@ -194,6 +219,7 @@ impl std::error::Error for StorageError {
         match self {
             StorageError::Io { source, .. } => Some(source),
             StorageError::Corrupt(e) => Some(e),
+            StorageError::Backend { source, .. } => Some(&**source),
         }
     }
 }

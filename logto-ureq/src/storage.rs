@@ -43,6 +43,28 @@ pub trait Storage: Send + Sync {
     }
 }
 
+/// A shared store: the client and the app hold the same one (e.g. to share a store
+/// between two clients, or to look into it).
+impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
+    fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
+        (**self).set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), StorageError> {
+        (**self).delete(key)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        (**self).compare_and_swap(key, expected, new)
+    }
+}
+
 /// The default store: a map in memory, one per client (never shared between clients).
 #[derive(Debug, Default)]
 pub struct MemoryStorage {

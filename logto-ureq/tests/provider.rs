@@ -118,7 +118,7 @@ fn provider_public_client_and_sign_up_mode() {
 /// A memory store that counts its writes.
 struct CountingStorage {
     inner: MemoryStorage,
-    writes: Arc<AtomicUsize>,
+    writes: AtomicUsize,
 }
 
 impl Storage for CountingStorage {
@@ -147,12 +147,13 @@ impl Storage for CountingStorage {
 #[test]
 fn provider_user_info_with_a_fresh_token_writes_nothing() {
     let provider = Provider::start();
-    let writes = Arc::new(AtomicUsize::new(0));
-    let storage = CountingStorage {
+    // Shared through `Arc`: the client writes through it, the test reads the count.
+    let storage = Arc::new(CountingStorage {
         inner: MemoryStorage::new(),
-        writes: writes.clone(),
-    };
-    let client = LogtoClient::with_storage(config(&provider, true).build().unwrap(), storage);
+        writes: AtomicUsize::new(0),
+    });
+    let client =
+        LogtoClient::with_storage(config(&provider, true).build().unwrap(), storage.clone());
     sign_in(&provider, &client);
     let me = || {
         provider
@@ -162,7 +163,7 @@ fn provider_user_info_with_a_fresh_token_writes_nothing() {
             .count()
     };
     let before = (
-        writes.load(Ordering::SeqCst),
+        storage.writes.load(Ordering::SeqCst),
         provider.refresh_count(),
         me(),
     );
@@ -171,7 +172,7 @@ fn provider_user_info_with_a_fresh_token_writes_nothing() {
     }
     assert_eq!(
         (
-            writes.load(Ordering::SeqCst),
+            storage.writes.load(Ordering::SeqCst),
             provider.refresh_count(),
             me()
         ),
@@ -188,7 +189,7 @@ fn provider_user_info_with_a_fresh_token_writes_nothing() {
     assert_eq!(info.sub, provider.alice().id);
     assert_eq!(provider.refresh_count(), before.1 + 1);
     assert_eq!(me(), before.2 + 5);
-    assert!(writes.load(Ordering::SeqCst) > before.0);
+    assert!(storage.writes.load(Ordering::SeqCst) > before.0);
 }
 
 #[test]
