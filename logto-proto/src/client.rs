@@ -272,27 +272,6 @@ impl SessionReader {
         self.last = Some((json.to_owned(), snapshot.clone()));
         Ok(snapshot)
     }
-
-    /// Like [`session_write`]; when `before` is the text last read and `snapshot` equals
-    /// what was parsed from it, the answer is [`SessionWrite::Unchanged`] without
-    /// serialising the snapshot.
-    ///
-    /// ```
-    /// use logto_proto::{SessionReader, SessionWrite, Snapshot};
-    /// let mut reader = SessionReader::default();
-    /// let stored = r#"{"v":1,"rt":"refresh-token"}"#;
-    /// let snapshot = reader.read(Some(stored)).unwrap();
-    /// assert_eq!(reader.write(Some(stored), &snapshot), SessionWrite::Unchanged);
-    /// assert_eq!(reader.write(Some(stored), &Snapshot::new()), SessionWrite::Delete);
-    /// ```
-    pub fn write(&self, before: Option<&str>, snapshot: &Snapshot) -> SessionWrite {
-        if let (Some((text, read)), Some(before)) = (&self.last, before) {
-            if text == before && read == snapshot && *snapshot != Snapshot::new() {
-                return SessionWrite::Unchanged;
-            }
-        }
-        session_write(before, snapshot)
-    }
 }
 
 impl fmt::Debug for SessionReader {

@@ -3,8 +3,8 @@
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use logto_proto::{
-    decode_claims, lease_holder, refresh_lease_ttl, run, AccessToken, AccessTokenClaims,
-    ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
+    decode_claims, lease_holder, refresh_lease_ttl, run, session_write, AccessToken,
+    AccessTokenClaims, ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
     OrganizationTokenClaims, ProviderCache, RunError, SessionReader, SessionWrite, SignInEntropy,
     SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
 };
@@ -315,14 +315,6 @@ impl LogtoClient {
         shared.merge(cache);
     }
 
-    /// What to write back, without serialising an unchanged session.
-    fn session_write(&self, before: Option<&str>, snapshot: &Snapshot) -> SessionWrite {
-        self.reader
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .write(before, snapshot)
-    }
-
     fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
         let raw = self.storage.get(SESSION_KEY)?;
         let snapshot = self
@@ -334,7 +326,7 @@ impl LogtoClient {
     }
 
     fn save(&self, before: Option<&str>, snapshot: &Snapshot) -> Result<(), Error> {
-        match self.session_write(before, snapshot) {
+        match session_write(before, snapshot) {
             SessionWrite::Unchanged => Ok(()),
             SessionWrite::Delete => Ok(self.storage.delete(SESSION_KEY)?),
             SessionWrite::Set(json) => Ok(self.storage.set(SESSION_KEY, &json)?),
@@ -416,7 +408,7 @@ impl LogtoClient {
     /// without the lease another client's write (a rotated refresh token) must win.
     fn close_unless_overtaken(&self, s: OpenSession<'_>) -> Result<(), Error> {
         self.merge_cache(&s.cache);
-        if let SessionWrite::Set(json) = self.session_write(s.raw.as_deref(), &s.snapshot) {
+        if let SessionWrite::Set(json) = session_write(s.raw.as_deref(), &s.snapshot) {
             self.storage
                 .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))?;
         }
