@@ -230,11 +230,16 @@ impl LogtoClient {
         let result = self
             .drive(&mut s.context(self).fetch_user_info().without_refresh())
             .await;
-        self.close_unless_overtaken(s).await?;
-        match result {
-            Err(Error::Protocol(logto_proto::Error::RefreshNeeded)) => {}
-            other => return other,
+        // Built without_refresh, the operation changed the session only if it stopped for
+        // a refresh: otherwise there is nothing to write back.
+        if !matches!(
+            result,
+            Err(Error::Protocol(logto_proto::Error::RefreshNeeded))
+        ) {
+            self.merge_cache(&s.cache);
+            return result;
         }
+        self.close_unless_overtaken(s).await?;
         let mut s = self.open(true).await?;
         let result = self.drive(&mut s.context(self).fetch_user_info()).await;
         self.close(s).await?;

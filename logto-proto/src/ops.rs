@@ -777,7 +777,8 @@ impl FetchUserInfo<'_> {
     ///
     /// For drivers that serialise refreshes across clients (a lease in the stored session):
     /// the common call, with a fresh token, then needs neither the lease nor a storage
-    /// write, and only this error sends the driver to the lease-holding path.
+    /// write, and only this error sends the driver to the lease-holding path. Built this
+    /// way, the operation changes the snapshot only when it stops with that error.
     #[must_use]
     pub fn without_refresh(mut self) -> Self {
         self.fetch.may_refresh = false;

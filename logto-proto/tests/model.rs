@@ -301,6 +301,10 @@ impl World {
                     let sent = &self.h.provider.requests[sent_before..];
                     prop_assert!(sent.iter().all(|r| !r.url.ends_with("/token")));
                     prop_assert_eq!(self.h.snapshot.refresh_token(), before.refresh_token());
+                    if result != Err(Error::RefreshNeeded) {
+                        // Only a stop for a refresh may change the session.
+                        prop_assert_eq!(&self.h.snapshot, &before);
+                    }
                     if result == Err(Error::RefreshNeeded) {
                         prop_assert!(!fresh || sent.iter().any(|r| r.url.ends_with("/me")));
                         REACHED[5].fetch_add(1, Relaxed);

@@ -210,11 +210,16 @@ impl LogtoClient {
         // write. Only a token that must be refreshed takes the lease-holding path.
         let mut s = self.open(false)?;
         let result = self.drive(&mut s.context(self).fetch_user_info().without_refresh());
-        self.close_unless_overtaken(s)?;
-        match result {
-            Err(Error::Protocol(logto_proto::Error::RefreshNeeded)) => {}
-            other => return other,
+        // Built without_refresh, the operation changed the session only if it stopped for
+        // a refresh: otherwise there is nothing to write back.
+        if !matches!(
+            result,
+            Err(Error::Protocol(logto_proto::Error::RefreshNeeded))
+        ) {
+            self.merge_cache(&s.cache);
+            return result;
         }
+        self.close_unless_overtaken(s)?;
         let mut s = self.open(true)?;
         let result = self.drive(&mut s.context(self).fetch_user_info());
         self.close(s)?;
