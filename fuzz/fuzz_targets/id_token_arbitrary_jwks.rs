@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         clock_tolerance: 60,
         nonce: NonceCheck::IfPresent(None),
         subject: None,
+        auth_time: None,
     };
     if let Ok(claims) = verify_id_token(&token, &jwks, &check) {
         assert_eq!(claims.iss, "https://tenant.logto.app/oidc");

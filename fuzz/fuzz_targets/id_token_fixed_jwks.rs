@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
             NonceCheck::Required("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc")
         },
         subject: None,
+        auth_time: None,
     };
     if let Ok(claims) = verify_id_token(&token, jwks, &check) {
         panic!("forged ID token accepted: {token:?} -> {claims:?}");

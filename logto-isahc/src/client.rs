@@ -24,11 +24,18 @@ pub type Entropy = Arc<dyn Fn(&mut [u8]) -> Result<(), String> + Send + Sync>;
 struct App {
     config: Config,
     agent: isahc::HttpClient,
-    cache: Arc<RwLock<ProviderCache>>,
+    cache: Arc<SharedCache>,
 }
 
-fn shared_cache(endpoint: &str) -> Arc<RwLock<ProviderCache>> {
-    static CACHES: OnceLock<Mutex<HashMap<String, Arc<RwLock<ProviderCache>>>>> = OnceLock::new();
+/// The provider cache of an endpoint, and the lock that makes its fetches single-flight.
+#[derive(Default)]
+struct SharedCache {
+    cache: RwLock<ProviderCache>,
+    fetching: AsyncMutex<()>,
+}
+
+fn shared_cache(endpoint: &str) -> Arc<SharedCache> {
+    static CACHES: OnceLock<Mutex<HashMap<String, Arc<SharedCache>>>> = OnceLock::new();
     let mut caches = CACHES
         .get_or_init(Default::default)
         .lock()
@@ -343,14 +350,20 @@ impl LogtoClient {
     fn cache(&self) -> ProviderCache {
         self.app
             .cache
+            .cache
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
     fn merge_cache(&self, cache: &ProviderCache) {
-        let mut shared = self.app.cache.write().unwrap_or_else(|p| p.into_inner());
-        shared.merge(cache);
+        let mut shared = self
+            .app
+            .cache
+            .cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        shared.merge(cache, (self.clock)());
     }
 
     async fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
@@ -371,19 +384,30 @@ impl LogtoClient {
         }
     }
 
+    /// The driver loop: sends what the operation asks for and feeds back the answers.
+    /// Provider documents (discovery, JWKS) are fetched one at a time per endpoint, and an
+    /// operation is first offered what another one fetched meanwhile, so concurrent sessions
+    /// make one request for them.
     async fn drive<O: Operation>(&self, op: &mut O) -> Result<O::Output, Error> {
-        // The async form of `logto_proto::run`.
         loop {
-            match op.step((self.clock)())? {
+            let request = match op.step((self.clock)())? {
                 Step::Done(value) => return Ok(value),
-                Step::Send(request) => match transport::send(&self.app.agent, request).await {
-                    Ok(response) => op.handle_response(response, (self.clock)())?,
-                    Err(e) => {
-                        if !op.handle_transport_error((self.clock)()) {
-                            return Err(Error::Transport(e));
-                        }
-                    }
-                },
+                Step::Send(request) => request,
+            };
+            let fetching = match op.fetches_provider_data() {
+                true => Some(self.app.cache.fetching.lock().await),
+                false => None,
+            };
+            if fetching.is_some() && op.handle_shared_cache(&self.cache(), (self.clock)()) {
+                continue;
+            }
+            match transport::send(&self.app.agent, request).await {
+                Ok(response) => op.handle_response(response, (self.clock)())?,
+                Err(e) if op.handle_transport_error((self.clock)()) => drop(e),
+                Err(e) => return Err(Error::Transport(e)),
+            }
+            if fetching.is_some() {
+                self.merge_cache(op.provider_cache());
             }
         }
     }

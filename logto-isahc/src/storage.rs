@@ -15,6 +15,16 @@ pub type StorageFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StorageErr
 /// An async key-value store for the session snapshot (the guide's `Storage`: get, set,
 /// delete).
 ///
+/// # What a store must guarantee
+/// - **Integrity and confidentiality**: what `get` returns is trusted. `is_authenticated`,
+///   the ID-token claims and the cached tokens are read from it without verifying them
+///   again (they were verified before they were stored), and it holds the refresh token.
+///   Keep it server-side (memory, a file, a database, Redis), or seal it with
+///   authenticated encryption if it must travel (a cookie): a store the user can edit lets
+///   the user be anyone.
+/// - **Atomic compare-and-swap** when several clients or processes share a session (see
+///   below); without it two refreshes can race and the provider revokes the grant.
+///
 /// The client keeps one versioned value per session under one key. Stores shared by several
 /// processes (a database, Redis, a file) should implement [`compare_and_swap`]
 /// atomically: the client takes a refresh lease through it, so that only one process at a
@@ -136,17 +146,23 @@ impl Storage for MemoryStorage {
 /// blocking thread pool, never on the executor): every write goes to a
 /// temporary file that is flushed and renamed over the old one (a crash mid-write leaves the
 /// old value), and writes and compare-and-swap hold an exclusive lock on `.lock` in the
-/// directory.
+/// directory. The directory is created with mode 0700 and each file with mode 0600: they hold
+/// refresh tokens at rest.
 #[derive(Debug, Clone)]
 pub struct FileStorage {
     dir: PathBuf,
 }
 
 impl FileStorage {
-    /// A store in `dir` (created if missing).
+    /// A store in `dir`, created if missing with mode 0700 (its files hold refresh tokens
+    /// and are written with mode 0600).
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StorageError> {
         let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(|source| StorageError::Io {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir).map_err(|source| StorageError::Io {
             key: dir.display().to_string(),
             source,
         })?;
@@ -210,12 +226,26 @@ impl FileStorage {
                 _ => Ok(()),
             },
             Some(value) => {
-                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                let mut file = fs::File::create(&tmp)?;
-                file.write_all(value.as_bytes())?;
-                file.sync_all()?;
+                // A fresh random name opened with `create_new` (O_EXCL): never an existing
+                // file, never through a symlink planted under a predictable name.
+                let tmp = self.dir.join(format!(".{}.tmp", random_name()?));
+                let mut options = fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(&tmp)?;
+                let written = file
+                    .write_all(value.as_bytes())
+                    .and_then(|()| file.sync_all());
                 drop(file);
-                fs::rename(&tmp, &path)
+                if let Err(e) = written.and_then(|()| fs::rename(&tmp, &path)) {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e);
+                }
+                // The rename is durable only once the directory entry is on disk.
+                #[cfg(unix)]
+                fs::File::open(&self.dir)?.sync_all()?;
+                Ok(())
             }
         }
     }
@@ -263,4 +293,11 @@ impl Storage for FileStorage {
             })
         }))
     }
+}
+
+/// 16 random bytes, hex: a temporary file name no other writer can guess.
+fn random_name() -> std::io::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

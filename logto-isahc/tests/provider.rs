@@ -401,3 +401,82 @@ fn provider_runs_under_a_plain_executor() {
         assert!(!client.is_authenticated().await.unwrap());
     });
 }
+
+fn jwks_requests(provider: &Provider) -> usize {
+    provider
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oidc/jwks")
+        .count()
+}
+
+/// A key rotation right after a refetch (the refetch another rotation caused, less than a
+/// second before): the refresh and a new sign-in succeed with exactly one more JWKS request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_key_rotation_right_after_a_refetch() {
+    let provider = Provider::start();
+    let client = LogtoClient::new(config(&provider, true).build().unwrap()).unwrap();
+    sign_in(&provider, &client).await;
+    let before = jwks_requests(&provider);
+
+    provider.rotate_key("RS256");
+    let target = TokenTarget::resource(API_RESOURCE);
+    client.token(target.clone(), true).await.unwrap();
+    assert_eq!(jwks_requests(&provider), before + 1);
+    let refetched = std::time::Instant::now();
+
+    provider.rotate_key("ES384");
+    client.token(target, true).await.unwrap();
+    assert!(
+        refetched.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        refetched.elapsed()
+    );
+    assert_eq!(
+        jwks_requests(&provider),
+        before + 2,
+        "one more JWKS request"
+    );
+
+    let other = client.for_session(MemoryStorage::new());
+    sign_in(&provider, &other).await;
+    other.fetch_user_info().await.unwrap();
+    assert_eq!(jwks_requests(&provider), before + 2);
+}
+
+/// 100 sessions refreshing at once (tasks), each getting an ID token signed with a key rotated
+/// in just before: one JWKS request for all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_hundred_sessions_fetch_rotated_keys_once() {
+    let provider = Provider::start();
+    let base = LogtoClient::new(config(&provider, true).build().unwrap()).unwrap();
+    let browser = Browser::new();
+    let alice = provider.alice();
+    let mut sessions = Vec::new();
+    for _ in 0..100 {
+        let session = base.for_session(MemoryStorage::new());
+        let url = session.sign_in(provider.redirect_uri()).await.unwrap();
+        let callback = browser.sign_in(&url, &alice.username, &alice.password);
+        session.handle_sign_in_callback(&callback).await.unwrap();
+        sessions.push(session);
+    }
+    provider.rotate_key("RS256");
+    let before = jwks_requests(&provider);
+    let barrier = Arc::new(tokio::sync::Barrier::new(sessions.len()));
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .map(|session| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                session
+                    .token(TokenTarget::resource(API_RESOURCE), true)
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(jwks_requests(&provider), before + 1);
+}

@@ -155,6 +155,7 @@ fn benches(c: &mut Criterion) {
             clock_tolerance: 60,
             nonce: NonceCheck::Required(&nonce),
             subject: None,
+            auth_time: None,
         };
         verify_id_token(&token, &jwks, &check).unwrap();
         c.bench_function(&format!("verify_id_token/{alg}/{backend}"), |b| {
@@ -182,7 +183,6 @@ fn benches(c: &mut Criterion) {
             let mut cache = ProviderCache {
                 metadata: Some(discovery()),
                 jwks: Some(jwks.clone()),
-                jwks_refetched_at: None,
             };
             let mut pending = Snapshot::new();
             sign_in_url(

@@ -252,7 +252,7 @@ impl UserInfo {
     pub fn parse(body: &[u8]) -> Result<UserInfo, crate::error::ResponseError> {
         serde_json::from_slice(body).map_err(|e| crate::error::ResponseError::Malformed {
             what: "userinfo",
-            reason: e.to_string(),
+            reason: crate::error::json_reason(&e),
         })
     }
 }

@@ -283,8 +283,9 @@ impl fmt::Debug for SessionReader {
     }
 }
 
-/// What a store must do to hold `snapshot`, given what it held before.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a store must do to hold `snapshot`, given what it held before. `Debug` shows the
+/// length of a value to set, never the value (it holds the session's tokens).
+#[derive(Clone, PartialEq, Eq)]
 pub enum SessionWrite {
     /// The stored value is already this session.
     Unchanged,
@@ -292,6 +293,16 @@ pub enum SessionWrite {
     Delete,
     /// Write this value.
     Set(String),
+}
+
+impl fmt::Debug for SessionWrite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionWrite::Unchanged => f.write_str("Unchanged"),
+            SessionWrite::Delete => f.write_str("Delete"),
+            SessionWrite::Set(json) => write!(f, "Set(<{} bytes>)", json.len()),
+        }
+    }
 }
 
 /// Decides the write for `snapshot` over the stored value `before`.
@@ -321,5 +332,9 @@ pub fn lease_holder(random: [u8; 12]) -> String {
 /// How long a refresh lease lasts: long enough for the three requests a refresh may need
 /// (discovery, token, JWKS) to time out.
 pub fn refresh_lease_ttl(config: &crate::Config) -> u64 {
-    3 * config.request_timeout().as_secs() + 5
+    config
+        .request_timeout()
+        .as_secs()
+        .saturating_mul(3)
+        .saturating_add(5)
 }

@@ -79,6 +79,8 @@ pub struct Config {
     jwks_refetch_cooldown: u64,
     metadata_ttl: u64,
     jwks_ttl: u64,
+    sign_in_max_age: u64,
+    allow_insecure_http: bool,
     connect_timeout: Duration,
     request_timeout: Duration,
     encoded: EncodedParams,
@@ -185,9 +187,10 @@ impl Config {
             allow_insecure_http: false,
             clock_tolerance: 60,
             expiry_leeway: 60,
-            jwks_refetch_cooldown: 60,
+            jwks_refetch_cooldown: 5,
             metadata_ttl: 24 * 3600,
             jwks_ttl: 3600,
+            sign_in_max_age: 600,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
         }
@@ -254,9 +257,21 @@ impl Config {
         self.expiry_leeway
     }
 
-    /// Minimum seconds between two JWKS refetches caused by an unknown `kid` (default 60).
+    /// Minimum seconds between two JWKS refetches caused by a token an outsider presents
+    /// with an unknown `kid` (default 5). See [`ConfigBuilder::jwks_refetch_cooldown`].
     pub fn jwks_refetch_cooldown(&self) -> u64 {
         self.jwks_refetch_cooldown
+    }
+
+    /// How long a started sign-in may wait for its callback, in seconds (default 600).
+    pub fn sign_in_max_age(&self) -> u64 {
+        self.sign_in_max_age
+    }
+
+    /// Whether `http://` is accepted off loopback (see
+    /// [`ConfigBuilder::allow_insecure_http`]).
+    pub fn allows_insecure_http(&self) -> bool {
+        self.allow_insecure_http
     }
 
     /// How long discovery metadata is reused, in seconds (default one day).
@@ -303,6 +318,7 @@ pub struct ConfigBuilder {
     jwks_refetch_cooldown: u64,
     metadata_ttl: u64,
     jwks_ttl: u64,
+    sign_in_max_age: u64,
     connect_timeout: Duration,
     request_timeout: Duration,
 }
@@ -362,7 +378,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Accepts an `http://` endpoint on a non-loopback host (never in production).
+    /// Accepts an `http://` endpoint on a non-loopback host, and `http://` endpoints off
+    /// loopback in its discovery document (never in production). The app secret is still
+    /// never sent over such a connection: a confidential client needs https or loopback.
     pub fn allow_insecure_http(mut self, yes: bool) -> Self {
         self.allow_insecure_http = yes;
         self
@@ -380,9 +398,27 @@ impl ConfigBuilder {
         self
     }
 
-    /// Minimum seconds between JWKS refetches on an unknown `kid` (default 60).
+    /// Minimum seconds between two JWKS refetches caused by a token *an outsider* presents
+    /// with an unknown `kid` (default 5): a bearer token sent to an API, whose `kid` an
+    /// attacker can make up to make the app fetch keys.
+    ///
+    /// ID tokens are never subject to it. An ID token arrives in the token endpoint's
+    /// response, straight from the issuer over the client's own connection, so an unknown
+    /// `kid` there is evidence of a key rotation: it gets one JWKS refetch at once, however
+    /// recently the keys were fetched (by this session or another sharing the
+    /// [`ProviderCache`](crate::ProviderCache)), and the verification is retried with the
+    /// new set. A JWKS already fetched after that response arrived is used instead of a
+    /// second request, so a rotation costs one JWKS request however many sessions see it.
     pub fn jwks_refetch_cooldown(mut self, secs: u64) -> Self {
         self.jwks_refetch_cooldown = secs;
+        self
+    }
+
+    /// How long a started sign-in may wait for its callback, in seconds (default 600): an
+    /// older pending sign-in is refused at the callback
+    /// ([`CallbackError::SignInExpired`](crate::CallbackError::SignInExpired)).
+    pub fn sign_in_max_age(mut self, secs: u64) -> Self {
+        self.sign_in_max_age = secs;
         self
     }
 
@@ -453,6 +489,8 @@ impl ConfigBuilder {
             jwks_refetch_cooldown: self.jwks_refetch_cooldown,
             metadata_ttl: self.metadata_ttl,
             jwks_ttl: self.jwks_ttl,
+            sign_in_max_age: self.sign_in_max_age,
+            allow_insecure_http: self.allow_insecure_http,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
         })
@@ -461,7 +499,7 @@ impl ConfigBuilder {
 
 fn normalise_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<String, ConfigError> {
     let invalid = |reason: &str| ConfigError::InvalidEndpoint {
-        endpoint: endpoint.to_owned(),
+        endpoint: redact_credentials(endpoint),
         reason: reason.to_owned(),
     };
     let url = Url::parse(endpoint.trim()).map_err(|e| invalid(&e.to_string()))?;
@@ -476,7 +514,7 @@ fn normalise_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<Strin
         "http" => {
             if !allow_insecure_http && !is_loopback(&url) {
                 return Err(ConfigError::InsecureEndpoint {
-                    endpoint: endpoint.to_owned(),
+                    endpoint: redact_credentials(endpoint),
                 });
             }
         }
@@ -488,7 +526,23 @@ fn normalise_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<Strin
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// `url` with any `user:password@` before its host replaced by `***@`: what errors show of
+/// a URL that may carry credentials.
+pub(crate) fn redact_credentials(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
+    match url[scheme_end..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..scheme_end], &url[scheme_end + at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Whether the URL's host is `localhost` or a loopback address.
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),

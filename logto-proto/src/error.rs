@@ -272,6 +272,16 @@ pub enum CallbackError {
     MissingCode,
     /// This code was already sent to the token endpoint once.
     CodeAlreadyUsed,
+    /// The pending sign-in is older than the config's
+    /// [`sign_in_max_age`](crate::Config::sign_in_max_age): start a new one.
+    SignInExpired {
+        /// When the sign-in started.
+        started_at: UnixTime,
+        /// The time of the callback.
+        now: UnixTime,
+        /// The longest wait allowed, in seconds.
+        max_age: u64,
+    },
 }
 
 impl fmt::Display for CallbackError {
@@ -301,6 +311,14 @@ impl fmt::Display for CallbackError {
             CallbackError::CodeAlreadyUsed => {
                 f.write_str("this authorization code was already used")
             }
+            CallbackError::SignInExpired {
+                started_at,
+                now,
+                max_age,
+            } => write!(
+                f,
+                "the sign-in started at {started_at} is older than {max_age} s (now {now}); start a new one"
+            ),
         }
     }
 }
@@ -382,12 +400,24 @@ pub enum IdTokenError {
         /// The token's `nbf`.
         nbf: UnixTime,
     },
-    /// `nonce` differs from the one sent at sign-in, or is missing at sign-in.
-    Nonce {
-        /// The nonce sent at sign-in.
-        expected: String,
-        /// The token's nonce.
-        found: Option<String>,
+    /// `nonce` differs from the one sent at sign-in (neither value is kept: the expected
+    /// one is the session's secret).
+    NonceMismatch,
+    /// The sign-in's ID token carries no `nonce`, although one was sent.
+    NonceMissing,
+    /// A refreshed ID token's `auth_time` differs from the session's (OIDC Core 12.2).
+    AuthTimeChanged {
+        /// The session's `auth_time`.
+        expected: UnixTime,
+        /// The new token's `auth_time`.
+        found: UnixTime,
+    },
+    /// A refresh returned an ID token, but the session's own ID token is missing or cannot
+    /// be decoded, so the new token cannot be checked against it (OIDC Core 12.2): refused
+    /// rather than taken unchecked.
+    SessionTokenUnreadable {
+        /// What is wrong with the session's ID token.
+        reason: String,
     },
     /// A refreshed ID token names another user than the session's (OIDC Core 12.2).
     SubjectChanged {
@@ -428,10 +458,17 @@ impl fmt::Display for IdTokenError {
             IdTokenError::NotYetValid { now, nbf } => {
                 write!(f, "not valid before {nbf} (now {now})")
             }
-            IdTokenError::Nonce { expected, found } => match found {
-                Some(found) => write!(f, "nonce `{found}` is not `{expected}`"),
-                None => write!(f, "nonce missing, expected `{expected}`"),
-            },
+            IdTokenError::NonceMismatch => f.write_str("nonce is not the one sent at sign-in"),
+            IdTokenError::NonceMissing => {
+                f.write_str("nonce missing, although the sign-in sent one")
+            }
+            IdTokenError::AuthTimeChanged { expected, found } => {
+                write!(f, "auth_time {found} is not the session's {expected}")
+            }
+            IdTokenError::SessionTokenUnreadable { reason } => write!(
+                f,
+                "the session's ID token cannot be compared with the refreshed one: {reason}"
+            ),
             IdTokenError::SubjectChanged { expected, found } => {
                 write!(f, "sub `{found}` is not the session's `{expected}`")
             }
@@ -483,6 +520,23 @@ pub enum DiscoveryError {
         /// The metadata field name.
         name: &'static str,
     },
+    /// An endpoint is not an absolute URL the SDK can send to.
+    InvalidEndpoint {
+        /// The metadata field name.
+        name: &'static str,
+        /// Its value (credentials redacted).
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An endpoint uses `http://` off loopback: tokens, codes or the app secret would travel
+    /// in clear.
+    InsecureEndpoint {
+        /// The metadata field name.
+        name: &'static str,
+        /// Its value.
+        url: String,
+    },
 }
 
 impl fmt::Display for DiscoveryError {
@@ -493,6 +547,13 @@ impl fmt::Display for DiscoveryError {
                 write!(f, "issuer `{found}` is not `{expected}`")
             }
             DiscoveryError::MissingEndpoint { name } => write!(f, "metadata has no `{name}`"),
+            DiscoveryError::InvalidEndpoint { name, url, reason } => {
+                write!(f, "`{name}` `{url}` is not usable: {reason}")
+            }
+            DiscoveryError::InsecureEndpoint { name, url } => write!(
+                f,
+                "`{name}` `{url}` uses http:// off loopback; the SDK sends secrets only over https"
+            ),
         }
     }
 }
@@ -672,3 +733,26 @@ impl fmt::Display for ClaimsError {
 }
 
 impl std::error::Error for ClaimsError {}
+
+/// A JSON error's message with every string value it quotes replaced by `"…"`: serde
+/// quotes the offending value ("invalid type: string \"…\", expected u64"), and in a token
+/// response or a stored session that value may be a token.
+pub(crate) fn json_reason(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.as_str();
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..=start]);
+        match rest[start + 1..].find('"') {
+            Some(len) => {
+                out.push_str("…\"");
+                rest = &rest[start + 1 + len + 1..];
+            }
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

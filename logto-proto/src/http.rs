@@ -158,6 +158,6 @@ impl fmt::Debug for RedactedHeaders<'_> {
 
 /// URLs the core builds carry no secret in the query except the end-session URL's
 /// `id_token_hint`; `Debug` shows the path only.
-fn redact_query(url: &str) -> &str {
+pub(crate) fn redact_query(url: &str) -> &str {
     url.split_once('?').map_or(url, |(base, _)| base)
 }

@@ -104,7 +104,7 @@ impl Jwks {
             reason: "not UTF-8".into(),
         })?;
         let raw: RawJwks = serde_json::from_str(text).map_err(|e| JwksError::Malformed {
-            reason: e.to_string(),
+            reason: crate::error::json_reason(&e),
         })?;
         let keys: Vec<Jwk> = raw.keys.into_iter().filter_map(prepare).collect();
         Ok(Jwks {
@@ -127,6 +127,13 @@ impl Jwks {
     /// The document as fetched, to persist the cache.
     pub fn raw(&self) -> &str {
         &self.raw
+    }
+
+    /// Whether this set was fetched after `other`, or at the same second with other content:
+    /// after a rotation, only such a set can hold a key `other` lacked.
+    pub fn is_newer_than(&self, other: &Jwks) -> bool {
+        self.fetched_at > other.fetched_at
+            || (self.fetched_at == other.fetched_at && self.raw != other.raw)
     }
 
     pub(crate) fn find(&self, kid: &str) -> Option<&Jwk> {

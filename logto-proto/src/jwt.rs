@@ -76,7 +76,7 @@ pub(crate) fn decode_header<'b>(
     buf: &'b mut Vec<u8>,
 ) -> Result<Header<'b>, String> {
     *buf = b64_decode(jws.header).map_err(|e| format!("header: {e}"))?;
-    serde_json::from_slice(buf).map_err(|e| format!("header: {e}"))
+    serde_json::from_slice(buf).map_err(|e| format!("header: {}", crate::error::json_reason(&e)))
 }
 
 /// Decodes the payload of a JWT without verifying anything.
@@ -96,7 +96,7 @@ pub(crate) fn decode_payload_part<T: DeserializeOwned>(payload: &str) -> Result<
     // checking each one again (about a tenth of the decoding work for a Logto ID token).
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| PayloadError::Invalid(format!("payload is not UTF-8: {e}")))?;
-    serde_json::from_str(text).map_err(|e| PayloadError::Invalid(e.to_string()))
+    serde_json::from_str(text).map_err(|e| PayloadError::Invalid(crate::error::json_reason(&e)))
 }
 
 pub(crate) enum PayloadError {

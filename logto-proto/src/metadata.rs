@@ -1,10 +1,11 @@
 //! Provider metadata (OIDC discovery), and the cache many sessions share.
 
-use crate::config::Config;
+use crate::config::{is_loopback, redact_credentials, Config};
 use crate::error::DiscoveryError;
 use crate::jwks::Jwks;
 use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 /// The parts of the discovery document the SDK uses, and when it was fetched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +74,7 @@ impl ProviderMetadata {
             authorization_response_iss_parameter_supported: bool,
         }
         let doc: Doc = serde_json::from_slice(body).map_err(|e| DiscoveryError::Malformed {
-            reason: e.to_string(),
+            reason: crate::error::json_reason(&e),
         })?;
         let expected = config.issuer();
         if doc.issuer != expected {
@@ -81,6 +82,21 @@ impl ProviderMetadata {
                 expected,
                 found: doc.issuer,
             });
+        }
+        // Every endpoint is where the SDK sends tokens, codes or the app secret: each must
+        // be an absolute https URL (http only where the config's endpoint may be http).
+        let endpoints = [
+            ("authorization_endpoint", Some(&doc.authorization_endpoint)),
+            ("token_endpoint", Some(&doc.token_endpoint)),
+            ("userinfo_endpoint", doc.userinfo_endpoint.as_ref()),
+            ("jwks_uri", Some(&doc.jwks_uri)),
+            ("end_session_endpoint", doc.end_session_endpoint.as_ref()),
+            ("revocation_endpoint", doc.revocation_endpoint.as_ref()),
+        ];
+        for (name, url) in endpoints {
+            if let Some(url) = url {
+                check_endpoint(config, name, url)?;
+            }
         }
         Ok(ProviderMetadata {
             issuer: doc.issuer,
@@ -98,6 +114,35 @@ impl ProviderMetadata {
     }
 }
 
+/// Checks one metadata endpoint: an absolute URL without credentials or fragment, `https`, or
+/// `http` on a loopback host (or anywhere when the config allows insecure http).
+fn check_endpoint(config: &Config, name: &'static str, url: &str) -> Result<(), DiscoveryError> {
+    let invalid = |reason: &str| DiscoveryError::InvalidEndpoint {
+        name,
+        url: redact_credentials(url),
+        reason: reason.to_owned(),
+    };
+    let parsed = Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+    if parsed.cannot_be_a_base() || parsed.host().is_none() {
+        return Err(invalid("it is not an absolute URL with a host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("it carries credentials"));
+    }
+    if parsed.fragment().is_some() {
+        return Err(invalid("it carries a fragment"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&parsed) || config.allows_insecure_http() => Ok(()),
+        "http" => Err(DiscoveryError::InsecureEndpoint {
+            name,
+            url: url.to_owned(),
+        }),
+        _ => Err(invalid("the scheme must be https")),
+    }
+}
+
 /// Provider metadata and JWKS: one value shared by every session of an endpoint.
 ///
 /// Operations read it and add what they fetch. Adapters keep it behind a lock, clone it
@@ -109,8 +154,6 @@ pub struct ProviderCache {
     pub metadata: Option<ProviderMetadata>,
     /// Signing keys.
     pub jwks: Option<Jwks>,
-    /// When an unknown `kid` last caused a JWKS refetch.
-    pub jwks_refetched_at: Option<UnixTime>,
 }
 
 impl ProviderCache {
@@ -119,42 +162,48 @@ impl ProviderCache {
         ProviderCache::default()
     }
 
-    /// The metadata, if fetched less than the config's TTL ago.
+    /// The metadata, if fetched less than the config's TTL ago. Metadata dated after `now`
+    /// (the clock stepped back) is stale: it is fetched again once.
     pub fn fresh_metadata(&self, config: &Config, now: UnixTime) -> Option<&ProviderMetadata> {
         self.metadata
             .as_ref()
-            .filter(|m| m.fetched_at <= now && now.secs_since(m.fetched_at) < config.metadata_ttl())
+            .filter(|m| is_fresh(m.fetched_at, now, config.metadata_ttl()))
     }
 
-    /// The JWKS, if fetched less than the config's TTL ago.
+    /// The JWKS, if fetched less than the config's TTL ago (and not dated after `now`).
     pub fn fresh_jwks(&self, config: &Config, now: UnixTime) -> Option<&Jwks> {
         self.jwks
             .as_ref()
-            .filter(|j| j.fetched_at() <= now && now.secs_since(j.fetched_at()) < config.jwks_ttl())
+            .filter(|j| is_fresh(j.fetched_at(), now, config.jwks_ttl()))
     }
 
-    /// Takes from `other` whatever is newer than what this cache holds.
-    pub fn merge(&mut self, other: &ProviderCache) {
+    /// Takes from `other` whatever is newer than what this cache holds: fetched later, or in
+    /// the same second with other content (the later fetch of a rotation). An entry dated
+    /// after `now` (written before the clock stepped back) counts as the oldest, so that one
+    /// fetch replaces it for good instead of every call fetching again.
+    pub fn merge(&mut self, other: &ProviderCache, now: UnixTime) {
+        let newer = |mine: Option<UnixTime>, theirs: UnixTime, differs: bool| {
+            theirs <= now
+                && mine
+                    .is_none_or(|mine| mine > now || mine < theirs || (mine == theirs && differs))
+        };
         if let Some(m) = &other.metadata {
-            if self
-                .metadata
-                .as_ref()
-                .is_none_or(|mine| mine.fetched_at < m.fetched_at)
-            {
+            let mine = self.metadata.as_ref();
+            let differs = mine.is_some_and(|mine| mine != m);
+            if newer(mine.map(|m| m.fetched_at), m.fetched_at, differs) {
                 self.metadata = Some(m.clone());
             }
         }
         if let Some(j) = &other.jwks {
-            if self
-                .jwks
-                .as_ref()
-                .is_none_or(|mine| mine.fetched_at() < j.fetched_at())
-            {
+            let mine = self.jwks.as_ref();
+            let differs = mine.is_some_and(|mine| mine.raw() != j.raw());
+            if newer(mine.map(Jwks::fetched_at), j.fetched_at(), differs) {
                 self.jwks = Some(j.clone());
             }
         }
-        if other.jwks_refetched_at > self.jwks_refetched_at {
-            self.jwks_refetched_at = other.jwks_refetched_at;
-        }
     }
+}
+
+fn is_fresh(fetched_at: UnixTime, now: UnixTime, ttl: u64) -> bool {
+    fetched_at <= now && now.secs_since(fetched_at) < ttl
 }

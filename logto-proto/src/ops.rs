@@ -25,6 +25,7 @@ use crate::time::UnixTime;
 use crate::token::{client_request, TokenResponse};
 use crate::verify::{verify_id_token, IdTokenCheck, NonceCheck};
 use crate::IdTokenError;
+use std::fmt;
 
 /// What an operation wants next.
 #[derive(Debug)]
@@ -53,6 +54,21 @@ pub trait Operation {
     /// can go on without it (then call [`step`](Self::step) again); if not, it is over and the
     /// snapshot keeps what it had.
     fn handle_transport_error(&mut self, now: UnixTime) -> bool;
+
+    /// Whether the request in flight fetches a provider document (discovery or JWKS): data
+    /// every session of the endpoint shares, which a driver fetches once for all of them.
+    fn fetches_provider_data(&self) -> bool;
+
+    /// Offers the cache a driver shares between operations, just before it sends a request
+    /// that [`fetches_provider_data`](Self::fetches_provider_data). Returns true when that
+    /// cache already holds what the request would fetch (another operation fetched it
+    /// meanwhile): the operation takes it, the request is dropped unsent, and the driver
+    /// calls [`step`](Self::step) again. False: send the request.
+    fn handle_shared_cache(&mut self, shared: &ProviderCache, now: UnixTime) -> bool;
+
+    /// The operation's view of the provider cache, with what it fetched: a driver merges it
+    /// into its shared cache after each provider-data response.
+    fn provider_cache(&self) -> &ProviderCache;
 }
 
 /// Why [`run`] stopped.
@@ -64,8 +80,8 @@ pub enum RunError<E> {
     Protocol(Error),
 }
 
-/// Drives an operation to the end with a blocking `send` and a clock. The sync adapter is
-/// this loop; tests use it with a simulated provider.
+/// Drives an operation to the end with a blocking `send` and a clock, with no cache shared
+/// between operations (tests use it with a simulated provider).
 pub fn run<O, E>(
     op: &mut O,
     mut now: impl FnMut() -> UnixTime,
@@ -181,6 +197,15 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Why the operation asks for the JWKS.
+#[derive(Debug)]
+enum JwksNeed {
+    /// It has none, or only a stale one.
+    Missing,
+    /// A token-endpoint ID token names a `kid` this set lacks: the keys rotated.
+    Rotated { tried: Jwks },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Awaiting {
     Metadata,
@@ -202,6 +227,8 @@ struct Engine<'a> {
     cache: &'a mut ProviderCache,
     snapshot: &'a mut Snapshot,
     awaiting: Option<Awaiting>,
+    jwks_need: JwksNeed,
+    /// Whether this operation fetched a JWKS itself (always after its token response).
     jwks_fetched: bool,
     over: bool,
 }
@@ -213,6 +240,7 @@ impl<'a> Engine<'a> {
             cache: ctx.cache,
             snapshot: ctx.snapshot,
             awaiting: None,
+            jwks_need: JwksNeed::Missing,
             jwks_fetched: false,
             over: false,
         }
@@ -291,18 +319,19 @@ impl<'a> Engine<'a> {
         result
     }
 
-    /// Verifies an ID token, asking for the JWKS when it is missing, stale, or lacks the
-    /// token's `kid` (once per operation, and at most once per cooldown across sessions).
+    /// Verifies an ID token that arrived in a token-endpoint response at `received_at`,
+    /// asking for the JWKS when it is missing or stale, or when it lacks the token's `kid`.
     fn verify(
         &mut self,
         token: &str,
-        nonce: NonceCheck<'_>,
-        subject: Option<&str>,
+        expect: &Expected<'_>,
+        received_at: UnixTime,
         now: UnixTime,
     ) -> Result<Verified, Error> {
         let issuer = self.metadata()?.issuer.clone();
         let jwks_uri = self.metadata()?.jwks_uri.clone();
         let Some(jwks) = self.cache.fresh_jwks(self.config, now) else {
+            self.jwks_need = JwksNeed::Missing;
             return Ok(Verified::Fetch(HttpRequest::get(jwks_uri)));
         };
         let check = IdTokenCheck {
@@ -310,26 +339,63 @@ impl<'a> Engine<'a> {
             client_id: self.config.app_id(),
             now,
             clock_tolerance: self.config.clock_tolerance(),
-            nonce,
-            subject,
+            nonce: expect.nonce,
+            subject: expect.subject,
+            auth_time: expect.auth_time,
         };
         match verify_id_token(token, jwks, &check) {
             Ok(claims) => Ok(Verified::Claims(Box::new(claims))),
-            Err(IdTokenError::UnknownKey { kid }) => {
-                let cooled = self
-                    .cache
-                    .jwks_refetched_at
-                    .is_none_or(|at| now.secs_since(at) >= self.config.jwks_refetch_cooldown());
-                if !self.jwks_fetched && cooled {
-                    self.cache.jwks_refetched_at = Some(now);
-                    Ok(Verified::Fetch(HttpRequest::get(jwks_uri)))
-                } else {
-                    Err(IdTokenError::UnknownKey { kid }.into())
-                }
+            // The token came straight from the issuer over this client's own connection, so
+            // an unknown kid is evidence of a key rotation: refetch at once, whatever was
+            // fetched shortly before. Only keys fetched after the token arrived (by this
+            // operation, or by another one sharing the cache) would have had it.
+            Err(IdTokenError::UnknownKey { .. })
+                if !self.jwks_fetched && jwks.fetched_at() <= received_at =>
+            {
+                self.jwks_need = JwksNeed::Rotated {
+                    tried: jwks.clone(),
+                };
+                Ok(Verified::Fetch(HttpRequest::get(jwks_uri)))
             }
             Err(e) => Err(e.into()),
         }
     }
+
+    /// See [`Operation::handle_shared_cache`]: takes the shared metadata or JWKS when it is
+    /// what the request in flight would fetch.
+    fn take_shared(&mut self, shared: &ProviderCache, now: UnixTime) -> bool {
+        let taken = match self.awaiting {
+            Some(Awaiting::Metadata) => match shared.fresh_metadata(self.config, now) {
+                Some(metadata) => {
+                    self.cache.metadata = Some(metadata.clone());
+                    true
+                }
+                None => false,
+            },
+            Some(Awaiting::Jwks) => match shared.fresh_jwks(self.config, now) {
+                // After a rotation only a newer set than the one that lacked the kid helps.
+                Some(jwks) => match &self.jwks_need {
+                    JwksNeed::Missing => true,
+                    JwksNeed::Rotated { tried } => jwks.is_newer_than(tried),
+                }
+                .then(|| self.cache.jwks = Some(jwks.clone()))
+                .is_some(),
+                None => false,
+            },
+            _ => false,
+        };
+        if taken {
+            self.awaiting = None;
+        }
+        taken
+    }
+}
+
+/// What a verified ID token must repeat: the sign-in's nonce, or the session's user.
+struct Expected<'a> {
+    nonce: NonceCheck<'a>,
+    subject: Option<&'a str>,
+    auth_time: Option<UnixTime>,
 }
 
 fn success_body(response: HttpResponse) -> Result<Vec<u8>, Error> {
@@ -395,6 +461,18 @@ macro_rules! operation_impl {
                     self.eng.over = true;
                 }
                 go_on
+            }
+
+            fn fetches_provider_data(&self) -> bool {
+                matches!(self.eng.awaiting, Some(Awaiting::Metadata | Awaiting::Jwks))
+            }
+
+            fn handle_shared_cache(&mut self, shared: &ProviderCache, now: UnixTime) -> bool {
+                !self.eng.over && self.eng.take_shared(shared, now)
+            }
+
+            fn provider_cache(&self) -> &ProviderCache {
+                self.eng.cache
             }
         }
     };
@@ -475,25 +553,51 @@ enum CallbackPhase {
     Verify {
         response: TokenResponse,
         sent_at: UnixTime,
+        received_at: UnixTime,
     },
 }
 
 /// Completes a sign-in (see [`Context::handle_sign_in_callback`]): checks the callback,
 /// exchanges the code, verifies the ID token and stores the tokens. Done gives the ID
 /// token's claims.
-#[derive(Debug)]
 pub struct HandleSignInCallback<'a> {
     eng: Engine<'a>,
     callback_url: String,
     phase: CallbackPhase,
 }
 
+impl fmt::Debug for HandleSignInCallback<'_> {
+    // The callback URL's query holds the code and the state: only its path is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandleSignInCallback")
+            .field("eng", &self.eng)
+            .field(
+                "callback_url",
+                &crate::http::redact_query(&self.callback_url),
+            )
+            .field("phase", &self.phase)
+            .finish()
+    }
+}
+
 impl HandleSignInCallback<'_> {
     fn advance(&mut self, now: UnixTime) -> Result<Step<IdTokenClaims>, Error> {
         match &self.phase {
             CallbackPhase::Start => {
-                if self.eng.snapshot.pending.is_none() {
-                    return Err(CallbackError::NoPendingSignIn.into());
+                let pending = self
+                    .eng
+                    .snapshot
+                    .pending
+                    .as_ref()
+                    .ok_or(CallbackError::NoPendingSignIn)?;
+                let max_age = self.eng.config.sign_in_max_age();
+                if now.secs_since(pending.created_at) > max_age {
+                    return Err(CallbackError::SignInExpired {
+                        started_at: pending.created_at,
+                        now,
+                        max_age,
+                    }
+                    .into());
                 }
                 if let Some(request) = self.eng.need_metadata(now) {
                     return self.eng.send(Awaiting::Metadata, request);
@@ -508,14 +612,14 @@ impl HandleSignInCallback<'_> {
                 let accepted = check_callback(pending, metadata, &self.callback_url)?;
                 let request = client_request(
                     self.eng.config,
-                    &metadata.token_endpoint,
+                    ("token_endpoint", &metadata.token_endpoint),
                     &[
                         ("grant_type", "authorization_code"),
                         ("code", &accepted.code),
                         ("redirect_uri", &pending.redirect_uri),
                         ("code_verifier", pending.code_verifier.expose()),
                     ],
-                );
+                )?;
                 // A code goes to the token endpoint once, whatever happens next.
                 if let Some(p) = self.eng.snapshot.pending.as_mut() {
                     p.used_code = Some(accepted.code_hash);
@@ -524,7 +628,11 @@ impl HandleSignInCallback<'_> {
                 self.eng.send(Awaiting::Token, request)
             }
             CallbackPhase::Exchanging { .. } => Err(Error::Usage("a response is awaited")),
-            CallbackPhase::Verify { response, sent_at } => {
+            CallbackPhase::Verify {
+                response,
+                sent_at,
+                received_at,
+            } => {
                 let id_token = response
                     .id_token
                     .as_ref()
@@ -535,12 +643,15 @@ impl HandleSignInCallback<'_> {
                     .pending
                     .clone()
                     .ok_or(CallbackError::NoPendingSignIn)?;
-                let claims = match self.eng.verify(
-                    id_token.expose(),
-                    NonceCheck::Required(pending.nonce.expose()),
-                    None,
-                    now,
-                )? {
+                let expect = Expected {
+                    nonce: NonceCheck::Required(pending.nonce.expose()),
+                    subject: None,
+                    auth_time: None,
+                };
+                let claims = match self
+                    .eng
+                    .verify(id_token.expose(), &expect, *received_at, now)?
+                {
                     Verified::Fetch(request) => return self.eng.send(Awaiting::Jwks, request),
                     Verified::Claims(claims) => claims,
                 };
@@ -568,7 +679,7 @@ impl HandleSignInCallback<'_> {
         &mut self,
         what: Awaiting,
         response: HttpResponse,
-        _: UnixTime,
+        now: UnixTime,
     ) -> Result<(), Error> {
         let CallbackPhase::Exchanging { sent_at } = self.phase else {
             return Err(Error::Usage("unexpected response"));
@@ -578,7 +689,11 @@ impl HandleSignInCallback<'_> {
         }
         let body = success_body(response)?;
         let response = TokenResponse::parse(&body)?;
-        self.phase = CallbackPhase::Verify { response, sent_at };
+        self.phase = CallbackPhase::Verify {
+            response,
+            sent_at,
+            received_at: now,
+        };
         Ok(())
     }
 
@@ -598,6 +713,7 @@ enum FetchPhase {
     Verify {
         response: TokenResponse,
         sent_at: UnixTime,
+        received_at: UnixTime,
     },
 }
 
@@ -660,17 +776,32 @@ impl TokenFetch {
                 if let Some(scope) = &self.target.scope {
                     params.push(("scope", scope));
                 }
-                let request = client_request(eng.config, &eng.metadata()?.token_endpoint, &params);
+                let endpoint = ("token_endpoint", eng.metadata()?.token_endpoint.as_str());
+                let request = client_request(eng.config, endpoint, &params)?;
                 self.phase = FetchPhase::Refreshing { sent_at: now };
                 eng.send(Awaiting::Token, request)
             }
             FetchPhase::Refreshing { .. } => Err(Error::Usage("a response is awaited")),
-            FetchPhase::Verify { response, sent_at } => {
+            FetchPhase::Verify {
+                response,
+                sent_at,
+                received_at,
+            } => {
                 if let Some(id_token) = &response.id_token {
-                    let session = eng.snapshot.id_token_claims().ok();
-                    let nonce = session.as_ref().and_then(|c| c.nonce.as_deref());
-                    let sub = session.as_ref().map(|c| c.sub.as_str());
-                    match eng.verify(id_token.expose(), NonceCheck::IfPresent(nonce), sub, now)? {
+                    // OIDC Core 12.2: the new ID token must name the session's user (and
+                    // authentication). Without a readable session token there is nothing to
+                    // compare it with, so it is refused rather than taken unchecked.
+                    let session = eng.snapshot.id_token_claims().map_err(|e| {
+                        IdTokenError::SessionTokenUnreadable {
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    let expect = Expected {
+                        nonce: NonceCheck::IfPresent(session.nonce.as_deref()),
+                        subject: Some(&session.sub),
+                        auth_time: session.auth_time,
+                    };
+                    match eng.verify(id_token.expose(), &expect, *received_at, now)? {
                         Verified::Fetch(request) => return eng.send(Awaiting::Jwks, request),
                         Verified::Claims(_) => eng.snapshot.id_token = Some(id_token.clone()),
                     }
@@ -691,7 +822,12 @@ impl TokenFetch {
         }
     }
 
-    fn on_response(&mut self, eng: &mut Engine<'_>, response: HttpResponse) -> Result<(), Error> {
+    fn on_response(
+        &mut self,
+        eng: &mut Engine<'_>,
+        response: HttpResponse,
+        now: UnixTime,
+    ) -> Result<(), Error> {
         let FetchPhase::Refreshing { sent_at } = self.phase else {
             return Err(Error::Usage("unexpected response"));
         };
@@ -711,7 +847,11 @@ impl TokenFetch {
         if let Some(rotated) = &response.refresh_token {
             eng.snapshot.refresh_token = Some(rotated.clone());
         }
-        self.phase = FetchPhase::Verify { response, sent_at };
+        self.phase = FetchPhase::Verify {
+            response,
+            sent_at,
+            received_at: now,
+        };
         Ok(())
     }
 }
@@ -741,9 +881,9 @@ impl GetAccessToken<'_> {
         &mut self,
         _: Awaiting,
         response: HttpResponse,
-        _: UnixTime,
+        now: UnixTime,
     ) -> Result<(), Error> {
-        self.fetch.on_response(&mut self.eng, response)
+        self.fetch.on_response(&mut self.eng, response, now)
     }
 
     fn on_transport_error(&mut self, _: Awaiting, _: UnixTime) -> bool {
@@ -814,10 +954,10 @@ impl FetchUserInfo<'_> {
         &mut self,
         what: Awaiting,
         response: HttpResponse,
-        _: UnixTime,
+        now: UnixTime,
     ) -> Result<(), Error> {
         match what {
-            Awaiting::Token => self.fetch.on_response(&mut self.eng, response),
+            Awaiting::Token => self.fetch.on_response(&mut self.eng, response, now),
             Awaiting::UserInfo => {
                 if response.status == 401 && !self.retried {
                     // The cached token was revoked or expired early: refresh once and retry.
@@ -860,14 +1000,27 @@ pub enum Revocation {
     Unreachable,
 }
 
-/// The result of a sign-out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The result of a sign-out. `Debug` leaves out the end-session URL, whose
+/// `id_token_hint` is the ID token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignOutResult {
     /// Where to send the user to end the provider session: carries `client_id`,
     /// `post_logout_redirect_uri` and `id_token_hint`.
     pub end_session_url: String,
     /// How the revocation went (never blocks the sign-out).
     pub revocation: Revocation,
+}
+
+impl fmt::Debug for SignOutResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignOutResult")
+            .field(
+                "end_session_url",
+                &crate::http::redact_query(&self.end_session_url),
+            )
+            .field("revocation", &self.revocation)
+            .finish()
+    }
 }
 
 /// Signs out (see [`Context::sign_out`]).
@@ -891,12 +1044,12 @@ impl SignOut<'_> {
                 (Some(token), Some(endpoint)) => {
                     let request = client_request(
                         self.eng.config,
-                        endpoint,
+                        ("revocation_endpoint", endpoint),
                         &[
                             ("token", token.expose()),
                             ("token_type_hint", "refresh_token"),
                         ],
-                    );
+                    )?;
                     return self.eng.send(Awaiting::Revocation, request);
                 }
                 _ => {

@@ -55,28 +55,53 @@ impl InteractionMode {
     }
 }
 
-/// Logto's `first_screen`.
+/// Logto's `first_screen`: which page of the sign-in experience opens first. Each variant
+/// is named after the page it opens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FirstScreen {
-    /// `identifier:sign_in`.
+    /// `sign_in`: the sign-in page with every sign-in method (Logto's default).
     SignIn,
-    /// `identifier:register`.
+    /// `register`: the registration (create account) page with every sign-up method.
     Register,
-    /// `single_sign_on`.
-    SingleSignOn,
-    /// `reset_password`.
+    /// `reset_password`: the forgot-password page.
     ResetPassword,
+    /// `identifier:sign_in`: the identifier-only sign-in page (only the identifier fields
+    /// given with [`SignInOptions::identifiers`], no social or SSO buttons).
+    IdentifierSignIn,
+    /// `identifier:register`: the identifier-only registration page (only the identifier
+    /// fields given with [`SignInOptions::identifiers`]).
+    IdentifierRegister,
+    /// `single_sign_on`: the enterprise single sign-on page.
+    SingleSignOn,
 }
 
 impl FirstScreen {
+    /// Every value, in the order of Logto's documentation.
+    pub const ALL: [FirstScreen; 6] = [
+        FirstScreen::SignIn,
+        FirstScreen::Register,
+        FirstScreen::ResetPassword,
+        FirstScreen::IdentifierSignIn,
+        FirstScreen::IdentifierRegister,
+        FirstScreen::SingleSignOn,
+    ];
+
     /// The value on the wire.
+    ///
+    /// ```
+    /// use logto_proto::FirstScreen;
+    /// assert_eq!(FirstScreen::Register.as_str(), "register");
+    /// assert_eq!(FirstScreen::IdentifierRegister.as_str(), "identifier:register");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
-            FirstScreen::SignIn => "identifier:sign_in",
-            FirstScreen::Register => "identifier:register",
-            FirstScreen::SingleSignOn => "single_sign_on",
+            FirstScreen::SignIn => "sign_in",
+            FirstScreen::Register => "register",
             FirstScreen::ResetPassword => "reset_password",
+            FirstScreen::IdentifierSignIn => "identifier:sign_in",
+            FirstScreen::IdentifierRegister => "identifier:register",
+            FirstScreen::SingleSignOn => "single_sign_on",
         }
     }
 }
@@ -133,7 +158,7 @@ impl DirectSignIn {
 ///     .login_hint("alice@example.com");
 /// assert_eq!(options.redirect_uri(), "https://app.example.com/callback");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[must_use]
 pub struct SignInOptions {
     redirect_uri: String,
@@ -146,6 +171,26 @@ pub struct SignInOptions {
     ui_locales: Option<String>,
     organization_id: Option<String>,
     extra_params: Vec<(String, String)>,
+}
+
+impl fmt::Debug for SignInOptions {
+    // The login hint names the user and extra parameters may carry one-time tokens: `Debug`
+    // shows whether they are set and the extra parameters' names, never their values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let extra: Vec<&str> = self.extra_params.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("SignInOptions")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("prompt", &self.prompt)
+            .field("interaction_mode", &self.interaction_mode)
+            .field("first_screen", &self.first_screen)
+            .field("identifiers", &self.identifiers)
+            .field("direct_sign_in", &self.direct_sign_in)
+            .field("login_hint", &self.login_hint.as_ref().map(|_| "***"))
+            .field("ui_locales", &self.ui_locales)
+            .field("organization_id", &self.organization_id)
+            .field("extra_params", &extra)
+            .finish()
+    }
 }
 
 impl SignInOptions {

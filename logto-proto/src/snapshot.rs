@@ -258,7 +258,8 @@ impl Snapshot {
     /// Reads a stored snapshot.
     pub fn from_json(json: &str) -> Result<Snapshot, SnapshotError> {
         let corrupt = |reason: String| SnapshotError::Corrupt { reason };
-        let wire: WireIn = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+        let wire: WireIn =
+            serde_json::from_str(json).map_err(|e| corrupt(crate::error::json_reason(&e)))?;
         let version = wire
             .v
             .as_u64()
@@ -269,7 +270,7 @@ impl Snapshot {
                 supported: SNAPSHOT_VERSION,
             });
         }
-        serde_json::from_value(wire.snapshot).map_err(|e| corrupt(e.to_string()))
+        serde_json::from_value(wire.snapshot).map_err(|e| corrupt(crate::error::json_reason(&e)))
     }
 
     /// Whether the session holds an ID token, i.e. a sign-in completed and no sign-out
@@ -348,9 +349,13 @@ impl Snapshot {
     /// Takes the refresh lease for `holder` for `ttl` seconds, unless another holder's lease
     /// is still running at `now`. Save the snapshot with a compare-and-swap afterwards: the
     /// lease only holds if that write wins.
+    ///
+    /// A lease that ends further in the future than `now + ttl` cannot have been taken by a
+    /// holder with this clock and TTL (a corrupt store, a skewed clock): it counts as lapsed,
+    /// so it cannot block refreshes for longer than one TTL.
     pub fn acquire_refresh_lease(&mut self, holder: &str, now: UnixTime, ttl: u64) -> LeaseState {
         match &self.lease {
-            Some(l) if l.holder != holder && now < l.until => {
+            Some(l) if l.holder != holder && now < l.until && l.until <= now.add_secs(ttl) => {
                 LeaseState::HeldElsewhere { until: l.until }
             }
             _ => {

@@ -1,14 +1,14 @@
 //! Token-endpoint requests (code exchange, refresh, revocation) and the token response.
 
-use crate::config::{ClientAuth, Config};
-use crate::error::ResponseError;
+use crate::config::{is_loopback, redact_credentials, ClientAuth, Config};
+use crate::error::{DiscoveryError, ResponseError};
 use crate::http::HttpRequest;
 use crate::secret::Secret;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Deserialize;
 use std::fmt;
-use url::form_urlencoded;
+use url::{form_urlencoded, Url};
 
 /// A successful token response.
 #[derive(Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl TokenResponse {
         }
         let raw: Raw = serde_json::from_slice(body).map_err(|e| ResponseError::Malformed {
             what: "token",
-            reason: e.to_string(),
+            reason: crate::error::json_reason(&e),
         })?;
         if !raw.token_type.eq_ignore_ascii_case("bearer") {
             return Err(ResponseError::UnexpectedTokenType {
@@ -89,12 +89,21 @@ fn form_encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// A form POST to the token or revocation endpoint, authenticated as the config says.
+/// A form POST to the token or revocation endpoint (`(metadata field, URL)`),
+/// authenticated as the config says. The app secret never goes over `http://` off
+/// loopback, whatever the config allows for the endpoint itself.
 pub(crate) fn client_request(
     config: &Config,
-    endpoint: &str,
+    (name, endpoint): (&'static str, &str),
     params: &[(&str, &str)],
-) -> HttpRequest {
+) -> Result<HttpRequest, DiscoveryError> {
+    let sends_secret = config.client_auth() != ClientAuth::None && config.app_secret().is_some();
+    if sends_secret && !is_secure_endpoint(endpoint) {
+        return Err(DiscoveryError::InsecureEndpoint {
+            name,
+            url: redact_credentials(endpoint),
+        });
+    }
     let mut form = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
         form.append_pair(k, v);
@@ -113,5 +122,14 @@ pub(crate) fn client_request(
             format!("Basic {}", STANDARD.encode(credentials)),
         ));
     }
-    request
+    Ok(request)
+}
+
+/// `https://`, or `http://` on a loopback host.
+fn is_secure_endpoint(endpoint: &str) -> bool {
+    Url::parse(endpoint).is_ok_and(|url| match url.scheme() {
+        "https" => true,
+        "http" => is_loopback(&url),
+        _ => false,
+    })
 }

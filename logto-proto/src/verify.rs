@@ -6,15 +6,26 @@ use crate::error::IdTokenError;
 use crate::jwks::{Jwk, Jwks};
 use crate::jwt;
 use crate::time::UnixTime;
+use std::fmt;
 
-/// What the `nonce` claim must be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the `nonce` claim must be. `Debug` never shows the nonce.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum NonceCheck<'a> {
     /// At sign-in: the nonce must be present and equal.
     Required(&'a str),
     /// On refresh: the nonce may be absent; if present it must equal the session's (if the
     /// session's ID token had one).
     IfPresent(Option<&'a str>),
+}
+
+impl fmt::Debug for NonceCheck<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NonceCheck::Required(_) => f.write_str("Required(***)"),
+            NonceCheck::IfPresent(Some(_)) => f.write_str("IfPresent(Some(***))"),
+            NonceCheck::IfPresent(None) => f.write_str("IfPresent(None)"),
+        }
+    }
 }
 
 /// The values an ID token is checked against.
@@ -32,6 +43,9 @@ pub struct IdTokenCheck<'a> {
     pub nonce: NonceCheck<'a>,
     /// On refresh: the session's `sub`, which the new token must repeat.
     pub subject: Option<&'a str>,
+    /// On refresh: the session's `auth_time`, which the new token must repeat if it
+    /// carries one.
+    pub auth_time: Option<UnixTime>,
 }
 
 /// Verifies an ID token against a JWKS and returns its claims.
@@ -166,21 +180,17 @@ fn check_claims(claims: &IdTokenClaims, check: &IdTokenCheck<'_>) -> Result<(), 
     }
     // Step 11: the nonce must be the one sent in the authentication request.
     match check.nonce {
-        NonceCheck::Required(expected) => {
-            if claims.nonce.as_deref() != Some(expected) {
-                return Err(IdTokenError::Nonce {
-                    expected: expected.to_owned(),
-                    found: claims.nonce.clone(),
-                });
+        NonceCheck::Required(expected) => match claims.nonce.as_deref() {
+            None => return Err(IdTokenError::NonceMissing),
+            Some(found) if !crate::secret::Secret::new(found).ct_eq(expected) => {
+                return Err(IdTokenError::NonceMismatch)
             }
-        }
+            Some(_) => {}
+        },
         NonceCheck::IfPresent(expected) => {
             if let (Some(found), Some(expected)) = (claims.nonce.as_deref(), expected) {
                 if found != expected {
-                    return Err(IdTokenError::Nonce {
-                        expected: expected.to_owned(),
-                        found: Some(found.to_owned()),
-                    });
+                    return Err(IdTokenError::NonceMismatch);
                 }
             }
         }
@@ -192,6 +202,12 @@ fn check_claims(claims: &IdTokenClaims, check: &IdTokenCheck<'_>) -> Result<(), 
                 expected: expected.to_owned(),
                 found: claims.sub.clone(),
             });
+        }
+    }
+    // OIDC Core 12.2: and, when both carry it, the same authentication.
+    if let (Some(expected), Some(found)) = (check.auth_time, claims.auth_time) {
+        if found != expected {
+            return Err(IdTokenError::AuthTimeChanged { expected, found });
         }
     }
     Ok(())

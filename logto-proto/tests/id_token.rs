@@ -22,6 +22,7 @@ fn check(now: u64) -> IdTokenCheck<'static> {
         clock_tolerance: 60,
         nonce: NonceCheck::Required(NONCE),
         subject: None,
+        auth_time: None,
     }
 }
 
@@ -161,19 +162,35 @@ fn claim_checks_carry_the_values_compared() {
     c["nonce"] = json!("other");
     assert_eq!(
         verify_with(&key, &c, T0).unwrap_err(),
-        IdTokenError::Nonce {
-            expected: NONCE.into(),
-            found: Some("other".into())
-        }
+        IdTokenError::NonceMismatch
     );
     let c = id_claims(T0, None);
     assert_eq!(
         verify_with(&key, &c, T0).unwrap_err(),
-        IdTokenError::Nonce {
-            expected: NONCE.into(),
-            found: None
+        IdTokenError::NonceMissing
+    );
+
+    // OIDC Core 12.2 on refresh: the same auth_time when both tokens carry one.
+    let refresh_check = |auth_time: u64| IdTokenCheck {
+        nonce: NonceCheck::IfPresent(None),
+        subject: Some(USER),
+        auth_time: Some(UnixTime::from_secs(auth_time)),
+        ..check(T0)
+    };
+    let mut c = id_claims(T0, None);
+    c["auth_time"] = json!(T0 - 100);
+    let token = key.sign(&c);
+    assert!(verify_id_token(&token, &jwks_of(&[&key]), &refresh_check(T0 - 100)).is_ok());
+    assert_eq!(
+        verify_id_token(&token, &jwks_of(&[&key]), &refresh_check(T0 - 50)).unwrap_err(),
+        IdTokenError::AuthTimeChanged {
+            expected: UnixTime::from_secs(T0 - 50),
+            found: UnixTime::from_secs(T0 - 100),
         }
     );
+    // A token without auth_time has nothing to compare.
+    let token = key.sign(&id_claims(T0, None));
+    assert!(verify_id_token(&token, &jwks_of(&[&key]), &refresh_check(T0 - 50)).is_ok());
 
     let mut c = id_claims(T0, Some(NONCE));
     c.as_object_mut().unwrap().remove("sub");
@@ -353,71 +370,131 @@ fn rotation_with_an_algorithm_change_refetches_the_jwks_once() {
 }
 
 #[test]
-fn an_unknown_kid_after_the_refetch_is_an_error_and_the_cooldown_holds() {
+fn every_token_response_with_an_unknown_kid_gets_one_refetch() {
     let mut h = Harness::signed_in("ES384");
-    // The token is signed by a key the JWKS never publishes.
-    h.provider
-        .keys
-        .push(SigningKey::generate("ES384", "hidden"));
-    let hidden = h.provider.keys.len() - 1;
-    h.provider.current = hidden;
-    assert_eq!(h.provider.keys[hidden].alg(), "ES384");
-    h.provider.now += 1;
-    // The JWKS served leaves the hidden key out.
-    let err = {
-        let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot)
-            .access_token(TokenTarget::resource(API), true);
-        let now = UnixTime::from_secs(h.provider.now);
-        let provider = &mut h.provider;
-        run(
-            &mut op,
-            || now,
-            |req| {
-                let mut resp = provider.handle(req.clone());
-                if req.url.ends_with("/jwks") {
-                    let mut doc = provider.jwks();
-                    doc["keys"]
-                        .as_array_mut()
-                        .unwrap()
-                        .retain(|k| k["kid"] != "hidden");
-                    resp = HttpResponse::new(200, doc.to_string());
-                }
-                Ok::<_, ()>(resp)
-            },
-        )
-        .unwrap_err()
-    };
-    match err {
-        RunError::Protocol(Error::IdToken(IdTokenError::UnknownKey { kid })) => {
-            assert_eq!(kid.as_deref(), Some("hidden"))
-        }
-        other => panic!("{other:?}"),
+    assert_eq!(h.provider.jwks_requests(), 1);
+    h.provider.sign_with_hidden_key("hidden");
+    for attempt in 1..=2 {
+        // Same second: no cooldown applies to ID tokens from the token endpoint.
+        let err = h
+            .access_token(TokenTarget::resource(API), true)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::IdToken(IdTokenError::UnknownKey {
+                kid: Some("hidden".into())
+            })
+        );
+        assert_eq!(h.provider.jwks_requests(), 1 + attempt, "one refetch each");
+        // The refresh token rotated by that response was kept although the ID token failed.
+        let kept = h.snapshot.refresh_token().unwrap().expose().to_owned();
+        assert!(h.provider.is_live_refresh_token(&kept));
     }
-    let fetches = h
-        .provider
-        .requests
-        .iter()
-        .filter(|r| r.url.ends_with("/jwks"))
-        .count();
-    assert_eq!(fetches, 2, "exactly one refetch");
-    // The refresh token rotated by that response was kept although the ID token failed.
-    assert!(h.snapshot.refresh_token().is_some());
-    // Within the cooldown, another unknown kid does not refetch.
-    let err = h
-        .access_token(TokenTarget::resource(API), true)
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::IdToken(IdTokenError::UnknownKey { .. })
-    ));
-    assert_eq!(
-        h.provider
-            .requests
-            .iter()
-            .filter(|r| r.url.ends_with("/jwks"))
-            .count(),
-        2
-    );
+}
+
+/// Rotations within one second of a forced refetch (right after a token with an unknown kid
+/// was refused): the refresh and a new sign-in succeed with exactly one more JWKS request.
+#[test]
+fn a_rotation_right_after_a_refetch_is_picked_up_at_once() {
+    for (from, to) in [("ES384", "RS256"), ("RS256", "ES384"), ("ES384", "ES384")] {
+        let mut h = Harness::signed_in(from);
+        h.provider.sign_with_hidden_key("hidden");
+        h.access_token(TokenTarget::resource(API), true)
+            .unwrap_err();
+        let after_refusal = h.provider.jwks_requests();
+
+        h.provider.rotate_key(to);
+        let token = h.access_token(TokenTarget::resource(API), true).unwrap();
+        assert!(token.token.expose().starts_with("ey"), "{from} -> {to}");
+        assert_eq!(
+            h.provider.jwks_requests(),
+            after_refusal + 1,
+            "{from} -> {to}"
+        );
+        let header = id_token_header(&h);
+        assert_eq!(header["alg"], to);
+
+        // A new sign-in with the same cache needs no JWKS request at all.
+        h.snapshot = Snapshot::new();
+        let url = h.sign_in_url(SignInOptions::new(REDIRECT_URI));
+        let callback = h.provider.authorize(&url);
+        h.callback(&callback).unwrap();
+        assert_eq!(
+            h.provider.jwks_requests(),
+            after_refusal + 1,
+            "{from} -> {to}"
+        );
+
+        // And a second rotation in the same second is picked up just as well.
+        h.provider.rotate_key(from);
+        let url = h.sign_in_url(SignInOptions::new(REDIRECT_URI));
+        let callback = h.provider.authorize(&url);
+        h.callback(&callback).unwrap();
+        assert_eq!(
+            h.provider.jwks_requests(),
+            after_refusal + 2,
+            "{from} -> {to}"
+        );
+    }
+}
+
+fn id_token_header(h: &Harness) -> Value {
+    let token = h.snapshot.id_token().unwrap().expose().to_owned();
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap()
+}
+
+/// 100 sessions mid-refresh when the key rotates, sharing one cache as the adapters share
+/// theirs: the first to verify fetches the JWKS, every other one takes it from the shared
+/// cache. One JWKS request per rotation.
+#[test]
+fn sessions_sharing_a_cache_fetch_the_rotated_keys_once() {
+    let mut h = Harness::signed_in("ES384");
+    let mut shared = h.cache.clone();
+    let mut sessions: Vec<Snapshot> = (0..100)
+        .map(|_| {
+            let mut snapshot = Snapshot::new();
+            let url = {
+                let mut op = Context::new(&h.config, &mut h.cache, &mut snapshot).sign_in(
+                    SignInOptions::new(REDIRECT_URI),
+                    SignInEntropy::from_bytes([9; 96]),
+                );
+                Harness::drive(&mut h.provider, &mut op).unwrap()
+            };
+            let callback = h.provider.authorize(&url);
+            let mut op = Context::new(&h.config, &mut h.cache, &mut snapshot)
+                .handle_sign_in_callback(callback);
+            Harness::drive(&mut h.provider, &mut op).unwrap();
+            snapshot
+        })
+        .collect();
+    h.provider.rotate_key("RS256");
+    let before = h.provider.jwks_requests();
+    let now = h.now();
+
+    // Every session opened its operation with a copy of the cache from before the rotation,
+    // and got its token response (signed with the new key) before any of them verified.
+    let mut copies: Vec<ProviderCache> = sessions.iter().map(|_| shared.clone()).collect();
+    let mut ops: Vec<_> = sessions
+        .iter_mut()
+        .zip(copies.iter_mut())
+        .map(|(snapshot, cache)| {
+            let mut op = Context::new(&h.config, cache, snapshot)
+                .access_token(TokenTarget::resource(API), true);
+            let Step::Send(request) = op.step(now).unwrap() else {
+                panic!("a forced refresh sends a request");
+            };
+            op.handle_response(h.provider.handle(request), now).unwrap();
+            op
+        })
+        .collect();
+    for op in &mut ops {
+        Harness::drive_shared(&mut h.provider, &mut shared, op).unwrap();
+    }
+    assert_eq!(h.provider.jwks_requests(), before + 1);
 }
 
 #[test]

@@ -164,19 +164,20 @@ impl World {
                 let result = self.h.callback(&callback);
                 match tamper {
                     Tamper::None => {
-                        // Valid unless this pending sign-in is gone (already completed).
-                        // A key rotated again within the JWKS refetch cooldown is not
-                        // looked up again (by design): that sign-in fails, typed, and the
-                        // pending sign-in stays.
-                        let cooling = self.h.cache.jwks_refetched_at.is_some_and(|at| {
-                            self.now().secs_since(at) < self.h.config.jwks_refetch_cooldown()
+                        // Valid unless this pending sign-in is gone (already completed) or
+                        // waited longer than the config allows (refused, typed, and kept).
+                        // However often and soon keys rotate, a valid sign-in succeeds.
+                        let expired = before.pending_sign_in().is_some_and(|p| {
+                            self.now().secs_since(p.created_at()) > self.h.config.sign_in_max_age()
                         });
-                        if cooling
-                            && matches!(
-                                result,
-                                Err(Error::IdToken(IdTokenError::UnknownKey { .. }))
-                            )
-                        {
+                        if expired {
+                            prop_assert!(
+                                matches!(
+                                    result,
+                                    Err(Error::Callback(CallbackError::SignInExpired { .. }))
+                                ),
+                                "{result:?}"
+                            );
                             prop_assert!(self.h.snapshot.pending_sign_in().is_some());
                         } else if before.pending_sign_in().is_some() {
                             prop_assert!(result.is_ok(), "{result:?}");

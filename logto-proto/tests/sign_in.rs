@@ -18,6 +18,57 @@ fn metadata() -> ProviderMetadata {
 
 const ENTROPY: [u8; 96] = [7; 96];
 
+/// Each `first_screen` value Logto accepts, with the page it opens: the golden URL tail.
+#[test]
+fn golden_sign_in_urls_for_every_first_screen() {
+    let expected = [
+        (FirstScreen::SignIn, "first_screen=sign_in"),
+        (FirstScreen::Register, "first_screen=register"),
+        (FirstScreen::ResetPassword, "first_screen=reset_password"),
+        (
+            FirstScreen::IdentifierSignIn,
+            "first_screen=identifier%3Asign_in",
+        ),
+        (
+            FirstScreen::IdentifierRegister,
+            "first_screen=identifier%3Aregister",
+        ),
+        (FirstScreen::SingleSignOn, "first_screen=single_sign_on"),
+    ];
+    assert_eq!(expected.map(|(screen, _)| screen), FirstScreen::ALL);
+    for (screen, tail) in expected {
+        let mut snapshot = Snapshot::new();
+        let options = SignInOptions::new(REDIRECT_URI).first_screen(screen);
+        let url = sign_in_url(
+            &config(),
+            &metadata(),
+            &mut snapshot,
+            &options,
+            &SignInEntropy::from_bytes(ENTROPY),
+            UnixTime::from_secs(T0),
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            format!(
+                "https://tenant.logto.app/oidc/auth?client_id=app-id\
+                 &redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback\
+                 &response_type=code\
+                 &scope=openid+offline_access+profile+email+urn%3Alogto%3Ascope%3Aorganizations\
+                 &prompt=consent\
+                 &code_challenge=3Ev4DHdHPRMPoN6GukAY_pi7IUAF5qWJHRK6kURvnoE\
+                 &code_challenge_method=S256\
+                 &state=BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc\
+                 &nonce=BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc\
+                 &resource=https%3A%2F%2Fapi.example.com\
+                 &resource=urn%3Alogto%3Aresource%3Aorganizations\
+                 &{tail}"
+            ),
+            "{screen:?}"
+        );
+    }
+}
+
 #[test]
 fn golden_sign_in_url_with_every_parameter() {
     let mut snapshot = Snapshot::new();
@@ -53,7 +104,7 @@ fn golden_sign_in_url_with_every_parameter() {
          &nonce=BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc\
          &resource=https%3A%2F%2Fapi.example.com\
          &resource=urn%3Alogto%3Aresource%3Aorganizations\
-         &interaction_mode=signUp&first_screen=identifier%3Aregister\
+         &interaction_mode=signUp&first_screen=register\
          &identifier=email+username&direct_sign_in=social%3Agoogle\
          &login_hint=alice%40example.com&ui_locales=fr-CA+fr&organization_id=org1\
          &one_time_token=ott"

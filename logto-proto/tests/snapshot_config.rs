@@ -133,12 +133,24 @@ fn discovery_operation_and_its_failures() {
 
     // Merging keeps the newer entry.
     let mut shared = ProviderCache::new();
-    shared.merge(&cache);
+    shared.merge(&cache, now);
     assert_eq!(shared, cache);
     let mut older = cache.clone();
     older.metadata.as_mut().unwrap().fetched_at = UnixTime::from_secs(1);
-    shared.merge(&older);
+    shared.merge(&older, now);
     assert_eq!(shared.metadata.as_ref().unwrap().fetched_at, now);
+    // An entry dated after `now` (the clock stepped back) is the oldest of all: a fetch at
+    // `now` replaces it, and it is not fresh meanwhile.
+    let mut future = cache.clone();
+    future.metadata.as_mut().unwrap().fetched_at = now.add_secs(3600);
+    let mut shared = ProviderCache::new();
+    shared.merge(&future, now);
+    assert!(shared.metadata.is_none(), "a future entry is never taken");
+    let mut stepped_back = future.clone();
+    assert!(stepped_back.fresh_metadata(&config, now).is_none());
+    stepped_back.merge(&cache, now);
+    assert_eq!(stepped_back.metadata.as_ref().unwrap().fetched_at, now);
+    assert!(stepped_back.fresh_metadata(&config, now).is_some());
 }
 
 #[test]
@@ -259,4 +271,105 @@ fn the_refresh_lease_serialises_writers() {
     assert!(b.refresh_lease().is_none());
     a.release_refresh_lease("a");
     assert_eq!(a, Snapshot::new());
+}
+
+/// Every endpoint of the discovery document must be https, or http on loopback; the error
+/// names the field.
+#[test]
+fn discovery_endpoints_must_be_https_or_loopback() {
+    let config = config();
+    let fields = [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+        "revocation_endpoint",
+    ];
+    let parse = |doc: &serde_json::Value| {
+        ProviderMetadata::parse(&config, doc.to_string().as_bytes(), UnixTime::from_secs(T0))
+    };
+    assert!(parse(&discovery()).is_ok());
+    for field in fields {
+        let mut doc = discovery();
+        doc[field] = serde_json::json!("http://tenant.logto.app/oidc/x");
+        assert_eq!(
+            parse(&doc).unwrap_err(),
+            DiscoveryError::InsecureEndpoint {
+                name: field,
+                url: "http://tenant.logto.app/oidc/x".into()
+            }
+        );
+        for bad in [
+            "/oidc/token",
+            "not a url",
+            "ftp://tenant.logto.app/x",
+            "https://u:p@tenant.logto.app/x",
+        ] {
+            doc[field] = serde_json::json!(bad);
+            match parse(&doc).unwrap_err() {
+                DiscoveryError::InvalidEndpoint { name, url, .. } => {
+                    assert_eq!(name, field);
+                    assert!(!url.contains("u:p"), "credentials redacted: {url}");
+                }
+                other => panic!("{field} = {bad}: {other:?}"),
+            }
+        }
+        // http on a loopback host is fine (a local provider).
+        for loopback in [
+            "http://127.0.0.1:3001/oidc/x",
+            "http://localhost/x",
+            "http://[::1]/x",
+        ] {
+            doc[field] = serde_json::json!(loopback);
+            assert!(parse(&doc).is_ok(), "{loopback}");
+        }
+    }
+}
+
+#[test]
+fn a_lease_from_beyond_its_ttl_counts_as_lapsed() {
+    let t = UnixTime::from_secs(T0);
+    let mut s = Snapshot::new();
+    // Written by a corrupt store or a clock far ahead: it cannot block refreshes.
+    assert_eq!(
+        s.acquire_refresh_lease("other", t.add_secs(10_000), 30),
+        LeaseState::Acquired
+    );
+    assert_eq!(s.acquire_refresh_lease("me", t, 30), LeaseState::Acquired);
+    assert_eq!(s.refresh_lease().unwrap().holder, "me");
+    // Within the TTL ahead it is honoured, up to its end.
+    let mut s = Snapshot::new();
+    s.acquire_refresh_lease("other", t, 30);
+    assert_eq!(
+        s.acquire_refresh_lease("me", t.sub_secs(1), 30),
+        LeaseState::Acquired,
+        "seen from a clock 1 s behind, it ends beyond one TTL"
+    );
+    let mut s = Snapshot::new();
+    s.acquire_refresh_lease("other", t.sub_secs(5), 30);
+    assert_eq!(
+        s.acquire_refresh_lease("me", t, 30),
+        LeaseState::HeldElsewhere {
+            until: t.add_secs(25)
+        }
+    );
+    // The TTL arithmetic saturates.
+    let config = Config::builder(ENDPOINT, APP_ID)
+        .request_timeout(std::time::Duration::from_secs(u64::MAX))
+        .build()
+        .unwrap();
+    assert_eq!(refresh_lease_ttl(&config), u64::MAX);
+}
+
+#[test]
+fn config_errors_never_show_endpoint_credentials() {
+    for endpoint in [
+        "https://admin:hunter2@tenant.logto.app",
+        "http://admin:hunter2@logto.example",
+    ] {
+        let err = Config::new(endpoint, APP_ID).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 }

@@ -534,23 +534,133 @@ fn opaque_access_tokens_have_no_claims() {
     );
 }
 
+/// No public type that holds a secret shows it in `Debug` (nor errors in `Display`): tokens,
+/// the app secret, state, PKCE verifier, nonce, code, login hint, extra parameters.
 #[test]
 fn secrets_never_reach_debug_output() {
-    let h = Harness::signed_in("ES384");
+    let mut h = Harness::signed_in("ES384");
     let rt = h.snapshot.refresh_token().unwrap().expose().to_owned();
     let id = h.snapshot.id_token().unwrap().expose().to_owned();
     let at = h.snapshot.access_tokens()[0].token.expose().to_owned();
-    let dump = format!("{:?} {:?} {:?}", h.snapshot, h.config, h.provider.requests);
+    let mut dump = format!("{:?} {:?} {:?}", h.snapshot, h.config, h.provider.requests);
+
+    // A sign-in in progress and its options.
+    let options = SignInOptions::new(REDIRECT_URI)
+        .login_hint("alice-hint@example.com")
+        .extra_param("one_time_token", "ott-secret-value");
+    dump += &format!("{options:?}");
+    let mut pending = Snapshot::new();
+    let callback = {
+        let mut op = Context::new(&h.config, &mut h.cache, &mut pending)
+            .sign_in(options, SignInEntropy::from_bytes([7; 96]));
+        dump += &format!("{op:?}");
+        let url = Harness::drive(&mut h.provider, &mut op).unwrap();
+        h.provider.authorize(&url)
+    };
+    dump += &format!("{pending:?}");
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    {
+        let now = h.now();
+        let mut op = Context::new(&h.config, &mut h.cache, &mut pending)
+            .handle_sign_in_callback(callback.clone());
+        dump += &format!("{op:?}");
+        let Step::Send(request) = op.step(now).unwrap() else {
+            panic!("the code exchange")
+        };
+        dump += &format!("{request:?}");
+        let response = h.provider.handle(request);
+        dump += &format!("{response:?}");
+        op.handle_response(response, now).unwrap();
+        dump += &format!("{op:?}");
+    }
+    dump += &format!(
+        "{:?}",
+        IdTokenCheck {
+            issuer: ISSUER,
+            client_id: APP_ID,
+            now: h.now(),
+            clock_tolerance: 60,
+            nonce: NonceCheck::Required("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"),
+            subject: None,
+            auth_time: None,
+        }
+    );
+    dump += &format!("{:?}", NonceCheck::IfPresent(Some("nonce-secret-value")));
+
+    // Sign-out: the end-session URL carries the ID token as id_token_hint.
+    let result = {
+        let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).sign_out(None);
+        dump += &format!("{op:?}");
+        Harness::drive(&mut h.provider, &mut op).unwrap()
+    };
+    assert!(result.end_session_url.contains("id_token_hint="));
+    dump += &format!("{result:?}");
+    dump += &format!("{:?}", session_write(None, &pending));
+
+    // Errors that compared a secret.
+    for err in [
+        Error::IdToken(IdTokenError::NonceMismatch),
+        Error::Callback(CallbackError::StateMismatch),
+    ] {
+        dump += &format!("{err} {err:?}");
+    }
+    // A token response whose fields have the wrong types: serde's message would quote them.
+    let bad = format!(r#"{{"access_token":"{at}","token_type":"Bearer","expires_in":"{rt}"}}"#);
+    let err = TokenResponse::parse(bad.as_bytes()).unwrap_err();
+    dump += &format!("{err} {err:?}");
+    let err = Snapshot::from_json(&format!(r#"{{"v":1,"at":"{at}"}}"#)).unwrap_err();
+    dump += &format!("{err} {err:?}");
+
     for secret in [
         rt.as_str(),
         id.as_str(),
         at.as_str(),
+        code.as_str(),
         APP_SECRET,
+        // state, verifier and nonce of the fixed entropy
         "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc",
         "YXBwLWlkOmFwcCtzZWNyZXQlMjYlM0Q=",
+        "alice-hint",
+        "ott-secret-value",
+        "nonce-secret-value",
     ] {
-        assert!(!dump.contains(secret), "{secret} leaked");
+        assert!(!dump.contains(secret), "{secret} leaked in {dump}");
     }
+}
+
+/// OIDC Core 12.2 fails closed: a refresh whose session ID token cannot be decoded is
+/// refused (typed), and the rotated refresh token is kept all the same.
+#[test]
+fn a_refresh_without_a_readable_session_id_token_is_refused() {
+    let mut h = Harness::signed_in("ES384");
+    let json = h.snapshot.to_json();
+    let id = h.snapshot.id_token().unwrap().expose().to_owned();
+    h.snapshot = Snapshot::from_json(&json.replace(&id, "not-a-jwt")).unwrap();
+    let err = h
+        .access_token(TokenTarget::resource(API), true)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::IdToken(IdTokenError::SessionTokenUnreadable { .. })
+        ),
+        "{err:?}"
+    );
+    let kept = h.snapshot.refresh_token().unwrap().expose().to_owned();
+    assert!(
+        h.provider.is_live_refresh_token(&kept),
+        "the rotated token is kept"
+    );
+    assert!(h
+        .snapshot
+        .fresh_access_token(&TokenTarget::resource(API), h.now(), 60)
+        .is_none());
 }
 
 #[test]

@@ -3,9 +3,9 @@
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use logto_proto::{
-    decode_claims, lease_holder, refresh_lease_ttl, run, session_write, AccessToken,
-    AccessTokenClaims, ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
-    OrganizationTokenClaims, ProviderCache, RunError, SessionReader, SessionWrite, SignInEntropy,
+    decode_claims, lease_holder, refresh_lease_ttl, session_write, AccessToken, AccessTokenClaims,
+    ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
+    OrganizationTokenClaims, ProviderCache, SessionReader, SessionWrite, SignInEntropy,
     SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
 };
 use std::collections::HashMap;
@@ -23,11 +23,18 @@ pub type Entropy = Arc<dyn Fn(&mut [u8]) -> Result<(), String> + Send + Sync>;
 struct App {
     config: Config,
     agent: ureq::Agent,
-    cache: Arc<RwLock<ProviderCache>>,
+    cache: Arc<SharedCache>,
 }
 
-fn shared_cache(endpoint: &str) -> Arc<RwLock<ProviderCache>> {
-    static CACHES: OnceLock<Mutex<HashMap<String, Arc<RwLock<ProviderCache>>>>> = OnceLock::new();
+/// The provider cache of an endpoint, and the lock that makes its fetches single-flight.
+#[derive(Default)]
+struct SharedCache {
+    cache: RwLock<ProviderCache>,
+    fetching: Mutex<()>,
+}
+
+fn shared_cache(endpoint: &str) -> Arc<SharedCache> {
+    static CACHES: OnceLock<Mutex<HashMap<String, Arc<SharedCache>>>> = OnceLock::new();
     let mut caches = CACHES
         .get_or_init(Default::default)
         .lock()
@@ -310,14 +317,20 @@ impl LogtoClient {
     fn cache(&self) -> ProviderCache {
         self.app
             .cache
+            .cache
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
     fn merge_cache(&self, cache: &ProviderCache) {
-        let mut shared = self.app.cache.write().unwrap_or_else(|p| p.into_inner());
-        shared.merge(cache);
+        let mut shared = self
+            .app
+            .cache
+            .cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        shared.merge(cache, (self.clock)());
     }
 
     fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
@@ -338,16 +351,35 @@ impl LogtoClient {
         }
     }
 
+    /// The driver loop: sends what the operation asks for and feeds back the answers.
+    /// Provider documents (discovery, JWKS) are fetched one at a time per endpoint, and an
+    /// operation is first offered what another one fetched meanwhile, so concurrent sessions
+    /// make one request for them.
     fn drive<O: Operation>(&self, op: &mut O) -> Result<O::Output, Error> {
-        run(
-            op,
-            || (self.clock)(),
-            |request| transport::send(&self.app.agent, request),
-        )
-        .map_err(|e| match e {
-            RunError::Transport(t) => Error::Transport(t),
-            RunError::Protocol(p) => p.into(),
-        })
+        loop {
+            let request = match op.step((self.clock)())? {
+                Step::Done(value) => return Ok(value),
+                Step::Send(request) => request,
+            };
+            let fetching = op.fetches_provider_data().then(|| {
+                self.app
+                    .cache
+                    .fetching
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+            });
+            if fetching.is_some() && op.handle_shared_cache(&self.cache(), (self.clock)()) {
+                continue;
+            }
+            match transport::send(&self.app.agent, request) {
+                Ok(response) => op.handle_response(response, (self.clock)())?,
+                Err(e) if op.handle_transport_error((self.clock)()) => drop(e),
+                Err(e) => return Err(Error::Transport(e)),
+            }
+            if fetching.is_some() {
+                self.merge_cache(op.provider_cache());
+            }
+        }
     }
 
     /// Opens the session under the session lock: loads the snapshot and a copy of the

@@ -352,3 +352,85 @@ fn file_storage_writes_atomically_and_compares_and_swaps() {
     assert_eq!(store.get("a/b").unwrap(), None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn jwks_requests(provider: &Provider) -> usize {
+    provider
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oidc/jwks")
+        .count()
+}
+
+/// A key rotation right after a refetch (the refetch another rotation caused, less than a
+/// second before): the refresh and a new sign-in succeed with exactly one more JWKS request.
+#[test]
+fn provider_key_rotation_right_after_a_refetch() {
+    let provider = Provider::start();
+    let client = LogtoClient::new(config(&provider, true).build().unwrap());
+    sign_in(&provider, &client);
+    let before = jwks_requests(&provider);
+
+    provider.rotate_key("RS256");
+    client
+        .token(TokenTarget::resource(API_RESOURCE), true)
+        .unwrap();
+    assert_eq!(jwks_requests(&provider), before + 1);
+    let refetched = std::time::Instant::now();
+
+    provider.rotate_key("ES384");
+    client
+        .token(TokenTarget::resource(API_RESOURCE), true)
+        .unwrap();
+    assert!(
+        refetched.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        refetched.elapsed()
+    );
+    assert_eq!(
+        jwks_requests(&provider),
+        before + 2,
+        "one more JWKS request"
+    );
+
+    // Another session (same provider cache) signs in with the keys already at hand.
+    let other = client.for_session(MemoryStorage::new());
+    sign_in(&provider, &other);
+    other.fetch_user_info().unwrap();
+    assert_eq!(jwks_requests(&provider), before + 2);
+}
+
+/// 100 sessions refreshing at once, each getting an ID token signed with a key rotated in
+/// just before: one JWKS request for all of them.
+#[test]
+fn provider_hundred_sessions_fetch_rotated_keys_once() {
+    let provider = Provider::start();
+    let base = LogtoClient::new(config(&provider, true).build().unwrap());
+    let browser = Browser::new();
+    let alice = provider.alice();
+    let sessions: Vec<LogtoClient> = (0..100)
+        .map(|_| {
+            let session = base.for_session(MemoryStorage::new());
+            let url = session.sign_in(provider.redirect_uri()).unwrap();
+            let callback = browser.sign_in(&url, &alice.username, &alice.password);
+            session.handle_sign_in_callback(&callback).unwrap();
+            session
+        })
+        .collect();
+    provider.rotate_key("RS256");
+    let before = jwks_requests(&provider);
+    let barrier = Arc::new(std::sync::Barrier::new(sessions.len()));
+    let threads: Vec<_> = sessions
+        .into_iter()
+        .map(|session| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                session.token(TokenTarget::resource(API_RESOURCE), true)
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap().unwrap();
+    }
+    assert_eq!(jwks_requests(&provider), before + 1);
+}

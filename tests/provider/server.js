@@ -510,7 +510,7 @@ function buildProvider() {
       };
     },
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/${experiencePage(interaction.params)}/${interaction.uid}` },
     pkce: {
       required: (_ctx, client) => config.pkceRequired === 'all' || client.clientAuthMethod !== 'client_secret_basic',
     },
@@ -606,6 +606,22 @@ async function readBody(req) {
   return Buffer.concat(chunks);
 }
 
+// Logto's sign-in experience opens on the page `first_screen` names (`interaction_mode=signUp`
+// alone opens the register page), at these paths.
+const EXPERIENCE_PAGES = {
+  sign_in: 'sign-in',
+  register: 'register',
+  reset_password: 'forgot-password',
+  'identifier:sign_in': 'identifier-sign-in',
+  'identifier:register': 'identifier-register',
+  single_sign_on: 'single-sign-on',
+};
+
+function experiencePage(params) {
+  return EXPERIENCE_PAGES[params.first_screen]
+    ?? (params.interaction_mode === 'signUp' ? 'register' : 'sign-in');
+}
+
 function loginPageData(details, error) {
   const { params, uid } = details;
   const firstScreen = params.first_screen
@@ -640,7 +656,8 @@ async function autoConsent(req, res, details) {
 }
 
 async function handleInteraction(req, res, url) {
-  const match = /^\/interaction\/([^/]+)(?:\/(login|abort))?\/?$/.exec(url.pathname);
+  const pages = ['interaction', ...Object.values(EXPERIENCE_PAGES)].join('|');
+  const match = new RegExp(`^/(?:${pages})/([^/]+)(?:/(login|abort))?/?$`).exec(url.pathname);
   if (!match) return send(res, 404, { error: 'not_found' });
   const [, uid, action] = match;
 
@@ -939,7 +956,10 @@ async function handle(req, res) {
     return applyFault(fault, req, res);
   }
 
-  if (url.pathname.startsWith('/interaction/')) return handleInteraction(req, res, url);
+  const [, firstSegment] = url.pathname.split('/');
+  if (firstSegment === 'interaction' || Object.values(EXPERIENCE_PAGES).includes(firstSegment)) {
+    return handleInteraction(req, res, url);
+  }
 
   if (url.pathname === '/oidc' || url.pathname.startsWith('/oidc/')) {
     if (rawBody !== undefined) req.body = rawBody;

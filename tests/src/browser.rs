@@ -64,7 +64,7 @@ impl Landing {
     }
 }
 
-/// The provider's sign-in page (`/interaction/<uid>`).
+/// The provider's sign-in page (`/<page>/<uid>`, the page `first_screen` chose: `/sign-in`, `/register`, ...).
 #[derive(Debug, Clone)]
 pub struct SignInPage {
     /// The page's URL.

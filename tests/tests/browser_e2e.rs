@@ -214,7 +214,7 @@ async fn sign_in_on_provider(browser: &Client, provider: &Provider) {
         .unwrap();
     let url = browser.current_url().await.unwrap();
     assert!(url.as_str().starts_with(provider.endpoint()), "{url}");
-    assert!(url.path().starts_with("/interaction/"), "{url}");
+    assert!(url.path().starts_with("/sign-in/"), "{url}");
     identifier
         .send_keys(&provider.alice().username)
         .await
@@ -240,6 +240,27 @@ async fn browse(browser: &Client, provider: &Provider, base: &str, screenshot: &
     let home = format!("{base}/");
     browser.goto(&home).await.unwrap();
     wait_for_text(browser, "#status", "Not authenticated").await;
+
+    // "Sign up" opens the provider's register page, not the identifier-only one.
+    browser
+        .find(Locator::Id("sign-up"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let form = Locator::Css("#login-form input[name='identifier']");
+    browser
+        .wait()
+        .at_most(TIMEOUT)
+        .for_element(form)
+        .await
+        .unwrap();
+    let url = browser.current_url().await.unwrap();
+    assert!(url.path().starts_with("/register/"), "{url}");
+    let heading = browser.find(Locator::Css("h1")).await.unwrap();
+    assert_eq!(heading.text().await.unwrap(), "Create your account");
+    browser.goto(&home).await.unwrap();
 
     browser
         .find(Locator::Id("sign-in"))

@@ -727,6 +727,7 @@ fn sign_in_page_shows_the_requested_screen_and_rejects_wrong_passwords() {
         .open(&sign_up.url(&provider.authorization_endpoint()))
         .expect_sign_in_page();
     assert_eq!(page.first_screen().as_deref(), Some("register"));
+    assert_eq!(page_path(&page), "/register");
     assert_eq!(page.data("interaction-mode").as_deref(), Some("signUp"));
     assert_eq!(
         page.data("login-hint").as_deref(),
@@ -762,6 +763,34 @@ fn sign_in_page_shows_the_requested_screen_and_rejects_wrong_passwords() {
     assert_eq!(page.first_screen().as_deref(), Some("identifier:register"));
     assert_eq!(page.data("identifier").as_deref(), Some("email phone"));
     assert_eq!(page.data("organization-id").as_deref(), Some(ORG1));
+
+    // Like Logto, each first screen opens its own page.
+    for (first_screen, path) in [
+        ("sign_in", "/sign-in"),
+        ("register", "/register"),
+        ("reset_password", "/forgot-password"),
+        ("identifier:sign_in", "/identifier-sign-in"),
+        ("identifier:register", "/identifier-register"),
+        ("single_sign_on", "/single-sign-on"),
+    ] {
+        let request = AuthorizationRequest::new(&client.client_id, provider.redirect_uri())
+            .param("first_screen", first_screen);
+        let page = Browser::new()
+            .open(&request.url(&provider.authorization_endpoint()))
+            .expect_sign_in_page();
+        assert_eq!(page_path(&page), path, "{first_screen}");
+    }
+    let plain = AuthorizationRequest::new(&client.client_id, provider.redirect_uri());
+    let page = Browser::new()
+        .open(&plain.url(&provider.authorization_endpoint()))
+        .expect_sign_in_page();
+    assert_eq!(page_path(&page), "/sign-in");
+}
+
+/// The experience page's path without its interaction id: `/register` of `/register/<uid>`.
+fn page_path(page: &logto_integration::SignInPage) -> String {
+    let path = url::Url::parse(&page.url).unwrap().path().to_owned();
+    path.rsplit_once('/').unwrap().0.to_owned()
 }
 
 #[test]

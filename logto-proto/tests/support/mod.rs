@@ -150,6 +150,8 @@ pub struct SimProvider {
     pub access_ttl: u64,
     pub include_nonce_on_refresh: bool,
     pub org_members: Vec<String>,
+    /// Kids the JWKS leaves out (a provider that signs with a key it does not publish).
+    pub hidden_kids: Vec<String>,
     /// How often a consumed refresh token was presented (each revoked a grant).
     pub reuse_detected: usize,
     codes: HashMap<String, (String, String, String)>, // code -> (challenge, redirect_uri, nonce)
@@ -170,6 +172,7 @@ impl SimProvider {
             access_ttl: 3600,
             include_nonce_on_refresh: false,
             org_members: vec!["org1".into()],
+            hidden_kids: Vec::new(),
             reuse_detected: 0,
             codes: HashMap::new(),
             refresh: HashMap::new(),
@@ -185,8 +188,28 @@ impl SimProvider {
     }
 
     pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self.keys.iter().rev().map(|k| k.public_jwk()).collect();
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .rev()
+            .map(|k| k.public_jwk())
+            .filter(|k| !self.hidden_kids.iter().any(|h| k["kid"] == h.as_str()))
+            .collect();
         json!({ "keys": keys })
+    }
+
+    /// Signs with a new key the JWKS does not publish.
+    pub fn sign_with_hidden_key(&mut self, kid: &str) {
+        self.keys.push(SigningKey::generate("ES384", kid));
+        self.current = self.keys.len() - 1;
+        self.hidden_kids.push(kid.to_owned());
+    }
+
+    pub fn jwks_requests(&self) -> usize {
+        self.requests
+            .iter()
+            .filter(|r| r.url.ends_with("/jwks"))
+            .count()
     }
 
     pub fn sign(&self, payload: &Value) -> String {
@@ -418,6 +441,32 @@ impl Harness {
             RunError::Protocol(e) => e,
             RunError::Transport(()) => unreachable!(),
         })
+    }
+
+    /// Drives `op` as the adapters do with a cache shared between operations: before a
+    /// provider-data request the shared cache is offered, and what the operation fetched is
+    /// merged back after the response.
+    pub fn drive_shared<O: Operation>(
+        provider: &mut SimProvider,
+        shared: &mut ProviderCache,
+        op: &mut O,
+    ) -> Result<O::Output, Error> {
+        let now = UnixTime::from_secs(provider.now);
+        loop {
+            match op.step(now)? {
+                Step::Done(value) => return Ok(value),
+                Step::Send(request) => {
+                    let shared_data = op.fetches_provider_data();
+                    if shared_data && op.handle_shared_cache(shared, now) {
+                        continue;
+                    }
+                    op.handle_response(provider.handle(request), now)?;
+                    if shared_data {
+                        shared.merge(op.provider_cache(), now);
+                    }
+                }
+            }
+        }
     }
 
     pub fn sign_in_url(&mut self, options: SignInOptions) -> String {
