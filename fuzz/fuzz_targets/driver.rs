@@ -308,6 +308,7 @@ impl World<'_> {
             let request = match op.step(now) {
                 Ok(Step::Done(v)) => return Outcome::Done(v),
                 Ok(Step::Send(r)) => r,
+                Ok(_) => panic!("a step the driver does not know"),
                 Err(e) => return Outcome::Failed(e),
             };
             let is_token = request.url == TOKEN_ENDPOINT;

@@ -3,11 +3,13 @@
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use async_lock::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard};
+use logto_proto::adapter::{
+    lease_holder, refresh_lease_ttl, session_write, SessionReader, SessionWrite, SESSION_KEY,
+};
 use logto_proto::{
-    decode_claims, lease_holder, refresh_lease_ttl, session_write, AccessToken, AccessTokenClaims,
-    ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
-    OrganizationTokenClaims, ProviderCache, SessionReader, SessionWrite, SignInEntropy,
-    SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
+    decode_claims, AccessToken, AccessTokenClaims, ClientError as Error, Config, Context,
+    IdTokenClaims, LeaseState, Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy,
+    SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -86,19 +88,32 @@ impl fmt::Debug for LogtoClient {
 }
 
 impl LogtoClient {
-    /// A client with its own in-memory session store.
+    /// A client with its own in-memory session store (one session: for a CLI or a test; a
+    /// web app makes one per request with [`for_session`](Self::for_session)).
     pub fn new(config: Config) -> Result<Self, Error> {
         LogtoClient::with_storage(config, MemoryStorage::new())
     }
 
     /// A client whose session lives in `storage`.
     pub fn with_storage(config: Config, storage: impl Storage + 'static) -> Result<Self, Error> {
+        let client = transport::client(&config).map_err(Error::Transport)?;
+        Ok(LogtoClient::with_http_client(config, storage, client))
+    }
+
+    /// A client that sends its requests with the app's own HTTP client (a proxy, custom root
+    /// certificates, client certificates). Redirects are never followed whatever the client
+    /// says; its timeouts replace the config's.
+    pub fn with_http_client(
+        config: Config,
+        storage: impl Storage + 'static,
+        client: isahc::HttpClient,
+    ) -> Self {
         let app = App {
-            agent: transport::client(&config).map_err(Error::Transport)?,
+            agent: client,
             cache: shared_cache(config.endpoint()),
             config,
         };
-        Ok(LogtoClient {
+        LogtoClient {
             app: Arc::new(app),
             storage: Arc::new(storage),
             reader: Arc::default(),
@@ -106,7 +121,7 @@ impl LogtoClient {
             holder: new_holder(&os_entropy),
             clock: Arc::new(system_clock),
             entropy: Arc::new(os_entropy),
-        })
+        }
     }
 
     /// A client for another session (its own storage and refresh lock) sharing this client's
@@ -393,6 +408,11 @@ impl LogtoClient {
             let request = match op.step((self.clock)())? {
                 Step::Done(value) => return Ok(value),
                 Step::Send(request) => request,
+                _ => {
+                    return Err(
+                        logto_proto::Error::Usage("a step this driver does not know").into(),
+                    )
+                }
             };
             let fetching = match op.fetches_provider_data() {
                 true => Some(self.app.cache.fetching.lock().await),

@@ -29,9 +29,11 @@ pub(crate) async fn send(
     client: &HttpClient,
     request: HttpRequest,
 ) -> Result<HttpResponse, TransportError> {
+    // Redirects stay off whatever client the app passed: the core decides on every answer.
     let mut builder = isahc::Request::builder()
         .method(request.method.as_str())
-        .uri(&request.url);
+        .uri(&request.url)
+        .redirect_policy(RedirectPolicy::None);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }

@@ -480,3 +480,53 @@ async fn provider_hundred_sessions_fetch_rotated_keys_once() {
     }
     assert_eq!(jwks_requests(&provider), before + 1);
 }
+
+/// A server on 127.0.0.1 that answers its first request with a redirect to `location`.
+fn redirect_once(location: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.read(&mut [0u8; 4096]);
+        let reply = format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(reply.as_bytes());
+    });
+    url
+}
+
+/// The app's own HTTP client (here one that follows redirects) carries the whole flow, and
+/// the client still never follows a redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_with_the_apps_own_http_client() {
+    use isahc::config::{Configurable, RedirectPolicy};
+    let provider = Provider::start();
+    let http = isahc::HttpClient::builder()
+        .redirect_policy(RedirectPolicy::Follow)
+        .build()
+        .unwrap();
+    let client = LogtoClient::with_http_client(
+        config(&provider, true).build().unwrap(),
+        MemoryStorage::new(),
+        http.clone(),
+    );
+    sign_in(&provider, &client).await;
+    client.access_token(API_RESOURCE).await.unwrap();
+
+    let endpoint = redirect_once(provider.discovery_url());
+    let config = LogtoConfig::builder(&endpoint, "app").build().unwrap();
+    let client = LogtoClient::with_http_client(config, MemoryStorage::new(), http);
+    provider.reset_requests();
+    match client
+        .sign_in("http://127.0.0.1:3000/callback")
+        .await
+        .unwrap_err()
+    {
+        Error::Provider(e) => assert_eq!(e.status, 302),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        provider.requests().is_empty(),
+        "the redirect was not followed"
+    );
+}

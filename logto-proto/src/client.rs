@@ -244,7 +244,8 @@ pub fn read_session(stored: Option<&str>) -> Result<Snapshot, StorageError> {
 /// part of what a call with a cached token costs besides its request).
 ///
 /// ```
-/// use logto_proto::{SessionReader, Snapshot};
+/// use logto_proto::adapter::SessionReader;
+/// use logto_proto::Snapshot;
 /// let stored = Snapshot::new().to_json();
 /// let mut reader = SessionReader::default();
 /// assert_eq!(reader.read(Some(&stored)).unwrap(), Snapshot::new());
@@ -308,7 +309,8 @@ impl fmt::Debug for SessionWrite {
 /// Decides the write for `snapshot` over the stored value `before`.
 ///
 /// ```
-/// use logto_proto::{session_write, SessionWrite, Snapshot};
+/// use logto_proto::adapter::{session_write, SessionWrite};
+/// use logto_proto::Snapshot;
 /// assert_eq!(session_write(None, &Snapshot::new()), SessionWrite::Delete);
 /// assert_eq!(session_write(Some(r#"{"v":1}"#), &Snapshot::new()), SessionWrite::Delete);
 /// ```

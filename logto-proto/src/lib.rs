@@ -135,10 +135,17 @@ pub use claims::{
     decode_claims, AccessTokenClaims, Address, Audience, ExtraClaims, IdTokenClaims, Identity,
     OrganizationData, OrganizationTokenClaims, UserInfo,
 };
-pub use client::{
-    lease_holder, read_session, refresh_lease_ttl, session_write, ClientError, SessionReader,
-    SessionWrite, StorageError, TransportError, TransportErrorKind, SESSION_KEY,
-};
+pub use client::{ClientError, StorageError, TransportError, TransportErrorKind};
+
+/// The kit of a driver crate (an adapter over an HTTP client and a store, like `logto-ureq`
+/// and `logto-isahc`): how a session is read from and written to storage, and the refresh
+/// lease's holder id and lifetime. Apps never need it.
+pub mod adapter {
+    pub use crate::client::{
+        lease_holder, read_session, refresh_lease_ttl, session_write, SessionReader, SessionWrite,
+        SESSION_KEY,
+    };
+}
 pub use config::{ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};
 pub use error::{

@@ -359,7 +359,7 @@ fn a_lease_from_beyond_its_ttl_counts_as_lapsed() {
         .request_timeout(std::time::Duration::from_secs(u64::MAX))
         .build()
         .unwrap();
-    assert_eq!(refresh_lease_ttl(&config), u64::MAX);
+    assert_eq!(adapter::refresh_lease_ttl(&config), u64::MAX);
 }
 
 #[test]

@@ -601,7 +601,7 @@ fn secrets_never_reach_debug_output() {
     };
     assert!(result.end_session_url.contains("id_token_hint="));
     dump += &format!("{result:?}");
-    dump += &format!("{:?}", session_write(None, &pending));
+    dump += &format!("{:?}", adapter::session_write(None, &pending));
 
     // Errors that compared a secret.
     for err in [

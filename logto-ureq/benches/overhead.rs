@@ -23,7 +23,7 @@ fn overhead(c: &mut Criterion) {
         .resources([API_RESOURCE])
         .build()
         .unwrap();
-    let client = LogtoClient::new(config);
+    let client = LogtoClient::new(config).unwrap();
     let url = client.sign_in(provider.redirect_uri()).unwrap();
     let alice = provider.alice();
     let callback = Browser::new().sign_in(&url, &alice.username, &alice.password);

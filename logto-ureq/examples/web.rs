@@ -332,8 +332,12 @@ fn main() {
         std::process::exit(2);
     });
     println!("Listening on {}", base_url.as_str().trim_end_matches('/'));
+    let client = LogtoClient::new(config).unwrap_or_else(|e| {
+        eprintln!("cannot start the Logto client: {e}");
+        std::process::exit(2);
+    });
     let app = Arc::new(App {
-        client: LogtoClient::new(config),
+        client,
         sessions: Arc::default(),
         base_url,
     });

@@ -2,11 +2,13 @@
 
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
+use logto_proto::adapter::{
+    lease_holder, refresh_lease_ttl, session_write, SessionReader, SessionWrite, SESSION_KEY,
+};
 use logto_proto::{
-    decode_claims, lease_holder, refresh_lease_ttl, session_write, AccessToken, AccessTokenClaims,
-    ClientError as Error, Config, Context, IdTokenClaims, LeaseState, Operation,
-    OrganizationTokenClaims, ProviderCache, SessionReader, SessionWrite, SignInEntropy,
-    SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo, SESSION_KEY,
+    decode_claims, AccessToken, AccessTokenClaims, ClientError as Error, Config, Context,
+    IdTokenClaims, LeaseState, Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy,
+    SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -84,15 +86,28 @@ impl fmt::Debug for LogtoClient {
 }
 
 impl LogtoClient {
-    /// A client with its own in-memory session store.
-    pub fn new(config: Config) -> Self {
+    /// A client with its own in-memory session store (one session: for a CLI or a test; a
+    /// web app makes one per request with [`for_session`](Self::for_session)).
+    pub fn new(config: Config) -> Result<Self, Error> {
         LogtoClient::with_storage(config, MemoryStorage::new())
     }
 
     /// A client whose session lives in `storage`.
-    pub fn with_storage(config: Config, storage: impl Storage + 'static) -> Self {
+    pub fn with_storage(config: Config, storage: impl Storage + 'static) -> Result<Self, Error> {
+        let agent = transport::agent(&config);
+        Ok(LogtoClient::with_http_client(config, storage, agent))
+    }
+
+    /// A client that sends its requests with the app's own agent (a proxy, custom root
+    /// certificates, client certificates). Redirects are never followed whatever the agent
+    /// says; its timeouts replace the config's.
+    pub fn with_http_client(
+        config: Config,
+        storage: impl Storage + 'static,
+        agent: ureq::Agent,
+    ) -> Self {
         let app = App {
-            agent: transport::agent(&config),
+            agent,
             cache: shared_cache(config.endpoint()),
             config,
         };
@@ -360,6 +375,11 @@ impl LogtoClient {
             let request = match op.step((self.clock)())? {
                 Step::Done(value) => return Ok(value),
                 Step::Send(request) => request,
+                _ => {
+                    return Err(
+                        logto_proto::Error::Usage("a step this driver does not know").into(),
+                    )
+                }
             };
             let fetching = op.fetches_provider_data().then(|| {
                 self.app

@@ -13,7 +13,7 @@
 //!     .scopes([UserScope::Email, UserScope::Organizations])
 //!     .resources(["https://api.example.com"])
 //!     .build()?;
-//! let client = LogtoClient::new(config);
+//! let client = LogtoClient::new(config)?;
 //!
 //! // 1. Send the user to Logto.
 //! let url = client.sign_in("https://app.example.com/callback")?;
@@ -56,12 +56,11 @@ mod transport;
 
 pub use client::{Clock, Entropy, LogtoClient};
 pub use logto_proto as proto;
+pub use logto_proto::adapter::SESSION_KEY;
 pub use logto_proto::{
     AccessToken, AccessTokenClaims, ClientAuth, Config as LogtoConfig, DirectSignIn, FirstScreen,
     IdTokenClaims, Identifier, InteractionMode, OrganizationTokenClaims, Prompt, Revocation,
     SignInOptions, SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope,
 };
-pub use logto_proto::{
-    ClientError as Error, StorageError, TransportError, TransportErrorKind, SESSION_KEY,
-};
+pub use logto_proto::{ClientError as Error, StorageError, TransportError, TransportErrorKind};
 pub use storage::{FileStorage, MemoryStorage, Storage};

@@ -33,11 +33,16 @@ pub(crate) fn send(
         kind: TransportErrorKind::Other,
         message: e.to_string(),
     };
-    // A GET goes without a body at all (an empty one would still be framed).
+    // A GET goes without a body at all (an empty one would still be framed). Redirects stay
+    // off and statuses stay values whatever agent the app passed: the core decides on
+    // every answer itself.
     let response = if request.body.is_empty() {
-        agent.run(builder.body(()).map_err(invalid)?)
+        agent.run(no_redirects(agent, builder.body(()).map_err(invalid)?))
     } else {
-        agent.run(builder.body(request.body).map_err(invalid)?)
+        agent.run(no_redirects(
+            agent,
+            builder.body(request.body).map_err(invalid)?,
+        ))
     }
     .map_err(transport_error)?;
     let status = response.status().as_u16();
@@ -57,6 +62,17 @@ pub(crate) fn send(
         headers,
         body,
     })
+}
+
+fn no_redirects<S: ureq::AsSendBody>(
+    agent: &ureq::Agent,
+    request: ureq::http::Request<S>,
+) -> ureq::http::Request<S> {
+    agent
+        .configure_request(request)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
 }
 
 fn transport_error(e: ureq::Error) -> TransportError {

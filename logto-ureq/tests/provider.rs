@@ -40,7 +40,7 @@ fn sign_in(provider: &Provider, client: &LogtoClient) -> IdTokenClaims {
 #[test]
 fn provider_guide_flow() {
     let provider = Provider::start();
-    let client = LogtoClient::new(config(&provider, true).build().unwrap());
+    let client = LogtoClient::new(config(&provider, true).build().unwrap()).unwrap();
     assert!(!client.is_authenticated().unwrap());
     let claims = sign_in(&provider, &client);
     assert!(client.is_authenticated().unwrap());
@@ -97,7 +97,7 @@ fn provider_guide_flow() {
 #[test]
 fn provider_public_client_and_sign_up_mode() {
     let provider = Provider::start();
-    let client = LogtoClient::new(config(&provider, false).build().unwrap());
+    let client = LogtoClient::new(config(&provider, false).build().unwrap()).unwrap();
     let url = client
         .sign_in_with(
             SignInOptions::new(provider.redirect_uri()).interaction_mode(InteractionMode::SignUp),
@@ -153,7 +153,8 @@ fn provider_user_info_with_a_fresh_token_writes_nothing() {
         writes: AtomicUsize::new(0),
     });
     let client =
-        LogtoClient::with_storage(config(&provider, true).build().unwrap(), storage.clone());
+        LogtoClient::with_storage(config(&provider, true).build().unwrap(), storage.clone())
+            .unwrap();
     sign_in(&provider, &client);
     let me = || {
         provider
@@ -195,7 +196,8 @@ fn provider_user_info_with_a_fresh_token_writes_nothing() {
 #[test]
 fn provider_hundred_threads_one_refresh() {
     let provider = Provider::builder().access_token_ttl(4).start();
-    let client = LogtoClient::new(config(&provider, false).expiry_leeway(0).build().unwrap());
+    let client =
+        LogtoClient::new(config(&provider, false).expiry_leeway(0).build().unwrap()).unwrap();
     sign_in(&provider, &client);
     let first = client.access_token(API_RESOURCE).unwrap();
     let before = provider.refresh_count();
@@ -221,8 +223,8 @@ fn provider_two_clients_sharing_a_file_store_refresh_once() {
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = config(&provider, false).build().unwrap();
     // Two "processes": separate clients, separate locks, one store.
-    let a = LogtoClient::with_storage(cfg.clone(), FileStorage::new(&dir).unwrap());
-    let b = LogtoClient::with_storage(cfg, FileStorage::new(&dir).unwrap());
+    let a = LogtoClient::with_storage(cfg.clone(), FileStorage::new(&dir).unwrap()).unwrap();
+    let b = LogtoClient::with_storage(cfg, FileStorage::new(&dir).unwrap()).unwrap();
     sign_in(&provider, &a);
     assert!(b.is_authenticated().unwrap());
     let before = provider.refresh_count();
@@ -250,7 +252,8 @@ fn provider_faults_keep_the_session() {
             .request_timeout(Duration::from_secs(1))
             .build()
             .unwrap(),
-    );
+    )
+    .unwrap();
     sign_in(&provider, &client);
     let session = |c: &LogtoClient| (c.id_token().unwrap(), c.refresh_token().unwrap());
     let before = session(&client);
@@ -285,7 +288,7 @@ fn an_oversized_body_is_a_transport_error() {
     // A discovery document of 2 MiB: more than the 1 MiB the client reads.
     let body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(2 << 20)).into_bytes();
     let endpoint = raw::serve_once(200, body);
-    let client = LogtoClient::new(LogtoConfig::builder(&endpoint, "app").build().unwrap());
+    let client = LogtoClient::new(LogtoConfig::builder(&endpoint, "app").build().unwrap()).unwrap();
     match client
         .sign_in("http://127.0.0.1:3000/callback")
         .unwrap_err()
@@ -303,7 +306,7 @@ fn provider_down_is_a_transport_error() {
     let provider = Provider::start();
     let cfg = config(&provider, true).build().unwrap();
     drop(provider);
-    let client = LogtoClient::new(cfg);
+    let client = LogtoClient::new(cfg).unwrap();
     match client
         .sign_in("http://127.0.0.1:3000/callback")
         .unwrap_err()
@@ -321,7 +324,8 @@ fn corrupt_storage_is_a_typed_error_and_can_be_cleared() {
     let client = LogtoClient::with_storage(
         LogtoConfig::new("https://tenant.logto.app", "app").unwrap(),
         storage,
-    );
+    )
+    .unwrap();
     assert!(matches!(
         client.is_authenticated().unwrap_err(),
         Error::Storage(StorageError::Corrupt(_))
@@ -366,7 +370,7 @@ fn jwks_requests(provider: &Provider) -> usize {
 #[test]
 fn provider_key_rotation_right_after_a_refetch() {
     let provider = Provider::start();
-    let client = LogtoClient::new(config(&provider, true).build().unwrap());
+    let client = LogtoClient::new(config(&provider, true).build().unwrap()).unwrap();
     sign_in(&provider, &client);
     let before = jwks_requests(&provider);
 
@@ -404,7 +408,7 @@ fn provider_key_rotation_right_after_a_refetch() {
 #[test]
 fn provider_hundred_sessions_fetch_rotated_keys_once() {
     let provider = Provider::start();
-    let base = LogtoClient::new(config(&provider, true).build().unwrap());
+    let base = LogtoClient::new(config(&provider, true).build().unwrap()).unwrap();
     let browser = Browser::new();
     let alice = provider.alice();
     let sessions: Vec<LogtoClient> = (0..100)
@@ -433,4 +437,52 @@ fn provider_hundred_sessions_fetch_rotated_keys_once() {
         thread.join().unwrap().unwrap();
     }
     assert_eq!(jwks_requests(&provider), before + 1);
+}
+
+/// A server on 127.0.0.1 that answers its first request with a redirect to `location`.
+fn redirect_once(location: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.read(&mut [0u8; 4096]);
+        let reply = format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(reply.as_bytes());
+    });
+    url
+}
+
+/// The app's own agent (here one that follows redirects) carries the whole flow, and the
+/// client still never follows a redirect.
+#[test]
+fn provider_with_the_apps_own_http_client() {
+    let provider = Provider::start();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(5)
+        .build()
+        .into();
+    let client = LogtoClient::with_http_client(
+        config(&provider, true).build().unwrap(),
+        MemoryStorage::new(),
+        agent.clone(),
+    );
+    sign_in(&provider, &client);
+    client.access_token(API_RESOURCE).unwrap();
+
+    let endpoint = redirect_once(provider.discovery_url());
+    let config = LogtoConfig::builder(&endpoint, "app").build().unwrap();
+    let client = LogtoClient::with_http_client(config, MemoryStorage::new(), agent);
+    provider.reset_requests();
+    match client
+        .sign_in("http://127.0.0.1:3000/callback")
+        .unwrap_err()
+    {
+        Error::Provider(e) => assert_eq!(e.status, 302),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        provider.requests().is_empty(),
+        "the redirect was not followed"
+    );
 }

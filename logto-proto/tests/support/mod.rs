@@ -465,6 +465,7 @@ impl Harness {
                         shared.merge(op.provider_cache(), now);
                     }
                 }
+                _ => unreachable!("the core's operations only send or finish"),
             }
         }
     }

@@ -1,0 +1,302 @@
+//! What every operation shares: the context, the request in flight, discovery and JWKS.
+
+use super::{Context, Step};
+use crate::claims::IdTokenClaims;
+use crate::config::Config;
+use crate::error::{Error, ProviderError};
+use crate::http::{HttpRequest, HttpResponse};
+use crate::jwks::Jwks;
+use crate::metadata::{ProviderCache, ProviderMetadata};
+use crate::snapshot::Snapshot;
+use crate::time::UnixTime;
+use crate::verify::{verify_id_token, IdTokenCheck, NonceCheck};
+use crate::IdTokenError;
+
+/// Why the operation asks for the JWKS.
+#[derive(Debug)]
+pub(super) enum JwksNeed {
+    /// It has none, or only a stale one.
+    Missing,
+    /// A token-endpoint ID token names a `kid` this set lacks: the keys rotated.
+    Rotated { tried: Jwks },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Awaiting {
+    Metadata,
+    Jwks,
+    Token,
+    UserInfo,
+    Revocation,
+}
+
+pub(super) enum Verified {
+    Claims(Box<IdTokenClaims>),
+    Fetch(HttpRequest),
+}
+
+/// What every operation shares: the context, the request in flight, discovery and JWKS.
+#[derive(Debug)]
+pub(super) struct Engine<'a> {
+    pub(super) config: &'a Config,
+    pub(super) cache: &'a mut ProviderCache,
+    pub(super) snapshot: &'a mut Snapshot,
+    pub(super) awaiting: Option<Awaiting>,
+    pub(super) jwks_need: JwksNeed,
+    /// Whether this operation fetched a JWKS itself (always after its token response).
+    pub(super) jwks_fetched: bool,
+    pub(super) over: bool,
+}
+
+impl<'a> Engine<'a> {
+    pub(super) fn new(ctx: Context<'a>) -> Self {
+        Engine {
+            config: ctx.config,
+            cache: ctx.cache,
+            snapshot: ctx.snapshot,
+            awaiting: None,
+            jwks_need: JwksNeed::Missing,
+            jwks_fetched: false,
+            over: false,
+        }
+    }
+
+    pub(super) fn check_can_step(&self) -> Result<(), Error> {
+        if self.over {
+            return Err(Error::Usage("the operation is over"));
+        }
+        if self.awaiting.is_some() {
+            return Err(Error::Usage("a response is awaited: call handle_response"));
+        }
+        Ok(())
+    }
+
+    pub(super) fn send<T>(
+        &mut self,
+        what: Awaiting,
+        request: HttpRequest,
+    ) -> Result<Step<T>, Error> {
+        self.awaiting = Some(what);
+        Ok(Step::Send(request))
+    }
+
+    /// Ends the operation when `result` is an error or `Done`.
+    pub(super) fn settle<T>(&mut self, result: Result<Step<T>, Error>) -> Result<Step<T>, Error> {
+        if !matches!(result, Ok(Step::Send(_))) {
+            self.over = true;
+        }
+        result
+    }
+
+    /// The discovery request, unless fresh metadata is cached.
+    pub(super) fn need_metadata(&self, now: UnixTime) -> Option<HttpRequest> {
+        match self.cache.fresh_metadata(self.config, now) {
+            Some(_) => None,
+            None => Some(HttpRequest::get(self.config.discovery_url())),
+        }
+    }
+
+    pub(super) fn metadata(&self) -> Result<&ProviderMetadata, Error> {
+        self.cache
+            .metadata
+            .as_ref()
+            .ok_or(Error::Usage("metadata missing after discovery"))
+    }
+
+    /// Routes a response: discovery and JWKS are handled here, the rest is returned to the
+    /// operation with what it answers.
+    pub(super) fn route(
+        &mut self,
+        response: HttpResponse,
+        now: UnixTime,
+    ) -> Result<Option<(Awaiting, HttpResponse)>, Error> {
+        if self.over {
+            return Err(Error::Usage("the operation is over"));
+        }
+        let what = self
+            .awaiting
+            .take()
+            .ok_or(Error::Usage("no request is in flight"))?;
+        let result = match what {
+            Awaiting::Metadata => {
+                let body = success_body(response)?;
+                let metadata = ProviderMetadata::parse(self.config, &body, now)?;
+                self.cache.metadata = Some(metadata);
+                Ok(None)
+            }
+            Awaiting::Jwks => {
+                let body = success_body(response)?;
+                self.cache.jwks = Some(Jwks::parse(&body, now)?);
+                self.jwks_fetched = true;
+                Ok(None)
+            }
+            other => Ok(Some((other, response))),
+        };
+        if result.is_err() {
+            self.over = true;
+        }
+        result
+    }
+
+    /// Verifies an ID token that arrived in a token-endpoint response at `received_at`,
+    /// asking for the JWKS when it is missing or stale, or when it lacks the token's `kid`.
+    pub(super) fn verify(
+        &mut self,
+        token: &str,
+        expect: &Expected<'_>,
+        received_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<Verified, Error> {
+        let issuer = self.metadata()?.issuer.clone();
+        let jwks_uri = self.metadata()?.jwks_uri.clone();
+        let Some(jwks) = self.cache.fresh_jwks(self.config, now) else {
+            self.jwks_need = JwksNeed::Missing;
+            return Ok(Verified::Fetch(HttpRequest::get(jwks_uri)));
+        };
+        let check = IdTokenCheck {
+            issuer: &issuer,
+            client_id: self.config.app_id(),
+            now,
+            clock_tolerance: self.config.clock_tolerance(),
+            nonce: expect.nonce,
+            subject: expect.subject,
+            auth_time: expect.auth_time,
+        };
+        match verify_id_token(token, jwks, &check) {
+            Ok(claims) => Ok(Verified::Claims(Box::new(claims))),
+            // The token came straight from the issuer over this client's own connection, so
+            // an unknown kid is evidence of a key rotation: refetch at once, whatever was
+            // fetched shortly before. Only keys fetched after the token arrived (by this
+            // operation, or by another one sharing the cache) would have had it.
+            Err(IdTokenError::UnknownKey { .. })
+                if !self.jwks_fetched && jwks.fetched_at() <= received_at =>
+            {
+                self.jwks_need = JwksNeed::Rotated {
+                    tried: jwks.clone(),
+                };
+                Ok(Verified::Fetch(HttpRequest::get(jwks_uri)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// See [`Operation::handle_shared_cache`]: takes the shared metadata or JWKS when it is
+    /// what the request in flight would fetch.
+    pub(super) fn take_shared(&mut self, shared: &ProviderCache, now: UnixTime) -> bool {
+        let taken = match self.awaiting {
+            Some(Awaiting::Metadata) => match shared.fresh_metadata(self.config, now) {
+                Some(metadata) => {
+                    self.cache.metadata = Some(metadata.clone());
+                    true
+                }
+                None => false,
+            },
+            Some(Awaiting::Jwks) => match shared.fresh_jwks(self.config, now) {
+                // After a rotation only a newer set than the one that lacked the kid helps.
+                Some(jwks) => match &self.jwks_need {
+                    JwksNeed::Missing => true,
+                    JwksNeed::Rotated { tried } => jwks.is_newer_than(tried),
+                }
+                .then(|| self.cache.jwks = Some(jwks.clone()))
+                .is_some(),
+                None => false,
+            },
+            _ => false,
+        };
+        if taken {
+            self.awaiting = None;
+        }
+        taken
+    }
+}
+
+/// What a verified ID token must repeat: the sign-in's nonce, or the session's user.
+pub(super) struct Expected<'a> {
+    pub(super) nonce: NonceCheck<'a>,
+    pub(super) subject: Option<&'a str>,
+    pub(super) auth_time: Option<UnixTime>,
+}
+
+pub(super) fn success_body(response: HttpResponse) -> Result<Vec<u8>, Error> {
+    if response.is_success() {
+        Ok(response.body)
+    } else {
+        Err(Error::Provider(ProviderError::from_response(
+            response.status,
+            &response.body,
+        )))
+    }
+}
+
+/// `min(sent_at + expires_in, JWT exp)`; a token with neither is already stale.
+pub(super) fn access_token_expiry(
+    token: &str,
+    expires_in: Option<u64>,
+    sent_at: UnixTime,
+) -> UnixTime {
+    #[derive(serde::Deserialize)]
+    struct Exp {
+        exp: Option<UnixTime>,
+    }
+    let by_server = expires_in.map(|s| sent_at.add_secs(s));
+    let by_jwt = crate::jwt::decode_payload::<Exp>(token)
+        .ok()
+        .and_then(|e| e.exp);
+    match (by_server, by_jwt) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => sent_at,
+    }
+}
+
+macro_rules! operation_impl {
+    ($ty:ident, $out:ty) => {
+        impl Operation for $ty<'_> {
+            type Output = $out;
+
+            fn step(&mut self, now: UnixTime) -> Result<Step<$out>, Error> {
+                let result = match self.eng.check_can_step() {
+                    Ok(()) => self.advance(now),
+                    Err(e) => return Err(e),
+                };
+                self.eng.settle(result)
+            }
+
+            fn handle_response(
+                &mut self,
+                response: HttpResponse,
+                now: UnixTime,
+            ) -> Result<(), Error> {
+                let result = match self.eng.route(response, now)? {
+                    None => Ok(()),
+                    Some((what, response)) => self.on_response(what, response, now),
+                };
+                if result.is_err() {
+                    self.eng.over = true;
+                }
+                result
+            }
+
+            fn handle_transport_error(&mut self, now: UnixTime) -> bool {
+                let what = self.eng.awaiting.take();
+                let go_on = what.is_some_and(|w| self.on_transport_error(w, now));
+                if !go_on {
+                    self.eng.over = true;
+                }
+                go_on
+            }
+
+            fn fetches_provider_data(&self) -> bool {
+                matches!(self.eng.awaiting, Some(Awaiting::Metadata | Awaiting::Jwks))
+            }
+
+            fn handle_shared_cache(&mut self, shared: &ProviderCache, now: UnixTime) -> bool {
+                !self.eng.over && self.eng.take_shared(shared, now)
+            }
+
+            fn provider_cache(&self) -> &ProviderCache {
+                self.eng.cache
+            }
+        }
+    };
+}
