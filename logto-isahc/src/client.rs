@@ -2,19 +2,17 @@
 
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
-use async_lock::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard};
-use logto_proto::adapter::{
-    lease_holder, refresh_lease_ttl, session_write, SessionReader, SessionWrite, SESSION_KEY,
-};
+use async_lock::Mutex as AsyncMutex;
+use logto_proto::adapter::{lease_holder, Call, CallEnv, SessionReader, SESSION_KEY};
 use logto_proto::{
-    decode_claims, AccessToken, AccessTokenClaims, ClientError as Error, Config, Context,
-    IdTokenClaims, LeaseState, Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy,
-    SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo,
+    decode_claims, AccessToken, AccessTokenClaims, ClientError as Error, Config, IdTokenClaims,
+    Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy, SignInOptions, SignOutResult,
+    Snapshot, Step, TokenTarget, TransportError, UnixTime, UserInfo,
 };
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of the current time (the system clock unless replaced for tests).
 pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
@@ -75,6 +73,7 @@ pub struct LogtoClient {
     reader: Arc<Mutex<SessionReader>>,
     session_lock: Arc<AsyncMutex<()>>,
     holder: Arc<str>,
+    calls: Arc<std::sync::atomic::AtomicU64>,
     clock: Clock,
     entropy: Entropy,
 }
@@ -119,6 +118,7 @@ impl LogtoClient {
             reader: Arc::default(),
             session_lock: Arc::default(),
             holder: new_holder(&os_entropy),
+            calls: Arc::default(),
             clock: Arc::new(system_clock),
             entropy: Arc::new(os_entropy),
         }
@@ -132,6 +132,7 @@ impl LogtoClient {
             reader: Arc::default(),
             session_lock: Arc::default(),
             holder: new_holder(&*self.entropy),
+            calls: Arc::default(),
             ..self.clone()
         }
     }
@@ -167,15 +168,8 @@ impl LogtoClient {
     /// [`sign_in`](Self::sign_in) with every option (interaction mode, first screen,
     /// identifiers, direct sign-in, login hint, prompt, extra parameters).
     pub async fn sign_in_with(&self, options: SignInOptions) -> Result<String, Error> {
-        let mut bytes = [0u8; 96];
-        (self.entropy)(&mut bytes).map_err(Error::Random)?;
-        let entropy = SignInEntropy::from_bytes(bytes);
-        let mut s = self.open(false).await?;
-        let result = self
-            .drive(&mut s.context(self).sign_in(options, entropy))
-            .await;
-        self.close(s).await?;
-        result
+        self.run(Call::sign_in(self.env(), options, self.sign_in_entropy()?))
+            .await
     }
 
     /// Completes the sign-in with the URL the provider redirected to (query included).
@@ -184,12 +178,8 @@ impl LogtoClient {
         &self,
         callback_url: &str,
     ) -> Result<IdTokenClaims, Error> {
-        let mut s = self.open(false).await?;
-        let result = self
-            .drive(&mut s.context(self).handle_sign_in_callback(callback_url))
-            .await;
-        self.close(s).await?;
-        result
+        self.run(Call::handle_sign_in_callback(self.env(), callback_url))
+            .await
     }
 
     /// Signs out: clears the session, revokes the refresh token (a failure there does not
@@ -206,32 +196,23 @@ impl LogtoClient {
         &self,
         post_logout_redirect_uri: Option<&str>,
     ) -> Result<SignOutResult, Error> {
-        let mut s = self.open(false).await?;
-        let result = self
-            .drive(&mut s.context(self).sign_out(post_logout_redirect_uri))
-            .await;
-        self.close(s).await?;
-        result
+        self.run(Call::sign_out(self.env(), post_logout_redirect_uri))
+            .await
     }
 
     /// Whether the session holds an ID token (a sign-in completed, no sign-out since).
     pub async fn is_authenticated(&self) -> Result<bool, Error> {
-        Ok(self.load().await?.1.is_authenticated())
+        Ok(self.load().await?.is_authenticated())
     }
 
     /// The raw ID token.
     pub async fn id_token(&self) -> Result<Option<String>, Error> {
-        Ok(self
-            .load()
-            .await?
-            .1
-            .id_token()
-            .map(|t| t.expose().to_owned()))
+        Ok(self.load().await?.id_token().map(|t| t.expose().to_owned()))
     }
 
     /// The claims of the ID token (verified when it was stored).
     pub async fn id_token_claims(&self) -> Result<IdTokenClaims, Error> {
-        Ok(self.load().await?.1.id_token_claims()?)
+        Ok(self.load().await?.id_token_claims()?)
     }
 
     /// The refresh token.
@@ -239,33 +220,13 @@ impl LogtoClient {
         Ok(self
             .load()
             .await?
-            .1
             .refresh_token()
             .map(|t| t.expose().to_owned()))
     }
 
     /// The userinfo claims (with a fresh access token, refreshed if needed).
     pub async fn fetch_user_info(&self) -> Result<UserInfo, Error> {
-        // The usual call finds a fresh token: no refresh, so no refresh lease and no storage
-        // write. Only a token that must be refreshed takes the lease-holding path.
-        let mut s = self.open(false).await?;
-        let result = self
-            .drive(&mut s.context(self).fetch_user_info().without_refresh())
-            .await;
-        // Built without_refresh, the operation changed the session only if it stopped for
-        // a refresh: otherwise there is nothing to write back.
-        if !matches!(
-            result,
-            Err(Error::Protocol(logto_proto::Error::RefreshNeeded))
-        ) {
-            self.merge_cache(&s.cache);
-            return result;
-        }
-        self.close_unless_overtaken(s).await?;
-        let mut s = self.open(true).await?;
-        let result = self.drive(&mut s.context(self).fetch_user_info()).await;
-        self.close(s).await?;
-        result
+        self.run(Call::fetch_user_info(self.env())).await
     }
 
     /// An access token for an API resource (`""`: the token for the userinfo endpoint).
@@ -320,46 +281,46 @@ impl LogtoClient {
         target: TokenTarget,
         force_refresh: bool,
     ) -> Result<AccessToken, Error> {
-        if !force_refresh {
-            // Fast path, no lock: a fresh cached token needs no request.
-            let (_, mut snapshot) = self.load().await?;
-            let mut cache = self.cache();
-            let mut op = Context::new(&self.app.config, &mut cache, &mut snapshot)
-                .access_token(target.clone(), false);
-            if let Step::Done(token) = op.step((self.clock)())? {
-                return Ok(token);
-            }
-        }
-        let mut s = self.open(true).await?;
-        let result = self
-            .drive(&mut s.context(self).access_token(target, force_refresh))
-            .await;
-        self.close(s).await?;
-        result
+        self.run(Call::access_token(self.env(), target, force_refresh))
+            .await
     }
 
     /// Forgets the cached token for `target`; the next request refreshes it.
     pub async fn clear_access_token(&self, target: &TokenTarget) -> Result<(), Error> {
-        let mut s = self.open(false).await?;
-        s.snapshot.clear_access_token(target);
-        self.close(s).await
+        self.run(Call::clear_access_tokens(self.env(), Some(target.clone())))
+            .await
     }
 
     /// Forgets every cached access token (ID and refresh tokens stay).
     pub async fn clear_access_tokens(&self) -> Result<(), Error> {
-        let mut s = self.open(false).await?;
-        s.snapshot.clear_access_tokens();
-        self.close(s).await
+        self.run(Call::clear_access_tokens(self.env(), None)).await
     }
 
-    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`](crate::StorageError::Corrupt).
+    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`](crate::StorageError::Corrupt):
+    /// whatever it holds, unreadable or not.
     pub async fn clear_session(&self) -> Result<(), Error> {
-        let _guard = self.lock().await;
-        Ok(self.storage.delete(SESSION_KEY).await?)
+        let stored = self.storage.get(SESSION_KEY).await?;
+        self.storage
+            .compare_and_swap(SESSION_KEY, stored.as_deref(), None)
+            .await?;
+        Ok(())
     }
 
-    async fn lock(&self) -> AsyncMutexGuard<'_, ()> {
-        self.session_lock.lock().await
+    fn env(&self) -> CallEnv<'_> {
+        CallEnv {
+            config: &self.app.config,
+            cache: self.cache(),
+            holder: &self.holder,
+            call: self
+                .calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    fn sign_in_entropy(&self) -> Result<SignInEntropy, Error> {
+        let mut bytes = [0u8; 96];
+        (self.entropy)(&mut bytes).map_err(Error::Random)?;
+        Ok(SignInEntropy::from_bytes(bytes))
     }
 
     fn cache(&self) -> ProviderCache {
@@ -381,146 +342,82 @@ impl LogtoClient {
         shared.merge(cache, (self.clock)());
     }
 
-    async fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
-        let raw = self.storage.get(SESSION_KEY).await?;
-        let snapshot = self
-            .reader
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .read(raw.as_deref())?;
-        Ok((raw, snapshot))
+    async fn load(&self) -> Result<Snapshot, Error> {
+        let stored = self.storage.get(SESSION_KEY).await?;
+        Ok(self.reader().read(stored.as_deref())?)
     }
 
-    async fn save(&self, before: Option<&str>, snapshot: &Snapshot) -> Result<(), Error> {
-        match session_write(before, snapshot) {
-            SessionWrite::Unchanged => Ok(()),
-            SessionWrite::Delete => Ok(self.storage.delete(SESSION_KEY).await?),
-            SessionWrite::Set(json) => Ok(self.storage.set(SESSION_KEY, &json).await?),
-        }
+    fn reader(&self) -> std::sync::MutexGuard<'_, SessionReader> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The driver loop: sends what the operation asks for and feeds back the answers.
-    /// Provider documents (discovery, JWKS) are fetched one at a time per endpoint, and an
-    /// operation is first offered what another one fetched meanwhile, so concurrent sessions
-    /// make one request for them.
-    async fn drive<O: Operation>(&self, op: &mut O) -> Result<O::Output, Error> {
+    /// The driver loop: performs each step of a core call and feeds the result back. The
+    /// core decides everything; this only moves bytes, time and storage values.
+    ///
+    /// - Provider documents (discovery, JWKS) are fetched one at a time per endpoint, and a
+    ///   call is first offered what another one fetched meanwhile.
+    /// - Writes of one session are made one at a time in this process (the session lock),
+    ///   so that a compare-and-swap is atomic here even over a store whose own is not.
+    async fn run<T>(&self, mut call: Call<'_, T>) -> Result<T, Error> {
+        let mut failed: Option<TransportError> = None;
         loop {
-            let request = match op.step((self.clock)())? {
+            let step = match call.step((self.clock)()) {
+                Ok(step) => step,
+                Err(logto_proto::Error::RequestFailed) => {
+                    return Err(failed.map_or(
+                        Error::Protocol(logto_proto::Error::RequestFailed),
+                        Error::Transport,
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match step {
                 Step::Done(value) => return Ok(value),
-                Step::Send(request) => request,
+                Step::ReadSession => {
+                    let stored = self.storage.get(SESSION_KEY).await?;
+                    call.handle_read(stored, &mut self.reader(), (self.clock)())?;
+                }
+                Step::WriteSession { expected, new } => {
+                    // One write at a time per session in this process: the compare-and-swap
+                    // is atomic here even over a store whose own is not.
+                    let _one_writer = self.session_lock.lock().await;
+                    let written = self
+                        .storage
+                        .compare_and_swap(SESSION_KEY, expected.as_deref(), new.as_deref())
+                        .await?;
+                    call.handle_written(written, (self.clock)())?;
+                }
+                Step::Wait(duration) => {
+                    futures_timer::Delay::new(duration).await;
+                    call.handle_waited((self.clock)())?;
+                }
+                Step::Send(request) => {
+                    let fetching = match call.fetches_provider_data() {
+                        true => Some(self.app.cache.fetching.lock().await),
+                        false => None,
+                    };
+                    if fetching.is_some() && call.handle_shared_cache(&self.cache(), (self.clock)())
+                    {
+                        continue;
+                    }
+                    match transport::send(&self.app.agent, request).await {
+                        Ok(response) => call.handle_response(response, (self.clock)())?,
+                        Err(e) => {
+                            failed = Some(e);
+                            let _ = call.handle_transport_error((self.clock)());
+                        }
+                    }
+                    if fetching.is_some() {
+                        self.merge_cache(call.provider_cache());
+                    }
+                }
                 _ => {
                     return Err(
                         logto_proto::Error::Usage("a step this driver does not know").into(),
                     )
                 }
-            };
-            let fetching = match op.fetches_provider_data() {
-                true => Some(self.app.cache.fetching.lock().await),
-                false => None,
-            };
-            if fetching.is_some() && op.handle_shared_cache(&self.cache(), (self.clock)()) {
-                continue;
-            }
-            match transport::send(&self.app.agent, request).await {
-                Ok(response) => op.handle_response(response, (self.clock)())?,
-                Err(e) if op.handle_transport_error((self.clock)()) => drop(e),
-                Err(e) => return Err(Error::Transport(e)),
-            }
-            if fetching.is_some() {
-                self.merge_cache(op.provider_cache());
             }
         }
-    }
-
-    /// Opens the session under the session lock: loads the snapshot and a copy of the
-    /// provider cache. With `lease`, also takes the session's refresh lease, so that no other
-    /// client (in this process or another sharing the store) refreshes until
-    /// [`close`](Self::close).
-    async fn open(&self, lease: bool) -> Result<OpenSession<'_>, Error> {
-        let guard = self.lock().await;
-        let ttl = refresh_lease_ttl(&self.app.config);
-        let (raw, snapshot) = loop {
-            let (raw, mut snapshot) = self.load().await?;
-            if !lease {
-                break (raw, snapshot);
-            }
-            let now = (self.clock)();
-            match snapshot.acquire_refresh_lease(&self.holder, now, ttl) {
-                LeaseState::Acquired => {
-                    let json = snapshot.to_json();
-                    if self
-                        .storage
-                        .compare_and_swap(SESSION_KEY, raw.as_deref(), Some(&json))
-                        .await?
-                    {
-                        break (Some(json), snapshot);
-                    }
-                }
-                LeaseState::HeldElsewhere { until } => {
-                    let wait = until.secs_since(now).min(1);
-                    futures_timer::Delay::new(
-                        Duration::from_millis(50).min(Duration::from_secs(wait)),
-                    )
-                    .await;
-                }
-            }
-        };
-        Ok(OpenSession {
-            _guard: guard,
-            raw,
-            leased: lease,
-            snapshot,
-            cache: self.cache(),
-        })
-    }
-
-    /// Saves what an operation left (it is consistent whether it succeeded or not), merges
-    /// the cache back and ends the lease.
-    async fn close(&self, mut s: OpenSession<'_>) -> Result<(), Error> {
-        self.merge_cache(&s.cache);
-        if !s.leased {
-            return self.save(s.raw.as_deref(), &s.snapshot).await;
-        }
-        s.snapshot.release_refresh_lease(&self.holder);
-        let json = s.snapshot.to_json();
-        if !self
-            .storage
-            .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))
-            .await?
-        {
-            // Our lease lapsed and another writer came in: what this refresh returned (the
-            // rotated refresh token) is still the newest truth the provider gave.
-            self.storage.set(SESSION_KEY, &json).await?;
-        }
-        Ok(())
-    }
-
-    /// Closes a session opened without the lease for an operation built `without_refresh`:
-    /// what it changed is written only if nobody wrote the session meanwhile, because
-    /// without the lease another client's write (a rotated refresh token) must win.
-    async fn close_unless_overtaken(&self, s: OpenSession<'_>) -> Result<(), Error> {
-        self.merge_cache(&s.cache);
-        if let SessionWrite::Set(json) = session_write(s.raw.as_deref(), &s.snapshot) {
-            self.storage
-                .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))
-                .await?;
-        }
-        Ok(())
-    }
-}
-
-/// A session opened by [`LogtoClient::open`].
-struct OpenSession<'a> {
-    _guard: AsyncMutexGuard<'a, ()>,
-    raw: Option<String>,
-    leased: bool,
-    snapshot: Snapshot,
-    cache: ProviderCache,
-}
-
-impl OpenSession<'_> {
-    fn context<'s>(&'s mut self, client: &'s LogtoClient) -> Context<'s> {
-        Context::new(&client.app.config, &mut self.cache, &mut self.snapshot)
     }
 }
 

@@ -32,8 +32,9 @@ pub enum ClientError {
 impl ClientError {
     /// A short, stable name for the kind of failure, for logs, metrics and JSON error
     /// bodies: `config`, `transport`, `provider`, `session_expired`, `not_authenticated`,
-    /// `callback` (the callback URL was refused), `protocol` (any other check failed),
-    /// `storage` or `random`.
+    /// `callback` (the callback URL was refused), `session_busy` (another client held the
+    /// session too long, or kept writing it), `protocol` (any other check failed), `storage`
+    /// or `random`.
     ///
     /// ```
     /// use logto_proto::ClientError;
@@ -47,6 +48,9 @@ impl ClientError {
             ClientError::SessionExpired(_) => "session_expired",
             ClientError::NotAuthenticated => "not_authenticated",
             ClientError::Protocol(crate::Error::Callback(_)) => "callback",
+            ClientError::Protocol(
+                crate::Error::SessionBusy { .. } | crate::Error::WriteContended { .. },
+            ) => "session_busy",
             ClientError::Protocol(_) => "protocol",
             ClientError::Storage(_) => "storage",
             ClientError::Random(_) => "random",
@@ -63,6 +67,7 @@ impl ClientError {
     /// - 502 when the provider failed, refused the app's request otherwise (a 400 or 401 is
     ///   the app's configuration, not the user's doing), answered something unusable or
     ///   could not be reached; 504 when it timed out;
+    /// - 503 when the session was busy elsewhere (try again);
     /// - 500 for the app's own faults: configuration, storage, randomness.
     ///
     /// ```
@@ -76,6 +81,9 @@ impl ClientError {
             ClientError::NotAuthenticated | ClientError::SessionExpired(_) => 401,
             ClientError::Protocol(crate::Error::Callback(CallbackError::Provider { .. })) => 403,
             ClientError::Protocol(crate::Error::Callback(_)) => 400,
+            ClientError::Protocol(
+                crate::Error::SessionBusy { .. } | crate::Error::WriteContended { .. },
+            ) => 503,
             ClientError::Provider(p) if p.status == 403 => 403,
             ClientError::Transport(t) if t.kind == TransportErrorKind::Timeout => 504,
             ClientError::Provider(_) | ClientError::Transport(_) | ClientError::Protocol(_) => 502,
@@ -119,6 +127,7 @@ impl From<crate::Error> for ClientError {
             crate::Error::SessionExpired(p) => ClientError::SessionExpired(p),
             crate::Error::NotAuthenticated => ClientError::NotAuthenticated,
             crate::Error::Config(c) => ClientError::Config(c),
+            crate::Error::Snapshot(e) => ClientError::Storage(StorageError::Corrupt(e)),
             other => ClientError::Protocol(other),
         }
     }

@@ -44,6 +44,20 @@ pub enum Error {
     /// [`GetAccessToken::without_refresh`](crate::GetAccessToken::without_refresh)). What it
     /// changed in the snapshot before stopping is consistent and may be kept.
     RefreshNeeded,
+    /// Another client has held the session's refresh lease for longer than a lease lasts
+    /// (a stuck or very slow refresh elsewhere): try again later.
+    SessionBusy {
+        /// When the other holder's lease ends.
+        until: UnixTime,
+    },
+    /// The stored session kept changing under this call's writes.
+    WriteContended {
+        /// Writes tried.
+        attempts: u32,
+    },
+    /// A request of a session call could not be sent or got no answer; the driver holds
+    /// the transport error. What the call changed was written first.
+    RequestFailed,
     /// An operation was driven out of order (a bug in the caller's loop).
     Usage(&'static str),
 }
@@ -67,6 +81,15 @@ impl fmt::Display for Error {
             Error::Snapshot(e) => write!(f, "stored session unreadable: {e}"),
             Error::Claims(e) => write!(f, "cannot decode claims: {e}"),
             Error::RefreshNeeded => f.write_str("a token refresh is needed and was not allowed"),
+            Error::SessionBusy { until } => write!(
+                f,
+                "another client holds the session's refresh lease until {until}; try again"
+            ),
+            Error::WriteContended { attempts } => write!(
+                f,
+                "the stored session changed under each of {attempts} writes"
+            ),
+            Error::RequestFailed => f.write_str("a request could not be sent"),
             Error::Usage(what) => write!(f, "operation misused: {what}"),
         }
     }
@@ -88,6 +111,9 @@ impl std::error::Error for Error {
             Error::NotAuthenticated
             | Error::MissingOrganizationScope
             | Error::RefreshNeeded
+            | Error::SessionBusy { .. }
+            | Error::WriteContended { .. }
+            | Error::RequestFailed
             | Error::Usage(_) => None,
         }
     }

@@ -125,6 +125,7 @@ mod metadata;
 mod ops;
 mod scope;
 mod secret;
+mod session;
 mod signin;
 mod snapshot;
 mod time;
@@ -145,6 +146,7 @@ pub mod adapter {
         lease_holder, read_session, refresh_lease_ttl, session_write, SessionReader, SessionWrite,
         SESSION_KEY,
     };
+    pub use crate::session::{Call, CallEnv};
 }
 pub use config::{ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};

@@ -2,18 +2,16 @@
 
 use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
-use logto_proto::adapter::{
-    lease_holder, refresh_lease_ttl, session_write, SessionReader, SessionWrite, SESSION_KEY,
-};
+use logto_proto::adapter::{lease_holder, Call, CallEnv, SessionReader, SESSION_KEY};
 use logto_proto::{
-    decode_claims, AccessToken, AccessTokenClaims, ClientError as Error, Config, Context,
-    IdTokenClaims, LeaseState, Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy,
-    SignInOptions, SignOutResult, Snapshot, Step, TokenTarget, UnixTime, UserInfo,
+    decode_claims, AccessToken, AccessTokenClaims, ClientError as Error, Config, IdTokenClaims,
+    Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy, SignInOptions, SignOutResult,
+    Snapshot, Step, TokenTarget, TransportError, UnixTime, UserInfo,
 };
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of the current time (the system clock unless replaced for tests).
 pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
@@ -73,6 +71,7 @@ pub struct LogtoClient {
     reader: Arc<Mutex<SessionReader>>,
     session_lock: Arc<Mutex<()>>,
     holder: Arc<str>,
+    calls: Arc<std::sync::atomic::AtomicU64>,
     clock: Clock,
     entropy: Entropy,
 }
@@ -117,6 +116,7 @@ impl LogtoClient {
             reader: Arc::default(),
             session_lock: Arc::default(),
             holder: new_holder(&os_entropy),
+            calls: Arc::default(),
             clock: Arc::new(system_clock),
             entropy: Arc::new(os_entropy),
         }
@@ -130,6 +130,7 @@ impl LogtoClient {
             reader: Arc::default(),
             session_lock: Arc::default(),
             holder: new_holder(&*self.entropy),
+            calls: Arc::default(),
             ..self.clone()
         }
     }
@@ -165,22 +166,13 @@ impl LogtoClient {
     /// [`sign_in`](Self::sign_in) with every option (interaction mode, first screen,
     /// identifiers, direct sign-in, login hint, prompt, extra parameters).
     pub fn sign_in_with(&self, options: SignInOptions) -> Result<String, Error> {
-        let mut bytes = [0u8; 96];
-        (self.entropy)(&mut bytes).map_err(Error::Random)?;
-        let entropy = SignInEntropy::from_bytes(bytes);
-        let mut s = self.open(false)?;
-        let result = self.drive(&mut s.context(self).sign_in(options, entropy));
-        self.close(s)?;
-        result
+        self.run(Call::sign_in(self.env(), options, self.sign_in_entropy()?))
     }
 
     /// Completes the sign-in with the URL the provider redirected to (query included).
     /// Returns the verified ID token's claims.
     pub fn handle_sign_in_callback(&self, callback_url: &str) -> Result<IdTokenClaims, Error> {
-        let mut s = self.open(false)?;
-        let result = self.drive(&mut s.context(self).handle_sign_in_callback(callback_url));
-        self.close(s)?;
-        result
+        self.run(Call::handle_sign_in_callback(self.env(), callback_url))
     }
 
     /// Signs out: clears the session, revokes the refresh token (a failure there does not
@@ -196,56 +188,32 @@ impl LogtoClient {
         &self,
         post_logout_redirect_uri: Option<&str>,
     ) -> Result<SignOutResult, Error> {
-        let mut s = self.open(false)?;
-        let result = self.drive(&mut s.context(self).sign_out(post_logout_redirect_uri));
-        self.close(s)?;
-        result
+        self.run(Call::sign_out(self.env(), post_logout_redirect_uri))
     }
 
     /// Whether the session holds an ID token (a sign-in completed, no sign-out since).
     pub fn is_authenticated(&self) -> Result<bool, Error> {
-        Ok(self.load()?.1.is_authenticated())
+        Ok(self.load()?.is_authenticated())
     }
 
     /// The raw ID token.
     pub fn id_token(&self) -> Result<Option<String>, Error> {
-        Ok(self.load()?.1.id_token().map(|t| t.expose().to_owned()))
+        Ok(self.load()?.id_token().map(|t| t.expose().to_owned()))
     }
 
     /// The claims of the ID token (verified when it was stored).
     pub fn id_token_claims(&self) -> Result<IdTokenClaims, Error> {
-        Ok(self.load()?.1.id_token_claims()?)
+        Ok(self.load()?.id_token_claims()?)
     }
 
     /// The refresh token.
     pub fn refresh_token(&self) -> Result<Option<String>, Error> {
-        Ok(self
-            .load()?
-            .1
-            .refresh_token()
-            .map(|t| t.expose().to_owned()))
+        Ok(self.load()?.refresh_token().map(|t| t.expose().to_owned()))
     }
 
     /// The userinfo claims (with a fresh access token, refreshed if needed).
     pub fn fetch_user_info(&self) -> Result<UserInfo, Error> {
-        // The usual call finds a fresh token: no refresh, so no refresh lease and no storage
-        // write. Only a token that must be refreshed takes the lease-holding path.
-        let mut s = self.open(false)?;
-        let result = self.drive(&mut s.context(self).fetch_user_info().without_refresh());
-        // Built without_refresh, the operation changed the session only if it stopped for
-        // a refresh: otherwise there is nothing to write back.
-        if !matches!(
-            result,
-            Err(Error::Protocol(logto_proto::Error::RefreshNeeded))
-        ) {
-            self.merge_cache(&s.cache);
-            return result;
-        }
-        self.close_unless_overtaken(s)?;
-        let mut s = self.open(true)?;
-        let result = self.drive(&mut s.context(self).fetch_user_info());
-        self.close(s)?;
-        result
+        self.run(Call::fetch_user_info(self.env()))
     }
 
     /// An access token for an API resource (`""`: the token for the userinfo endpoint).
@@ -289,44 +257,43 @@ impl LogtoClient {
     /// The token for any target with its scope and expiry; `force_refresh` skips the cache
     /// (e.g. after a role change).
     pub fn token(&self, target: TokenTarget, force_refresh: bool) -> Result<AccessToken, Error> {
-        if !force_refresh {
-            // Fast path, no lock: a fresh cached token needs no request.
-            let (_, mut snapshot) = self.load()?;
-            let mut cache = self.cache();
-            let mut op = Context::new(&self.app.config, &mut cache, &mut snapshot)
-                .access_token(target.clone(), false);
-            if let Step::Done(token) = op.step((self.clock)())? {
-                return Ok(token);
-            }
-        }
-        let mut s = self.open(true)?;
-        let result = self.drive(&mut s.context(self).access_token(target, force_refresh));
-        self.close(s)?;
-        result
+        self.run(Call::access_token(self.env(), target, force_refresh))
     }
 
     /// Forgets the cached token for `target`; the next request refreshes it.
     pub fn clear_access_token(&self, target: &TokenTarget) -> Result<(), Error> {
-        let mut s = self.open(false)?;
-        s.snapshot.clear_access_token(target);
-        self.close(s)
+        self.run(Call::clear_access_tokens(self.env(), Some(target.clone())))
     }
 
     /// Forgets every cached access token (ID and refresh tokens stay).
     pub fn clear_access_tokens(&self) -> Result<(), Error> {
-        let mut s = self.open(false)?;
-        s.snapshot.clear_access_tokens();
-        self.close(s)
+        self.run(Call::clear_access_tokens(self.env(), None))
     }
 
-    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`](crate::StorageError::Corrupt).
+    /// Deletes the stored session, e.g. after [`StorageError::Corrupt`](crate::StorageError::Corrupt):
+    /// whatever it holds, unreadable or not.
     pub fn clear_session(&self) -> Result<(), Error> {
-        let _guard = self.lock();
-        Ok(self.storage.delete(SESSION_KEY)?)
+        let stored = self.storage.get(SESSION_KEY)?;
+        self.storage
+            .compare_and_swap(SESSION_KEY, stored.as_deref(), None)?;
+        Ok(())
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        self.session_lock.lock().unwrap_or_else(|p| p.into_inner())
+    fn env(&self) -> CallEnv<'_> {
+        CallEnv {
+            config: &self.app.config,
+            cache: self.cache(),
+            holder: &self.holder,
+            call: self
+                .calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    fn sign_in_entropy(&self) -> Result<SignInEntropy, Error> {
+        let mut bytes = [0u8; 96];
+        (self.entropy)(&mut bytes).map_err(Error::Random)?;
+        Ok(SignInEntropy::from_bytes(bytes))
     }
 
     fn cache(&self) -> ProviderCache {
@@ -348,143 +315,86 @@ impl LogtoClient {
         shared.merge(cache, (self.clock)());
     }
 
-    fn load(&self) -> Result<(Option<String>, Snapshot), Error> {
-        let raw = self.storage.get(SESSION_KEY)?;
-        let snapshot = self
-            .reader
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .read(raw.as_deref())?;
-        Ok((raw, snapshot))
+    fn load(&self) -> Result<Snapshot, Error> {
+        let stored = self.storage.get(SESSION_KEY)?;
+        Ok(self.reader().read(stored.as_deref())?)
     }
 
-    fn save(&self, before: Option<&str>, snapshot: &Snapshot) -> Result<(), Error> {
-        match session_write(before, snapshot) {
-            SessionWrite::Unchanged => Ok(()),
-            SessionWrite::Delete => Ok(self.storage.delete(SESSION_KEY)?),
-            SessionWrite::Set(json) => Ok(self.storage.set(SESSION_KEY, &json)?),
-        }
+    fn reader(&self) -> std::sync::MutexGuard<'_, SessionReader> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The driver loop: sends what the operation asks for and feeds back the answers.
-    /// Provider documents (discovery, JWKS) are fetched one at a time per endpoint, and an
-    /// operation is first offered what another one fetched meanwhile, so concurrent sessions
-    /// make one request for them.
-    fn drive<O: Operation>(&self, op: &mut O) -> Result<O::Output, Error> {
+    /// The driver loop: performs each step of a core call and feeds the result back. The
+    /// core decides everything; this only moves bytes, time and storage values.
+    ///
+    /// - Provider documents (discovery, JWKS) are fetched one at a time per endpoint, and a
+    ///   call is first offered what another one fetched meanwhile.
+    /// - Writes of one session are made one at a time in this process (the session lock),
+    ///   so that a compare-and-swap is atomic here even over a store whose own is not.
+    fn run<T>(&self, mut call: Call<'_, T>) -> Result<T, Error> {
+        let mut failed: Option<TransportError> = None;
         loop {
-            let request = match op.step((self.clock)())? {
+            let step = match call.step((self.clock)()) {
+                Ok(step) => step,
+                Err(logto_proto::Error::RequestFailed) => {
+                    return Err(failed.map_or(
+                        Error::Protocol(logto_proto::Error::RequestFailed),
+                        Error::Transport,
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match step {
                 Step::Done(value) => return Ok(value),
-                Step::Send(request) => request,
+                Step::ReadSession => {
+                    let stored = self.storage.get(SESSION_KEY)?;
+                    call.handle_read(stored, &mut self.reader(), (self.clock)())?;
+                }
+                Step::WriteSession { expected, new } => {
+                    // One write at a time per session in this process: the compare-and-swap
+                    // is atomic here even over a store whose own is not.
+                    let _one_writer = self.session_lock.lock().unwrap_or_else(|p| p.into_inner());
+                    let written = self.storage.compare_and_swap(
+                        SESSION_KEY,
+                        expected.as_deref(),
+                        new.as_deref(),
+                    )?;
+                    call.handle_written(written, (self.clock)())?;
+                }
+                Step::Wait(duration) => {
+                    std::thread::sleep(duration);
+                    call.handle_waited((self.clock)())?;
+                }
+                Step::Send(request) => {
+                    let fetching = call.fetches_provider_data().then(|| {
+                        self.app
+                            .cache
+                            .fetching
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                    });
+                    if fetching.is_some() && call.handle_shared_cache(&self.cache(), (self.clock)())
+                    {
+                        continue;
+                    }
+                    match transport::send(&self.app.agent, request) {
+                        Ok(response) => call.handle_response(response, (self.clock)())?,
+                        Err(e) => {
+                            failed = Some(e);
+                            let _ = call.handle_transport_error((self.clock)());
+                        }
+                    }
+                    if fetching.is_some() {
+                        self.merge_cache(call.provider_cache());
+                    }
+                }
                 _ => {
                     return Err(
                         logto_proto::Error::Usage("a step this driver does not know").into(),
                     )
                 }
-            };
-            let fetching = op.fetches_provider_data().then(|| {
-                self.app
-                    .cache
-                    .fetching
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-            });
-            if fetching.is_some() && op.handle_shared_cache(&self.cache(), (self.clock)()) {
-                continue;
-            }
-            match transport::send(&self.app.agent, request) {
-                Ok(response) => op.handle_response(response, (self.clock)())?,
-                Err(e) if op.handle_transport_error((self.clock)()) => drop(e),
-                Err(e) => return Err(Error::Transport(e)),
-            }
-            if fetching.is_some() {
-                self.merge_cache(op.provider_cache());
             }
         }
-    }
-
-    /// Opens the session under the session lock: loads the snapshot and a copy of the
-    /// provider cache. With `lease`, also takes the session's refresh lease, so that no other
-    /// client (in this process or another sharing the store) refreshes until
-    /// [`close`](Self::close).
-    fn open(&self, lease: bool) -> Result<OpenSession<'_>, Error> {
-        let guard = self.lock();
-        let ttl = refresh_lease_ttl(&self.app.config);
-        let (raw, snapshot) = loop {
-            let (raw, mut snapshot) = self.load()?;
-            if !lease {
-                break (raw, snapshot);
-            }
-            let now = (self.clock)();
-            match snapshot.acquire_refresh_lease(&self.holder, now, ttl) {
-                LeaseState::Acquired => {
-                    let json = snapshot.to_json();
-                    if self
-                        .storage
-                        .compare_and_swap(SESSION_KEY, raw.as_deref(), Some(&json))?
-                    {
-                        break (Some(json), snapshot);
-                    }
-                }
-                LeaseState::HeldElsewhere { until } => {
-                    let wait = until.secs_since(now).min(1);
-                    std::thread::sleep(Duration::from_millis(50).min(Duration::from_secs(wait)));
-                }
-            }
-        };
-        Ok(OpenSession {
-            _guard: guard,
-            raw,
-            leased: lease,
-            snapshot,
-            cache: self.cache(),
-        })
-    }
-
-    /// Saves what an operation left (it is consistent whether it succeeded or not), merges
-    /// the cache back and ends the lease.
-    fn close(&self, mut s: OpenSession<'_>) -> Result<(), Error> {
-        self.merge_cache(&s.cache);
-        if !s.leased {
-            return self.save(s.raw.as_deref(), &s.snapshot);
-        }
-        s.snapshot.release_refresh_lease(&self.holder);
-        let json = s.snapshot.to_json();
-        if !self
-            .storage
-            .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))?
-        {
-            // Our lease lapsed and another writer came in: what this refresh returned (the
-            // rotated refresh token) is still the newest truth the provider gave.
-            self.storage.set(SESSION_KEY, &json)?;
-        }
-        Ok(())
-    }
-
-    /// Closes a session opened without the lease for an operation built `without_refresh`:
-    /// what it changed is written only if nobody wrote the session meanwhile, because
-    /// without the lease another client's write (a rotated refresh token) must win.
-    fn close_unless_overtaken(&self, s: OpenSession<'_>) -> Result<(), Error> {
-        self.merge_cache(&s.cache);
-        if let SessionWrite::Set(json) = session_write(s.raw.as_deref(), &s.snapshot) {
-            self.storage
-                .compare_and_swap(SESSION_KEY, s.raw.as_deref(), Some(&json))?;
-        }
-        Ok(())
-    }
-}
-
-/// A session opened by [`LogtoClient::open`].
-struct OpenSession<'a> {
-    _guard: MutexGuard<'a, ()>,
-    raw: Option<String>,
-    leased: bool,
-    snapshot: Snapshot,
-    cache: ProviderCache,
-}
-
-impl OpenSession<'_> {
-    fn context<'s>(&'s mut self, client: &'s LogtoClient) -> Context<'s> {
-        Context::new(&client.app.config, &mut self.cache, &mut self.snapshot)
     }
 }
 

@@ -1,6 +1,6 @@
 //! What every operation shares: the context, the request in flight, discovery and JWKS.
 
-use super::{Context, Step};
+use super::{Cx, Step};
 use crate::claims::IdTokenClaims;
 use crate::config::Config;
 use crate::error::{Error, ProviderError};
@@ -35,12 +35,39 @@ pub(super) enum Verified {
     Fetch(HttpRequest),
 }
 
+/// A value an operation works on: the caller's (borrowed through a [`Context`]), or its
+/// own (an operation run inside a session call, which keeps the session between steps).
+#[derive(Debug)]
+pub(crate) enum Slot<'a, T> {
+    Borrowed(&'a mut T),
+    Owned(T),
+}
+
+impl<T> std::ops::Deref for Slot<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Slot::Borrowed(t) => t,
+            Slot::Owned(t) => t,
+        }
+    }
+}
+
+impl<T> std::ops::DerefMut for Slot<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match self {
+            Slot::Borrowed(t) => t,
+            Slot::Owned(t) => t,
+        }
+    }
+}
+
 /// What every operation shares: the context, the request in flight, discovery and JWKS.
 #[derive(Debug)]
 pub(super) struct Engine<'a> {
     pub(super) config: &'a Config,
-    pub(super) cache: &'a mut ProviderCache,
-    pub(super) snapshot: &'a mut Snapshot,
+    pub(super) cache: Slot<'a, ProviderCache>,
+    pub(super) snapshot: Slot<'a, Snapshot>,
     pub(super) awaiting: Option<Awaiting>,
     pub(super) jwks_need: JwksNeed,
     /// Whether this operation fetched a JWKS itself (always after its token response).
@@ -49,11 +76,11 @@ pub(super) struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
-    pub(super) fn new(ctx: Context<'a>) -> Self {
+    pub(super) fn new(cx: Cx<'a>) -> Self {
         Engine {
-            config: ctx.config,
-            cache: ctx.cache,
-            snapshot: ctx.snapshot,
+            config: cx.config,
+            cache: cx.cache,
+            snapshot: cx.snapshot,
             awaiting: None,
             jwks_need: JwksNeed::Missing,
             jwks_fetched: false,
@@ -295,7 +322,25 @@ macro_rules! operation_impl {
             }
 
             fn provider_cache(&self) -> &ProviderCache {
-                self.eng.cache
+                &self.eng.cache
+            }
+        }
+
+        impl crate::ops::Bound for $ty<'_> {
+            fn snapshot(&self) -> &crate::snapshot::Snapshot {
+                &self.eng.snapshot
+            }
+
+            fn snapshot_mut(&mut self) -> &mut crate::snapshot::Snapshot {
+                &mut self.eng.snapshot
+            }
+
+            fn cache_mut(&mut self) -> &mut ProviderCache {
+                &mut self.eng.cache
+            }
+
+            fn metadata(&self) -> Option<&crate::metadata::ProviderMetadata> {
+                self.eng.cache.metadata.as_ref()
             }
         }
     };

@@ -24,6 +24,7 @@ use std::fmt;
 #[macro_use]
 mod engine;
 mod callback;
+mod clear;
 mod discover;
 mod sign_in;
 mod sign_out;
@@ -32,8 +33,9 @@ mod user_info;
 
 use callback::CallbackPhase;
 pub use callback::HandleSignInCallback;
+pub(crate) use clear::ClearAccessTokens;
 pub use discover::Discover;
-use engine::Engine;
+use engine::{Engine, Slot};
 pub use sign_in::SignIn;
 pub use sign_out::{Revocation, SignOut, SignOutResult};
 pub use token::GetAccessToken;
@@ -41,8 +43,10 @@ use token::TokenFetch;
 pub use user_info::FetchUserInfo;
 use user_info::UserInfoPhase;
 
-/// What an operation wants next. More kinds of step may come (drivers answer one they do
-/// not know with [`Error::Usage`]).
+/// What an operation wants next. Operations on values ([`Context`]) only send requests and
+/// finish; [session calls](crate::adapter::Call) also read and write the stored session and
+/// wait. More kinds of step may come (drivers answer one they do not know with
+/// [`Error::Usage`]).
 #[derive(Debug)]
 #[must_use]
 #[non_exhaustive]
@@ -50,8 +54,37 @@ pub enum Step<T> {
     /// Send this request and feed the response to
     /// [`handle_response`](Operation::handle_response).
     Send(HttpRequest),
+    /// Read the stored session (key [`SESSION_KEY`](crate::adapter::SESSION_KEY)) and feed
+    /// what the store holds to [`Call::handle_read`](crate::adapter::Call::handle_read).
+    ReadSession,
+    /// Compare-and-swap the stored session: write `new` (`None`: delete the key) only if the
+    /// store holds `expected` (`None`: nothing), atomically, and feed whether it wrote to
+    /// [`Call::handle_written`](crate::adapter::Call::handle_written).
+    WriteSession {
+        /// What the store must hold for the write to happen.
+        expected: Option<String>,
+        /// What to write.
+        new: Option<String>,
+    },
+    /// Wait this long (another client holds the session's refresh lease), then call
+    /// [`Call::handle_waited`](crate::adapter::Call::handle_waited).
+    Wait(std::time::Duration),
     /// Finished with this value.
     Done(T),
+}
+
+impl<T> Step<T> {
+    /// Any step but `Done`, with no value to carry (`Done` has none to give: use it only
+    /// where the step is known not to be `Done`).
+    pub(crate) fn map_done<U>(self) -> Step<U> {
+        match self {
+            Step::Send(request) => Step::Send(request),
+            Step::ReadSession => Step::ReadSession,
+            Step::WriteSession { expected, new } => Step::WriteSession { expected, new },
+            Step::Wait(d) => Step::Wait(d),
+            Step::Done(_) => Step::Wait(std::time::Duration::ZERO),
+        }
+    }
 }
 
 /// The shape every network flow shares; adapters drive any operation with one loop.
@@ -137,6 +170,11 @@ where
                     }
                 }
             },
+            _ => {
+                return Err(RunError::Protocol(Error::Usage(
+                    "run drives operations on values, not session calls",
+                )))
+            }
         }
     }
 }
@@ -150,6 +188,109 @@ pub struct Context<'a> {
     pub cache: &'a mut ProviderCache,
     /// This session.
     pub snapshot: &'a mut Snapshot,
+}
+
+/// An operation's values, borrowed from a [`Context`] or owned by a session call.
+pub(crate) struct Cx<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) cache: Slot<'a, ProviderCache>,
+    pub(crate) snapshot: Slot<'a, Snapshot>,
+}
+
+impl<'a> Cx<'a> {
+    /// Values an operation owns (a session call keeps them between steps).
+    pub(crate) fn owned(config: &'a Config, cache: ProviderCache, snapshot: Snapshot) -> Self {
+        Cx {
+            config,
+            cache: Slot::Owned(cache),
+            snapshot: Slot::Owned(snapshot),
+        }
+    }
+
+    /// Drops the cached token for `target`, or every cached access token (`None`).
+    pub(crate) fn clear_access_tokens(self, target: Option<TokenTarget>) -> ClearAccessTokens<'a> {
+        ClearAccessTokens {
+            eng: Engine::new(self),
+            target,
+        }
+    }
+
+    /// Fetches the provider metadata unless the cache has fresh metadata.
+    pub(crate) fn discover(self) -> Discover<'a> {
+        Discover {
+            eng: Engine::new(self),
+        }
+    }
+
+    /// Starts a sign-in: the URL to send the user to (see [`sign_in_url`]).
+    pub(crate) fn sign_in(self, options: SignInOptions, entropy: SignInEntropy) -> SignIn<'a> {
+        SignIn {
+            eng: Engine::new(self),
+            options,
+            entropy,
+        }
+    }
+
+    /// Completes a sign-in from the callback URL the provider redirected to.
+    pub(crate) fn handle_sign_in_callback(
+        self,
+        callback_url: impl Into<String>,
+    ) -> HandleSignInCallback<'a> {
+        HandleSignInCallback {
+            eng: Engine::new(self),
+            callback_url: callback_url.into(),
+            phase: CallbackPhase::Start,
+        }
+    }
+
+    /// An access token for `target`: the cached one if fresh (and `force_refresh` is false),
+    /// else a refresh-token grant.
+    pub(crate) fn access_token(
+        self,
+        target: TokenTarget,
+        force_refresh: bool,
+    ) -> GetAccessToken<'a> {
+        GetAccessToken {
+            eng: Engine::new(self),
+            fetch: TokenFetch::new(target, force_refresh),
+        }
+    }
+
+    /// The userinfo claims, with the access token for no resource (refreshed if needed).
+    pub(crate) fn fetch_user_info(self) -> FetchUserInfo<'a> {
+        FetchUserInfo {
+            eng: Engine::new(self),
+            fetch: TokenFetch::new(TokenTarget::userinfo(), false),
+            phase: UserInfoPhase::Token,
+            retried: false,
+        }
+    }
+
+    /// Signs out: the session's tokens and pending sign-in are cleared at once; then the
+    /// refresh token is revoked (its failure is reported, never fatal) and the end-session
+    /// URL is built.
+    pub(crate) fn sign_out(mut self, post_logout_redirect_uri: Option<&str>) -> SignOut<'a> {
+        let id_token = self.snapshot.id_token.take();
+        let refresh_token = self.snapshot.refresh_token.take();
+        self.snapshot.clear_tokens();
+        self.snapshot.pending = None;
+        SignOut {
+            eng: Engine::new(self),
+            post_logout_redirect_uri: post_logout_redirect_uri.map(str::to_owned),
+            id_token,
+            refresh_token,
+            revocation: None,
+        }
+    }
+}
+
+/// What the session calls need of an operation besides [`Operation`]: its view of the
+/// session.
+pub(crate) trait Bound: Operation {
+    fn snapshot(&self) -> &Snapshot;
+    fn snapshot_mut(&mut self) -> &mut Snapshot;
+    fn cache_mut(&mut self) -> &mut ProviderCache;
+    fn metadata(&self) -> Option<&crate::metadata::ProviderMetadata>;
 }
 
 impl<'a> Context<'a> {
@@ -166,20 +307,22 @@ impl<'a> Context<'a> {
         }
     }
 
+    fn cx(self) -> Cx<'a> {
+        Cx {
+            config: self.config,
+            cache: Slot::Borrowed(self.cache),
+            snapshot: Slot::Borrowed(self.snapshot),
+        }
+    }
+
     /// Fetches the provider metadata unless the cache has fresh metadata.
     pub fn discover(self) -> Discover<'a> {
-        Discover {
-            eng: Engine::new(self),
-        }
+        self.cx().discover()
     }
 
     /// Starts a sign-in: the URL to send the user to (see [`sign_in_url`]).
     pub fn sign_in(self, options: SignInOptions, entropy: SignInEntropy) -> SignIn<'a> {
-        SignIn {
-            eng: Engine::new(self),
-            options,
-            entropy,
-        }
+        self.cx().sign_in(options, entropy)
     }
 
     /// Completes a sign-in from the callback URL the provider redirected to.
@@ -187,46 +330,24 @@ impl<'a> Context<'a> {
         self,
         callback_url: impl Into<String>,
     ) -> HandleSignInCallback<'a> {
-        HandleSignInCallback {
-            eng: Engine::new(self),
-            callback_url: callback_url.into(),
-            phase: CallbackPhase::Start,
-        }
+        self.cx().handle_sign_in_callback(callback_url)
     }
 
     /// An access token for `target`: the cached one if fresh (and `force_refresh` is false),
     /// else a refresh-token grant.
     pub fn access_token(self, target: TokenTarget, force_refresh: bool) -> GetAccessToken<'a> {
-        GetAccessToken {
-            eng: Engine::new(self),
-            fetch: TokenFetch::new(target, force_refresh),
-        }
+        self.cx().access_token(target, force_refresh)
     }
 
     /// The userinfo claims, with the access token for no resource (refreshed if needed).
     pub fn fetch_user_info(self) -> FetchUserInfo<'a> {
-        FetchUserInfo {
-            eng: Engine::new(self),
-            fetch: TokenFetch::new(TokenTarget::userinfo(), false),
-            phase: UserInfoPhase::Token,
-            retried: false,
-        }
+        self.cx().fetch_user_info()
     }
 
     /// Signs out: the session's tokens and pending sign-in are cleared at once; then the
     /// refresh token is revoked (its failure is reported, never fatal) and the end-session
     /// URL is built.
     pub fn sign_out(self, post_logout_redirect_uri: Option<&str>) -> SignOut<'a> {
-        let id_token = self.snapshot.id_token.take();
-        let refresh_token = self.snapshot.refresh_token.take();
-        self.snapshot.clear_tokens();
-        self.snapshot.pending = None;
-        SignOut {
-            eng: Engine::new(self),
-            post_logout_redirect_uri: post_logout_redirect_uri.map(str::to_owned),
-            id_token,
-            refresh_token,
-            revocation: None,
-        }
+        self.cx().sign_out(post_logout_redirect_uri)
     }
 }

@@ -30,7 +30,7 @@ impl SignIn<'_> {
         let url = sign_in_url(
             self.eng.config,
             metadata,
-            self.eng.snapshot,
+            &mut self.eng.snapshot,
             &self.options,
             &self.entropy,
             now,

@@ -46,8 +46,8 @@ impl FetchUserInfo<'_> {
         match &mut self.phase {
             UserInfoPhase::Token => {
                 let token = match self.fetch.advance(&mut self.eng, now)? {
-                    Step::Send(request) => return Ok(Step::Send(request)),
                     Step::Done(token) => token,
+                    other => return Ok(other.map_done()),
                 };
                 let endpoint = self.eng.metadata()?.userinfo_endpoint.clone().ok_or(
                     DiscoveryError::MissingEndpoint {

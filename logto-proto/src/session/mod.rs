@@ -1,0 +1,743 @@
+//! Session calls: one client call on a session kept in a store, as a sans-IO machine.
+//!
+//! An [`Operation`] works on a session it is given. A [`Call`] also keeps that session in a
+//! store shared with other clients and processes, under the rules that keep refresh-token
+//! rotation safe. Its steps are the operation's requests plus storage reads,
+//! compare-and-swap writes and waits ([`Step::ReadSession`], [`Step::WriteSession`],
+//! [`Step::Wait`]); every decision about them is taken here, from values.
+//!
+//! ```text
+//!  read ──► run the operation ─────────────────────────► done: write what changed ──► Done
+//!   ▲          │ a refresh is needed          ▲  token response with a rotated token:
+//!   │          ▼                              │  written at once (lease renewed)
+//!   │       take the lease (write) ── ok ──► run it again, allowed to refresh
+//!   │          │ held elsewhere: wait, re-read
+//!   └──────────┘ any write that finds the store changed: re-read, merge, write again
+//! ```
+//!
+//! The rules:
+//! - Every write is a compare-and-swap against what was read. After a conflict the call
+//!   re-reads and merges ([`merge`]): a rotated refresh token is never lost, a consumed one
+//!   is never written back, a session signed out meanwhile stays signed out (and the refresh
+//!   token this call holds is revoked, best effort).
+//! - A refresh happens only under the session's refresh lease, taken with a compare-and-swap;
+//!   other clients wait for it (at most about one lease lifetime, then
+//!   [`Error::SessionBusy`]) and re-read. A lease dated beyond its lifetime counts as lapsed.
+//! - The rotated refresh token is written as soon as its token response is handled, before
+//!   any further request: dropping the call at any later point loses nothing; dropping it
+//!   while the token request is in flight loses that request's answer only. Each such write
+//!   renews the lease, so it covers the longest call.
+//! - A call that finds a fresh cached token makes no request and no write.
+
+mod merge;
+
+use crate::claims::{IdTokenClaims, UserInfo};
+use crate::client::{refresh_lease_ttl, session_write, SessionReader, SessionWrite};
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::metadata::ProviderCache;
+use crate::ops::{Bound, Cx, Operation, SignOutResult, Step};
+use crate::secret::Secret;
+use crate::signin::{SignInEntropy, SignInOptions};
+use crate::snapshot::{AccessToken, LeaseState, Snapshot, TokenTarget};
+use crate::time::UnixTime;
+use std::fmt;
+use std::time::Duration;
+
+/// Writes a call may retry after conflicts before it gives up.
+const MAX_WRITES: u32 = 32;
+/// How long a wait for another holder's lease lasts at most, each time.
+const WAIT_STEP: Duration = Duration::from_millis(50);
+
+/// What every call of a client needs: the configuration, a copy of the provider cache, the
+/// client's refresh-lease holder id ([`lease_holder`](crate::adapter::lease_holder)) and a
+/// number that no other call of that client uses.
+///
+/// A lease is held by one call (`{holder}.{call}`), never by a client: two calls of one
+/// client running at once (two threads on clones of it) must not both count as its holder.
+#[derive(Debug, Clone)]
+pub struct CallEnv<'a> {
+    /// The app's configuration.
+    pub config: &'a Config,
+    /// A copy of the shared provider cache.
+    pub cache: ProviderCache,
+    /// This client's lease holder id.
+    pub holder: &'a str,
+    /// This call's number among the client's calls.
+    pub call: u64,
+}
+
+/// One client call on a stored session (see the [module docs](self)): drive it with one
+/// loop over [`step`](Operation::step), answering each step with the matching `handle_*`.
+///
+/// ```
+/// use logto_proto::adapter::{Call, CallEnv, SessionReader};
+/// use logto_proto::{Config, Operation, ProviderCache, Step, TokenTarget, UnixTime};
+///
+/// let config = Config::new("https://tenant.logto.app", "app-id")?;
+/// let env = CallEnv { config: &config, cache: ProviderCache::new(), holder: "h1", call: 1 };
+/// let mut call = Call::access_token(env, TokenTarget::resource("https://api"), false);
+/// let mut reader = SessionReader::default();
+/// let now = UnixTime::from_secs(1_767_225_600);
+/// assert!(matches!(call.step(now)?, Step::ReadSession));
+/// call.handle_read(None, &mut reader, now)?; // nothing stored
+/// assert!(matches!(call.step(now), Err(logto_proto::Error::NotAuthenticated)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Call<'a, T> {
+    machine: Box<dyn Drive<T> + Send + 'a>,
+}
+
+impl<T> fmt::Debug for Call<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Call<'a, AccessToken> {
+    /// An access token for `target` (see [`Context::access_token`](crate::Context::access_token)).
+    pub fn access_token(env: CallEnv<'a>, target: TokenTarget, force_refresh: bool) -> Self {
+        Call::new(env, Policy::Leased, move |cx, refresh| {
+            let op = cx.access_token(target.clone(), force_refresh);
+            if refresh {
+                op
+            } else {
+                op.without_refresh()
+            }
+        })
+    }
+}
+
+impl<'a> Call<'a, UserInfo> {
+    /// The userinfo claims (see [`Context::fetch_user_info`](crate::Context::fetch_user_info)).
+    pub fn fetch_user_info(env: CallEnv<'a>) -> Self {
+        Call::new(env, Policy::Leased, |cx, refresh| {
+            let op = cx.fetch_user_info();
+            if refresh {
+                op
+            } else {
+                op.without_refresh()
+            }
+        })
+    }
+}
+
+impl<'a> Call<'a, String> {
+    /// Starts a sign-in (see [`Context::sign_in`](crate::Context::sign_in)).
+    pub fn sign_in(env: CallEnv<'a>, options: SignInOptions, entropy: SignInEntropy) -> Self {
+        Call::new(env, Policy::Plain, move |cx, _| {
+            cx.sign_in(options.clone(), entropy.clone())
+        })
+    }
+}
+
+impl<'a> Call<'a, IdTokenClaims> {
+    /// Completes a sign-in (see
+    /// [`Context::handle_sign_in_callback`](crate::Context::handle_sign_in_callback)).
+    pub fn handle_sign_in_callback(env: CallEnv<'a>, callback_url: &str) -> Self {
+        let url = callback_url.to_owned();
+        Call::new(env, Policy::Plain, move |cx, _| {
+            cx.handle_sign_in_callback(url.clone())
+        })
+    }
+}
+
+impl<'a> Call<'a, SignOutResult> {
+    /// Signs out (see [`Context::sign_out`](crate::Context::sign_out)): the stored session is
+    /// cleared first, then the refresh token it held is revoked.
+    pub fn sign_out(env: CallEnv<'a>, post_logout_redirect_uri: Option<&str>) -> Self {
+        let uri = post_logout_redirect_uri.map(str::to_owned);
+        Call::new(env, Policy::WriteFirst, move |cx, _| {
+            cx.sign_out(uri.as_deref())
+        })
+    }
+}
+
+impl<'a> Call<'a, ()> {
+    /// Forgets the cached token for `target` (`None`: every cached access token).
+    pub fn clear_access_tokens(env: CallEnv<'a>, target: Option<TokenTarget>) -> Self {
+        Call::new(env, Policy::Plain, move |cx, _| {
+            cx.clear_access_tokens(target.clone())
+        })
+    }
+}
+
+impl<'a, T: Send + 'a> Call<'a, T> {
+    fn new<O>(
+        env: CallEnv<'a>,
+        policy: Policy,
+        make: impl FnMut(Cx<'a>, bool) -> O + Send + 'a,
+    ) -> Self
+    where
+        O: Bound<Output = T> + Send + 'a,
+    {
+        let machine = Machine {
+            config: env.config,
+            holder: format!("{}.{}", env.holder, env.call),
+            policy,
+            make: Box::new(make),
+            cache: env.cache,
+            ours: Snapshot::new(),
+            op: None,
+            state: State::Read(Purpose::Begin),
+            base_text: None,
+            base: Snapshot::new(),
+            written_rt: None,
+            leased: false,
+            waits: 0,
+            writes: 0,
+            outcome: None,
+        };
+        Call {
+            machine: Box::new(machine),
+        }
+    }
+}
+
+impl<T> Call<'_, T> {
+    /// What the store held at [`Step::ReadSession`] (`None`: nothing). `reader` parses it
+    /// (reusing its last parse while the text is unchanged); a session it cannot read ends
+    /// the call with [`Error::Snapshot`].
+    pub fn handle_read(
+        &mut self,
+        stored: Option<String>,
+        reader: &mut SessionReader,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        self.machine.read(stored, reader, now)
+    }
+
+    /// Whether the compare-and-swap of [`Step::WriteSession`] wrote.
+    pub fn handle_written(&mut self, written: bool, now: UnixTime) -> Result<(), Error> {
+        self.machine.written(written, now)
+    }
+
+    /// The wait of [`Step::Wait`] is over.
+    pub fn handle_waited(&mut self, now: UnixTime) -> Result<(), Error> {
+        self.machine.waited(now)
+    }
+}
+
+impl<T> Operation for Call<'_, T> {
+    type Output = T;
+
+    fn step(&mut self, now: UnixTime) -> Result<Step<T>, Error> {
+        self.machine.step(now)
+    }
+
+    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
+        self.machine.response(Some(response), now)
+    }
+
+    /// Always true: a call goes on after a failed request, to write what changed and end
+    /// its lease, and then fails with [`Error::RequestFailed`] (the driver answers with the
+    /// transport error it holds) unless the operation could do without the request.
+    fn handle_transport_error(&mut self, now: UnixTime) -> bool {
+        self.machine.response(None, now).is_ok()
+    }
+
+    fn fetches_provider_data(&self) -> bool {
+        self.machine
+            .op()
+            .is_some_and(|op| op.fetches_provider_data())
+    }
+
+    fn handle_shared_cache(&mut self, shared: &ProviderCache, now: UnixTime) -> bool {
+        self.machine.shared(shared, now)
+    }
+
+    fn provider_cache(&self) -> &ProviderCache {
+        self.machine.cache()
+    }
+}
+
+/// How a call treats the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// Run the operation on the session as read, then write what changed.
+    Plain,
+    /// Like `Plain`, but a refresh happens only under the refresh lease, and a rotated
+    /// refresh token is written as soon as it arrives.
+    Leased,
+    /// The operation's first change (sign-out clears the session) is written before any
+    /// request; after a conflict the operation starts again on the session stored.
+    WriteFirst,
+}
+
+/// Why the call reads the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// To start (or start again after waiting for another holder's lease).
+    Begin,
+    /// A write found the store changed: merge, then write again and go on with `then`.
+    Merge(Then),
+}
+
+/// What follows a successful write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// Go on with the operation.
+    Run,
+    /// The lease is ours: run the operation again, allowed to refresh.
+    Refresh,
+    /// The call is over: return its outcome.
+    Finish,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Ask to read the store.
+    Read(Purpose),
+    /// Waiting for [`Call::handle_read`].
+    Reading(Purpose),
+    /// Step the operation.
+    Run,
+    /// Waiting for the operation's response.
+    Sending,
+    /// Take the refresh lease on the session as read.
+    Lease,
+    /// Write the session as the call holds it, then `Then`.
+    Write(Then),
+    /// Waiting for [`Call::handle_written`].
+    Writing { then: Then, text: Option<String> },
+    /// Waiting for [`Call::handle_waited`].
+    Waiting,
+    /// Revoke this refresh token (the session was signed out meanwhile), then finish.
+    Revoke(HttpRequest),
+    /// Waiting for the revocation's answer.
+    Revoking,
+    /// Return the outcome.
+    Finish,
+    /// The call is over.
+    Over,
+}
+
+/// The call machine behind [`Call`], generic over its operation.
+trait Drive<T> {
+    fn step(&mut self, now: UnixTime) -> Result<Step<T>, Error>;
+    fn read(
+        &mut self,
+        stored: Option<String>,
+        reader: &mut SessionReader,
+        now: UnixTime,
+    ) -> Result<(), Error>;
+    fn written(&mut self, written: bool, now: UnixTime) -> Result<(), Error>;
+    fn waited(&mut self, now: UnixTime) -> Result<(), Error>;
+    fn response(&mut self, response: Option<HttpResponse>, now: UnixTime) -> Result<(), Error>;
+    fn shared(&mut self, shared: &ProviderCache, now: UnixTime) -> bool;
+    fn op(&self) -> Option<&dyn Operation<Output = T>>;
+    fn cache(&self) -> &ProviderCache;
+}
+
+struct Machine<'a, O: Operation> {
+    config: &'a Config,
+    /// This call's lease holder id.
+    holder: String,
+    policy: Policy,
+    /// Builds the operation on a session; `true`: allowed to refresh.
+    make: Box<dyn FnMut(Cx<'a>, bool) -> O + Send + 'a>,
+    /// The provider cache and the session while no operation holds them.
+    cache: ProviderCache,
+    ours: Snapshot,
+    op: Option<O>,
+    state: State,
+    /// The store's value as last read or written: what the next write expects.
+    base_text: Option<String>,
+    base: Snapshot,
+    /// The refresh token as last read or written: a different one in the operation's
+    /// session is a rotation, written at once.
+    written_rt: Option<Secret>,
+    leased: bool,
+    waits: u32,
+    writes: u32,
+    outcome: Option<Result<O::Output, Error>>,
+}
+
+impl<'a, O: Bound + 'a> Machine<'a, O> {
+    /// The session as this call holds it.
+    fn ours(&self) -> &Snapshot {
+        self.op.as_ref().map_or(&self.ours, |op| op.snapshot())
+    }
+
+    fn ours_mut(&mut self) -> &mut Snapshot {
+        match &mut self.op {
+            Some(op) => op.snapshot_mut(),
+            None => &mut self.ours,
+        }
+    }
+
+    /// Builds the operation on the session as this call holds it.
+    fn start_op(&mut self, refresh: bool) {
+        let snapshot = std::mem::take(&mut self.ours);
+        let cache = std::mem::take(&mut self.cache);
+        self.op = Some((self.make)(
+            Cx::owned(self.config, cache, snapshot),
+            refresh,
+        ));
+    }
+
+    /// Takes the session and the cache back from the operation.
+    fn drop_op(&mut self) {
+        if let Some(mut op) = self.op.take() {
+            self.ours = std::mem::take(op.snapshot_mut());
+            self.cache = std::mem::take(op.cache_mut());
+        }
+    }
+
+    fn finish(&mut self, outcome: Result<O::Output, Error>) {
+        self.outcome = Some(outcome);
+        self.drop_op();
+        if self.leased {
+            self.ours.release_refresh_lease(&self.holder);
+        }
+        self.state = State::Write(Then::Finish);
+    }
+
+    /// The session was read for `purpose`.
+    fn on_read(&mut self, stored: Option<String>, snapshot: Snapshot, now: UnixTime) {
+        match purpose_of(&self.state) {
+            Purpose::Begin => {
+                self.base_text = stored;
+                self.base = snapshot.clone();
+                self.written_rt = snapshot.refresh_token.clone();
+                self.ours = snapshot;
+                match self.policy {
+                    Policy::Plain => self.run_op(true),
+                    Policy::Leased => {
+                        let refresh = self.leased;
+                        self.run_op(refresh);
+                    }
+                    Policy::WriteFirst => {
+                        self.start_op(true);
+                        self.state = State::Write(Then::Run);
+                    }
+                }
+            }
+            Purpose::Merge(then) => self.merge(stored, snapshot, then, now),
+        }
+    }
+
+    fn run_op(&mut self, refresh: bool) {
+        self.start_op(refresh);
+        self.state = State::Run;
+    }
+
+    /// A write found `stored` instead of what the call read before.
+    fn merge(&mut self, stored: Option<String>, snapshot: Snapshot, then: Then, _now: UnixTime) {
+        if self.policy == Policy::WriteFirst && then == Then::Run {
+            // Sign-out starts again on what is stored now, so that it revokes the newest
+            // refresh token.
+            self.op = None;
+            self.base_text = stored;
+            self.base = snapshot.clone();
+            self.ours = snapshot;
+            self.start_op(true);
+            self.state = State::Write(Then::Run);
+            return;
+        }
+        match merge::merge(&self.base, self.ours(), &snapshot, &self.holder) {
+            Some(merged) => {
+                self.base_text = stored;
+                self.base = snapshot;
+                *self.ours_mut() = merged;
+                self.state = State::Write(then);
+            }
+            None => {
+                // A refresh token this call received is live at the provider and belongs
+                // to a session that no longer exists: revoke it.
+                let rotated = self
+                    .ours()
+                    .refresh_token
+                    .clone()
+                    .filter(|rt| self.base.refresh_token.as_ref() != Some(rt));
+                let request = rotated.and_then(|rt| self.revocation(&rt));
+                self.drop_op();
+                self.outcome = Some(Err(Error::NotAuthenticated));
+                self.state = match request {
+                    Some(request) => State::Revoke(request),
+                    None => State::Finish,
+                };
+            }
+        }
+    }
+
+    fn revocation(&self, refresh_token: &Secret) -> Option<HttpRequest> {
+        let metadata = self.op.as_ref().and_then(|op| op.metadata())?;
+        let endpoint = metadata.revocation_endpoint.as_deref()?;
+        crate::token::client_request(
+            self.config,
+            ("revocation_endpoint", endpoint),
+            &[
+                ("token", refresh_token.expose()),
+                ("token_type_hint", "refresh_token"),
+            ],
+        )
+        .ok()
+    }
+
+    /// Takes the refresh lease on the session as read, or waits for its holder.
+    fn lease(&mut self, now: UnixTime) -> Result<Option<Step<O::Output>>, Error> {
+        let ttl = refresh_lease_ttl(self.config);
+        match self.ours.acquire_refresh_lease(&self.holder, now, ttl) {
+            LeaseState::Acquired => {
+                self.state = State::Write(Then::Refresh);
+                Ok(None)
+            }
+            LeaseState::HeldElsewhere { until } => {
+                // Bounded: about one lease lifetime of waits, whatever the clock does.
+                let max_waits = ttl.saturating_add(1).saturating_mul(20);
+                self.waits += 1;
+                if u64::from(self.waits) > max_waits {
+                    return Err(Error::SessionBusy { until });
+                }
+                self.state = State::Waiting;
+                let left = Duration::from_secs(until.secs_since(now).max(1));
+                Ok(Some(Step::Wait(WAIT_STEP.min(left))))
+            }
+        }
+    }
+
+    /// The write of the session as the call holds it, unless the store already holds it.
+    fn write(&mut self, then: Then) -> Option<Step<O::Output>> {
+        let text = match session_write(self.base_text.as_deref(), self.ours()) {
+            SessionWrite::Set(json) => Some(json),
+            SessionWrite::Delete if self.base_text.is_some() => None,
+            SessionWrite::Delete | SessionWrite::Unchanged => {
+                self.state = self.after_write(then);
+                return None;
+            }
+        };
+        self.state = State::Writing {
+            then,
+            text: text.clone(),
+        };
+        Some(Step::WriteSession {
+            expected: self.base_text.clone(),
+            new: text,
+        })
+    }
+
+    /// Where a successful (or needless) write leads.
+    fn after_write(&mut self, then: Then) -> State {
+        match then {
+            Then::Run => State::Run,
+            Then::Refresh => {
+                // The lease is ours: the operation starts again, now allowed to refresh.
+                self.leased = true;
+                self.drop_op();
+                self.start_op(true);
+                State::Run
+            }
+            Then::Finish => State::Finish,
+        }
+    }
+
+    fn step_inner(&mut self, now: UnixTime) -> Result<Step<O::Output>, Error> {
+        let result = self.advance(now);
+        if result.is_err() {
+            self.state = State::Over;
+        }
+        result
+    }
+
+    fn advance(&mut self, now: UnixTime) -> Result<Step<O::Output>, Error> {
+        loop {
+            match std::mem::replace(&mut self.state, State::Over) {
+                State::Read(purpose) => {
+                    self.state = State::Reading(purpose);
+                    return Ok(Step::ReadSession);
+                }
+                State::Run => {
+                    let op = self.op.as_mut().ok_or(Error::Usage("no operation"))?;
+                    match op.step(now) {
+                        Ok(Step::Send(request)) => {
+                            self.state = State::Sending;
+                            return Ok(Step::Send(request));
+                        }
+                        Ok(Step::Done(value)) => self.finish(Ok(value)),
+                        Ok(_) => return Err(Error::Usage("an operation stepped out of turn")),
+                        Err(Error::RefreshNeeded) if self.policy == Policy::Leased => {
+                            // The refresh must wait for the lease. What the operation changed
+                            // (a token the provider refused) goes with the lease's write.
+                            self.drop_op();
+                            self.state = State::Lease;
+                        }
+                        Err(e) => self.finish(Err(e)),
+                    }
+                }
+                State::Lease => {
+                    if let Some(step) = self.lease(now)? {
+                        return Ok(step);
+                    }
+                }
+                State::Write(then) => {
+                    if let Some(step) = self.write(then) {
+                        return Ok(step);
+                    }
+                }
+                State::Revoke(request) => {
+                    self.state = State::Revoking;
+                    return Ok(Step::Send(request));
+                }
+                State::Finish => {
+                    let outcome = self
+                        .outcome
+                        .take()
+                        .ok_or(Error::Usage("the call is over"))?;
+                    return outcome.map(Step::Done);
+                }
+                State::Over => return Err(Error::Usage("the call is over")),
+                waiting @ (State::Reading(_)
+                | State::Sending
+                | State::Writing { .. }
+                | State::Waiting
+                | State::Revoking) => {
+                    self.state = waiting;
+                    return Err(Error::Usage("a step's answer is awaited"));
+                }
+            }
+        }
+    }
+}
+
+fn purpose_of(state: &State) -> Purpose {
+    match state {
+        State::Reading(purpose) => *purpose,
+        _ => Purpose::Begin,
+    }
+}
+
+impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
+    fn step(&mut self, now: UnixTime) -> Result<Step<O::Output>, Error> {
+        self.step_inner(now)
+    }
+
+    fn read(
+        &mut self,
+        stored: Option<String>,
+        reader: &mut SessionReader,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        if !matches!(self.state, State::Reading(_)) {
+            return Err(Error::Usage("no read is awaited"));
+        }
+        let snapshot = match reader.read(stored.as_deref()) {
+            Ok(snapshot) => snapshot,
+            Err(crate::StorageError::Corrupt(e)) => {
+                self.state = State::Over;
+                return Err(Error::Snapshot(e));
+            }
+            Err(_) => {
+                self.state = State::Over;
+                return Err(Error::Usage("the session reader failed"));
+            }
+        };
+        self.on_read(stored, snapshot, now);
+        Ok(())
+    }
+
+    fn written(&mut self, written: bool, _now: UnixTime) -> Result<(), Error> {
+        let State::Writing { then, text } = std::mem::replace(&mut self.state, State::Over) else {
+            return Err(Error::Usage("no write is awaited"));
+        };
+        if written {
+            self.base = self.ours().clone();
+            self.base_text = text;
+            self.written_rt = self.base.refresh_token.clone();
+            self.state = self.after_write(then);
+            return Ok(());
+        }
+        self.writes += 1;
+        if self.writes > MAX_WRITES {
+            return Err(Error::WriteContended {
+                attempts: self.writes,
+            });
+        }
+        self.state = match then {
+            // Someone wrote before the lease was ours: start over from what is stored (it
+            // may hold the token this call needs, refreshed by that writer).
+            Then::Refresh => State::Read(Purpose::Begin),
+            then => State::Read(Purpose::Merge(then)),
+        };
+        Ok(())
+    }
+
+    fn waited(&mut self, _now: UnixTime) -> Result<(), Error> {
+        if !matches!(self.state, State::Waiting) {
+            return Err(Error::Usage("no wait is awaited"));
+        }
+        self.state = State::Read(Purpose::Begin);
+        Ok(())
+    }
+
+    fn response(&mut self, response: Option<HttpResponse>, now: UnixTime) -> Result<(), Error> {
+        match std::mem::replace(&mut self.state, State::Over) {
+            State::Revoking => {
+                // Best effort: the call fails as NotAuthenticated whatever the answer.
+                self.state = State::Finish;
+                Ok(())
+            }
+            State::Sending => {
+                let op = self.op.as_mut().ok_or(Error::Usage("no operation"))?;
+                let handled = match response {
+                    Some(response) => op.handle_response(response, now),
+                    None if op.handle_transport_error(now) => Ok(()),
+                    // The call still writes what changed (and ends its lease) before it
+                    // reports the failure, which the driver holds.
+                    None => Err(Error::RequestFailed),
+                };
+                match handled {
+                    Ok(()) => {
+                        let rotated = self.policy == Policy::Leased
+                            && self.ours().refresh_token != self.written_rt;
+                        self.state = if rotated {
+                            // Before any further request: the provider consumed the old
+                            // refresh token, so the new one must reach the store now.
+                            let until = now.add_secs(refresh_lease_ttl(self.config));
+                            if let Some(lease) = &mut self.ours_mut().lease {
+                                lease.until = until;
+                            }
+                            State::Write(Then::Run)
+                        } else {
+                            State::Run
+                        };
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // The operation is over; what it left is consistent and is written.
+                        self.finish(Err(e));
+                        Ok(())
+                    }
+                }
+            }
+            other => {
+                self.state = other;
+                Err(Error::Usage("no response is awaited"))
+            }
+        }
+    }
+
+    fn shared(&mut self, shared: &ProviderCache, now: UnixTime) -> bool {
+        let taken = matches!(self.state, State::Sending)
+            && self
+                .op
+                .as_mut()
+                .is_some_and(|op| op.handle_shared_cache(shared, now));
+        if taken {
+            // The request in flight is dropped unsent: the operation steps on.
+            self.state = State::Run;
+        }
+        taken
+    }
+
+    fn op(&self) -> Option<&dyn Operation<Output = O::Output>> {
+        self.op
+            .as_ref()
+            .map(|op| op as &dyn Operation<Output = O::Output>)
+    }
+
+    fn cache(&self) -> &ProviderCache {
+        self.op().map_or(&self.cache, |op| op.provider_cache())
+    }
+}
