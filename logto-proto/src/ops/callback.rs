@@ -26,7 +26,7 @@ pub(super) enum CallbackPhase {
     },
 }
 
-/// Completes a sign-in (see [`Context::handle_sign_in_callback`]): checks the callback,
+/// Completes a sign-in (see [`Context::handle_sign_in_callback`](crate::Context::handle_sign_in_callback)): checks the callback,
 /// exchanges the code, verifies the ID token and stores the tokens. Done gives the ID
 /// token's claims.
 pub struct HandleSignInCallback<'a> {

@@ -7,7 +7,7 @@ use crate::http::HttpResponse;
 use crate::metadata::{ProviderCache, ProviderMetadata};
 use crate::time::UnixTime;
 
-/// Fetches provider metadata (see [`Context::discover`]).
+/// Fetches provider metadata (see [`Context::discover`](crate::Context::discover)).
 #[derive(Debug)]
 pub struct Discover<'a> {
     pub(super) eng: Engine<'a>,

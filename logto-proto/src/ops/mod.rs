@@ -222,7 +222,7 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Starts a sign-in: the URL to send the user to (see [`sign_in_url`]).
+    /// Starts a sign-in: the URL to send the user to (see [`sign_in_url`](crate::sign_in_url)).
     pub(crate) fn sign_in(self, options: SignInOptions, entropy: SignInEntropy) -> SignIn<'a> {
         SignIn {
             eng: Engine::new(self),
@@ -320,7 +320,7 @@ impl<'a> Context<'a> {
         self.cx().discover()
     }
 
-    /// Starts a sign-in: the URL to send the user to (see [`sign_in_url`]).
+    /// Starts a sign-in: the URL to send the user to (see [`sign_in_url`](crate::sign_in_url)).
     pub fn sign_in(self, options: SignInOptions, entropy: SignInEntropy) -> SignIn<'a> {
         self.cx().sign_in(options, entropy)
     }

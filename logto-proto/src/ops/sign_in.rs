@@ -8,7 +8,7 @@ use crate::metadata::ProviderCache;
 use crate::signin::{sign_in_url, SignInEntropy, SignInOptions};
 use crate::time::UnixTime;
 
-/// Builds the sign-in URL after discovery (see [`Context::sign_in`]).
+/// Builds the sign-in URL after discovery (see [`Context::sign_in`](crate::Context::sign_in)).
 #[derive(Debug)]
 pub struct SignIn<'a> {
     pub(super) eng: Engine<'a>,

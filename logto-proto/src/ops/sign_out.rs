@@ -48,7 +48,7 @@ impl fmt::Debug for SignOutResult {
     }
 }
 
-/// Signs out (see [`Context::sign_out`]).
+/// Signs out (see [`Context::sign_out`](crate::Context::sign_out)).
 #[derive(Debug)]
 pub struct SignOut<'a> {
     pub(super) eng: Engine<'a>,

@@ -168,7 +168,7 @@ impl TokenFetch {
 }
 
 /// An access token for a resource, an organization, or both (see
-/// [`Context::access_token`]).
+/// [`Context::access_token`](crate::Context::access_token)).
 #[derive(Debug)]
 pub struct GetAccessToken<'a> {
     pub(super) eng: Engine<'a>,
@@ -177,7 +177,7 @@ pub struct GetAccessToken<'a> {
 
 impl GetAccessToken<'_> {
     /// Never refreshes: without a fresh cached token the operation stops with
-    /// [`Error::RefreshNeeded`] (see [`FetchUserInfo::without_refresh`]).
+    /// [`Error::RefreshNeeded`] (see [`FetchUserInfo::without_refresh`](crate::FetchUserInfo::without_refresh)).
     #[must_use]
     pub fn without_refresh(mut self) -> Self {
         self.fetch.may_refresh = false;

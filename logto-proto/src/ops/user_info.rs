@@ -17,7 +17,7 @@ pub(super) enum UserInfoPhase {
     Ready(Box<UserInfo>),
 }
 
-/// The userinfo claims (see [`Context::fetch_user_info`]). A 401 from the userinfo endpoint
+/// The userinfo claims (see [`Context::fetch_user_info`](crate::Context::fetch_user_info)). A 401 from the userinfo endpoint
 /// forces one token refresh and one retry.
 #[derive(Debug)]
 pub struct FetchUserInfo<'a> {

@@ -1,33 +1,6 @@
 //! Session calls: one client call on a session kept in a store, as a sans-IO machine.
 //!
-//! An [`Operation`] works on a session it is given. A [`Call`] also keeps that session in a
-//! store shared with other clients and processes, under the rules that keep refresh-token
-//! rotation safe. Its steps are the operation's requests plus storage reads,
-//! compare-and-swap writes and waits ([`Step::ReadSession`], [`Step::WriteSession`],
-//! [`Step::Wait`]); every decision about them is taken here, from values.
-//!
-//! ```text
-//!  read ──► run the operation ─────────────────────────► done: write what changed ──► Done
-//!   ▲          │ a refresh is needed          ▲  token response with a rotated token:
-//!   │          ▼                              │  written at once (lease renewed)
-//!   │       take the lease (write) ── ok ──► run it again, allowed to refresh
-//!   │          │ held elsewhere: wait, re-read
-//!   └──────────┘ any write that finds the store changed: re-read, merge, write again
-//! ```
-//!
-//! The rules:
-//! - Every write is a compare-and-swap against what was read. After a conflict the call
-//!   re-reads and merges ([`merge`]): a rotated refresh token is never lost, a consumed one
-//!   is never written back, a session signed out meanwhile stays signed out (and the refresh
-//!   token this call holds is revoked, best effort).
-//! - A refresh happens only under the session's refresh lease, taken with a compare-and-swap;
-//!   other clients wait for it (at most about one lease lifetime, then
-//!   [`Error::SessionBusy`]) and re-read. A lease dated beyond its lifetime counts as lapsed.
-//! - The rotated refresh token is written as soon as its token response is handled, before
-//!   any further request: dropping the call at any later point loses nothing; dropping it
-//!   while the token request is in flight loses that request's answer only. Each such write
-//!   renews the lease, so it covers the longest call.
-//! - A call that finds a fresh cached token makes no request and no write.
+//! The rules are on [`Call`].
 
 mod merge;
 
@@ -68,8 +41,37 @@ pub struct CallEnv<'a> {
     pub call: u64,
 }
 
-/// One client call on a stored session (see the [module docs](self)): drive it with one
-/// loop over [`step`](Operation::step), answering each step with the matching `handle_*`.
+/// One client call on a stored session: drive it with one loop over
+/// [`step`](Operation::step), answering each step with the matching `handle_*`.
+///
+/// An [`Operation`] works on a session it is given. A [`Call`] also keeps that session in a
+/// store shared with other clients and processes, under the rules that keep refresh-token
+/// rotation safe. Its steps are the operation's requests plus storage reads,
+/// compare-and-swap writes and waits ([`Step::ReadSession`], [`Step::WriteSession`],
+/// [`Step::Wait`]); every decision about them is taken here, from values.
+///
+/// ```text
+///  read ──► run the operation ─────────────────────────► done: write what changed ──► Done
+///   ▲          │ a refresh is needed          ▲  token response with a rotated token:
+///   │          ▼                              │  written at once (lease renewed)
+///   │       take the lease (write) ── ok ──► run it again, allowed to refresh
+///   │          │ held elsewhere: wait, re-read
+///   └──────────┘ any write that finds the store changed: re-read, merge, write again
+/// ```
+///
+/// The rules:
+/// - Every write is a compare-and-swap against what was read. After a conflict the call
+///   re-reads and merges: a rotated refresh token is never lost, a consumed one
+///   is never written back, a session signed out meanwhile stays signed out (and the refresh
+///   token this call holds is revoked, best effort).
+/// - A refresh happens only under the session's refresh lease, taken with a compare-and-swap;
+///   other clients wait for it (at most about one lease lifetime, then
+///   [`Error::SessionBusy`]) and re-read. A lease dated beyond its lifetime counts as lapsed.
+/// - The rotated refresh token is written as soon as its token response is handled, before
+///   any further request: dropping the call at any later point loses nothing; dropping it
+///   while the token request is in flight loses that request's answer only. Each such write
+///   renews the lease, so it covers the longest call.
+/// - A call that finds a fresh cached token makes no request and no write.
 ///
 /// ```
 /// use logto_proto::adapter::{Call, CallEnv, SessionReader};
@@ -185,6 +187,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
             base: Snapshot::new(),
             written_rt: None,
             leased: false,
+            held: None,
             waits: 0,
             writes: 0,
             outcome: None,
@@ -281,6 +284,8 @@ enum Then {
     Run,
     /// The lease is ours: run the operation again, allowed to refresh.
     Refresh,
+    /// The lease is renewed: send the request the operation asked for.
+    Send,
     /// The call is over: return its outcome.
     Finish,
 }
@@ -293,6 +298,8 @@ enum State {
     Reading(Purpose),
     /// Step the operation.
     Run,
+    /// Send the request held while the lease was renewed.
+    SendHeld,
     /// Waiting for the operation's response.
     Sending,
     /// Take the refresh lease on the session as read.
@@ -349,6 +356,8 @@ struct Machine<'a, O: Operation> {
     /// session is a rotation, written at once.
     written_rt: Option<Secret>,
     leased: bool,
+    /// A request held back until the lease is renewed.
+    held: Option<HttpRequest>,
     waits: u32,
     writes: u32,
     outcome: Option<Result<O::Output, Error>>,
@@ -529,8 +538,23 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 self.start_op(true);
                 State::Run
             }
+            Then::Send => State::SendHeld,
             Then::Finish => State::Finish,
         }
+    }
+
+    /// Whether this call's lease could end before an answer to a request sent now arrives
+    /// (the request timeout, and a margin for clocks of other clients).
+    fn lease_runs_short(&self, now: UnixTime) -> bool {
+        let answer_by = now
+            .add_secs(self.config.request_timeout().as_secs())
+            .add_secs(5);
+        self.leased
+            && self
+                .ours()
+                .lease
+                .as_ref()
+                .is_some_and(|lease| lease.holder == self.holder && lease.until < answer_by)
     }
 
     fn step_inner(&mut self, now: UnixTime) -> Result<Step<O::Output>, Error> {
@@ -551,6 +575,17 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 State::Run => {
                     let op = self.op.as_mut().ok_or(Error::Usage("no operation"))?;
                     match op.step(now) {
+                        Ok(Step::Send(request)) if self.lease_runs_short(now) => {
+                            // The answer could come after the lease ends, when another client
+                            // may take it over and present the same refresh token: renew it
+                            // first. The compare-and-swap fails if someone took it already.
+                            let until = now.add_secs(refresh_lease_ttl(self.config));
+                            if let Some(lease) = &mut self.ours_mut().lease {
+                                lease.until = until;
+                            }
+                            self.held = Some(request);
+                            self.state = State::Write(Then::Send);
+                        }
                         Ok(Step::Send(request)) => {
                             self.state = State::Sending;
                             return Ok(Step::Send(request));
@@ -575,6 +610,11 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                     if let Some(step) = self.write(then) {
                         return Ok(step);
                     }
+                }
+                State::SendHeld => {
+                    let request = self.held.take().ok_or(Error::Usage("no request held"))?;
+                    self.state = State::Sending;
+                    return Ok(Step::Send(request));
                 }
                 State::Revoke(request) => {
                     self.state = State::Revoking;
@@ -658,6 +698,14 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
             // Someone wrote before the lease was ours: start over from what is stored (it
             // may hold the token this call needs, refreshed by that writer).
             Then::Refresh => State::Read(Purpose::Begin),
+            // The lease could not be renewed: someone took it over. The request held is
+            // dropped unsent and the call starts over (what it received so far is stored).
+            Then::Send => {
+                self.held = None;
+                self.drop_op();
+                self.leased = false;
+                State::Read(Purpose::Begin)
+            }
             then => State::Read(Purpose::Merge(then)),
         };
         Ok(())

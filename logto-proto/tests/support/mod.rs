@@ -399,6 +399,16 @@ impl SimProvider {
         }
     }
 
+    /// The grant a refresh token belongs to, while the grant stands (consumed or not).
+    pub fn grant_of(&self, token: &str) -> Option<usize> {
+        self.refresh.get(token).map(|(grant, _)| *grant)
+    }
+
+    /// How many grants were created so far.
+    pub fn grants_created(&self) -> usize {
+        self.grants.len()
+    }
+
     /// Whether `token` is a refresh token the provider would still accept.
     pub fn is_live_refresh_token(&self, token: &str) -> bool {
         self.refresh
