@@ -530,3 +530,154 @@ async fn provider_with_the_apps_own_http_client() {
         "the redirect was not followed"
     );
 }
+
+fn revocations(provider: &Provider) -> usize {
+    provider
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oidc/token/revocation")
+        .count()
+}
+
+/// A sign-out while a refresh's answer is on its way (the provider rotated the refresh
+/// token, the client has not stored the new one yet): the session stays signed out, and the
+/// refresh's rotated token is not written back but revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_sign_out_racing_a_refresh_stays_signed_out() {
+    let provider = Provider::start();
+    let client = LogtoClient::new(config(&provider, false).build().unwrap()).unwrap();
+    sign_in(&provider, &client).await;
+    provider.inject_fault(Fault {
+        grant_type: Some("refresh_token".into()),
+        hang_ms: Some(1000),
+        ..Fault::token(FaultMode::LateAnswer, 1)
+    });
+    let refresher = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .token(TokenTarget::resource(API_RESOURCE), true)
+                .await
+        })
+    };
+    while provider.refresh_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    client.sign_out(None).await.unwrap();
+    assert!(matches!(
+        refresher.await.unwrap(),
+        Err(Error::NotAuthenticated)
+    ));
+    assert!(!client.is_authenticated().await.unwrap());
+    assert!(client.refresh_token().await.unwrap().is_none());
+    assert_eq!(
+        revocations(&provider),
+        2,
+        "the sign-out's and the late refresh's"
+    );
+}
+
+/// 99 tasks on an expired session, a third each for two resources and an organization,
+/// with refresh tokens rotating on every use: one refresh per target, no reuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_concurrent_targets_refresh_once_each() {
+    use logto_integration::fixtures::API2_RESOURCE;
+    let provider = Provider::builder().access_token_ttl(4).start();
+    let config = config(&provider, false)
+        .scopes(["urn:logto:scope:organizations", "read:data", "read:reports"])
+        .resources([API_RESOURCE, API2_RESOURCE])
+        .expiry_leeway(0)
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(config).unwrap();
+    sign_in(&provider, &client).await;
+    let targets = [
+        TokenTarget::resource(API_RESOURCE),
+        TokenTarget::resource(API2_RESOURCE),
+        TokenTarget::organization(ORG1),
+    ];
+    for target in &targets {
+        client.token(target.clone(), false).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(4100)).await; // every cached token expires
+    let before = provider.refresh_count();
+    let tasks: Vec<_> = (0..99)
+        .map(|i| {
+            let (client, target) = (client.clone(), targets[i % 3].clone());
+            tokio::spawn(async move {
+                let token = client.token(target, false).await.unwrap();
+                (i % 3, token.token.expose().to_owned())
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap());
+    }
+    assert_eq!(
+        provider.refresh_count(),
+        before + 3,
+        "one refresh per target"
+    );
+    for target in 0..3 {
+        let mine: Vec<&String> = tokens
+            .iter()
+            .filter(|(t, _)| *t == target)
+            .map(|(_, tok)| tok)
+            .collect();
+        assert!(
+            mine.iter().all(|t| *t == mine[0]),
+            "target {target}: one token for all"
+        );
+    }
+    assert!(client.is_authenticated().await.unwrap());
+    client
+        .token(TokenTarget::resource(API_RESOURCE), true)
+        .await
+        .unwrap();
+}
+
+/// A call dropped right after its token response (while the ID token's new key is being
+/// fetched): the rotated refresh token is already stored, and the provider accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_a_call_dropped_after_the_token_response_keeps_the_rotated_token() {
+    let provider = Provider::start();
+    let storage = Arc::new(MemoryStorage::new());
+    let client =
+        LogtoClient::with_storage(config(&provider, false).build().unwrap(), storage.clone())
+            .unwrap();
+    sign_in(&provider, &client).await;
+    let before = client.refresh_token().await.unwrap().unwrap();
+    // The refreshed ID token is signed with a new key, whose JWKS answer comes late.
+    provider.rotate_key("ES384");
+    provider.inject_fault(Fault {
+        path: Some("/oidc/jwks".into()),
+        hang_ms: Some(3000),
+        ..Fault::token(FaultMode::Delay, 1)
+    });
+    let call = client.token(TokenTarget::resource(API_RESOURCE), true);
+    let dropped = tokio::time::timeout(Duration::from_millis(1500), call).await;
+    assert!(dropped.is_err(), "the call was still waiting for the JWKS");
+    assert_eq!(provider.refresh_count(), 1);
+
+    let stored = storage.get(SESSION_KEY).await.unwrap().unwrap();
+    let session = proto::Snapshot::from_json(&stored).unwrap();
+    let rotated = session.refresh_token().unwrap().expose().to_owned();
+    assert_ne!(rotated, before, "the rotated refresh token was stored");
+    let creds = provider.public_client();
+    let reply = raw::post_form(
+        &provider.token_endpoint(),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rotated),
+            ("client_id", &creds.client_id),
+        ],
+        creds.auth(),
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "the stored token is live: {:?}",
+        reply.json()
+    );
+}

@@ -486,3 +486,115 @@ fn provider_with_the_apps_own_http_client() {
         "the redirect was not followed"
     );
 }
+
+fn revocations(provider: &Provider) -> usize {
+    provider
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oidc/token/revocation")
+        .count()
+}
+
+/// A sign-out while a refresh's answer is on its way (the provider rotated the refresh
+/// token, the client has not stored the new one yet): the session stays signed out, and the
+/// refresh's rotated token is not written back but revoked.
+#[test]
+fn provider_sign_out_racing_a_refresh_stays_signed_out() {
+    let provider = Provider::start();
+    let client = LogtoClient::new(config(&provider, false).build().unwrap()).unwrap();
+    sign_in(&provider, &client);
+    provider.inject_fault(Fault {
+        grant_type: Some("refresh_token".into()),
+        hang_ms: Some(1000),
+        ..Fault::token(FaultMode::LateAnswer, 1)
+    });
+    let refresher = {
+        let client = client.clone();
+        std::thread::spawn(move || client.token(TokenTarget::resource(API_RESOURCE), true))
+    };
+    while provider.refresh_count() == 0 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    client.sign_out(None).unwrap();
+    assert!(matches!(
+        refresher.join().unwrap(),
+        Err(Error::NotAuthenticated)
+    ));
+    assert!(!client.is_authenticated().unwrap());
+    assert!(client.refresh_token().unwrap().is_none());
+    assert_eq!(
+        revocations(&provider),
+        2,
+        "the sign-out's and the late refresh's"
+    );
+    assert!(matches!(
+        client.access_token(API_RESOURCE),
+        Err(Error::NotAuthenticated)
+    ));
+}
+
+/// 99 callers on an expired session, a third each for two resources and an organization,
+/// with refresh tokens rotating on every use: one refresh per target, no reuse.
+#[test]
+fn provider_concurrent_targets_refresh_once_each() {
+    use logto_integration::fixtures::API2_RESOURCE;
+    let provider = Provider::builder().access_token_ttl(4).start();
+    let config = config(&provider, false)
+        .scopes(["urn:logto:scope:organizations", "read:data", "read:reports"])
+        .resources([API_RESOURCE, API2_RESOURCE])
+        .expiry_leeway(0)
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(config).unwrap();
+    sign_in(&provider, &client);
+    let targets = [
+        TokenTarget::resource(API_RESOURCE),
+        TokenTarget::resource(API2_RESOURCE),
+        TokenTarget::organization(ORG1),
+    ];
+    for target in &targets {
+        client.token(target.clone(), false).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(4100)); // every cached token expires
+    let before = provider.refresh_count();
+    let tokens: Vec<(usize, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..99)
+            .map(|i| {
+                let (client, target) = (&client, targets[i % 3].clone());
+                s.spawn(move || {
+                    (
+                        i % 3,
+                        client
+                            .token(target, false)
+                            .unwrap()
+                            .token
+                            .expose()
+                            .to_owned(),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        provider.refresh_count(),
+        before + 3,
+        "one refresh per target"
+    );
+    for target in 0..3 {
+        let mine: Vec<&String> = tokens
+            .iter()
+            .filter(|(t, _)| *t == target)
+            .map(|(_, tok)| tok)
+            .collect();
+        assert!(
+            mine.iter().all(|t| *t == mine[0]),
+            "target {target}: one token for all"
+        );
+    }
+    // Still signed in, with a refresh token the provider accepts.
+    assert!(client.is_authenticated().unwrap());
+    client
+        .token(TokenTarget::resource(API_RESOURCE), true)
+        .unwrap();
+}

@@ -777,8 +777,8 @@ async function handleControl(req, res, url) {
 
     case 'POST /__test/faults': {
       const mode = String(body.mode ?? '');
-      if (!['500', 'hang', 'malformed', 'status'].includes(mode)) {
-        return send(res, 400, { error: 'mode must be one of "500", "hang", "malformed", "status"' });
+      if (!['500', 'hang', 'malformed', 'status', 'delay', 'late_answer'].includes(mode)) {
+        return send(res, 400, { error: 'mode must be one of "500", "hang", "malformed", "status", "delay", "late_answer"' });
       }
       const count = body.count === undefined ? 1 : Number(body.count);
       if (!Number.isInteger(count) || count < 1) return send(res, 400, { error: 'count must be a positive integer' });
@@ -951,7 +951,19 @@ async function handle(req, res) {
   res.on('close', () => { if (entry.status === undefined) entry.status = null; });
 
   const fault = takeFault(url.pathname, fields.grant_type);
-  if (fault) {
+  if (fault?.mode === 'delay') {
+    // A slow provider: the request is handled normally, late.
+    entry.fault = fault.mode;
+    await new Promise((resolve) => { setTimeout(resolve, fault.hang_ms); });
+  } else if (fault?.mode === 'late_answer') {
+    // Handled at once (a refresh token is rotated now), answered late.
+    entry.fault = fault.mode;
+    const end = res.end.bind(res);
+    res.end = (...args) => {
+      setTimeout(() => end(...args), fault.hang_ms);
+      return res;
+    };
+  } else if (fault) {
     entry.fault = fault.mode;
     return applyFault(fault, req, res);
   }

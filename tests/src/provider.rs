@@ -136,6 +136,12 @@ pub enum FaultMode {
     Hang,
     /// HTTP 200, `application/json`, with a truncated (invalid) JSON body.
     Malformed,
+    /// Holds the request for [`Fault::hang_ms`], then handles it normally (a slow provider:
+    /// the request reaches the provider's logic late, and its answer comes late).
+    Delay,
+    /// Handles the request at once (a refresh token is rotated then), and holds the answer
+    /// for [`Fault::hang_ms`].
+    LateAnswer,
 }
 
 /// A fault to inject into the next matching requests.
@@ -149,7 +155,7 @@ pub struct Fault {
     pub path: Option<String>,
     /// Only token requests with this `grant_type` (e.g. `refresh_token`).
     pub grant_type: Option<String>,
-    /// Hang duration in milliseconds for [`FaultMode::Hang`].
+    /// Duration in milliseconds for [`FaultMode::Hang`] and [`FaultMode::Delay`].
     pub hang_ms: Option<u64>,
 }
 
@@ -448,6 +454,8 @@ impl Provider {
             FaultMode::Status(status) => ("status", Some(status)),
             FaultMode::Hang => ("hang", None),
             FaultMode::Malformed => ("malformed", None),
+            FaultMode::Delay => ("delay", None),
+            FaultMode::LateAnswer => ("late_answer", None),
         };
         let mut body = json!({ "mode": mode, "count": fault.count });
         if let Some(status) = status {
