@@ -80,6 +80,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!snapshot.is_authenticated());
         }
         Ok(Step::Done(claims)) => panic!("callback done without a token request: {claims:?}"),
+        Ok(other) => panic!("an operation on values asked for {other:?}"),
         Err(_) => {
             drop(op);
             assert!(

@@ -537,13 +537,18 @@ impl World<'_> {
                 let held = before.refresh_lease().cloned();
                 match self.snapshot.acquire_refresh_lease(me, now, u64::from(*ttl)) {
                     LeaseState::Acquired => {
-                        assert!(held.as_ref().is_none_or(|l| l.holder == me || now >= l.until));
+                        // Free, ours, lapsed, or dated beyond one TTL (which counts as lapsed).
+                        let ttl = u64::from(*ttl);
+                        assert!(held.as_ref().is_none_or(|l| {
+                            l.holder == me || now >= l.until || l.until > now.add_secs(ttl)
+                        }));
                         let l = self.snapshot.refresh_lease().expect("acquired lease");
-                        assert_eq!((l.holder.as_str(), l.until), (me, now.add_secs(u64::from(*ttl))));
+                        assert_eq!((l.holder.as_str(), l.until), (me, now.add_secs(ttl)));
                     }
                     LeaseState::HeldElsewhere { until } => {
                         let l = held.expect("held elsewhere without a lease");
                         assert!(l.holder != me && now < l.until && until == l.until);
+                        assert!(l.until <= now.add_secs(u64::from(*ttl)));
                         assert!(self.snapshot == before);
                     }
                 }

@@ -44,10 +44,13 @@
 //! metadata and keys.
 //!
 //! ## Concurrency and refresh-token rotation
-//! Logto rotates refresh tokens, and presenting a consumed one revokes the whole grant. The
-//! client therefore refreshes one request at a time per session: within a process through a
-//! async lock, across processes sharing one store through a refresh lease written with
-//! [`Storage::compare_and_swap`] (the other process waits, then re-reads the rotated token).
+//! Logto rotates refresh tokens, and presenting a consumed one revokes the whole grant. Every
+//! call runs the core's session protocol ([`logto_proto::adapter::Call`]): a refresh happens
+//! only under the session's refresh lease, taken with [`Storage::compare_and_swap`], so that
+//! concurrent calls (threads, tasks, processes sharing one store) make one refresh and the
+//! others re-read the rotated token; the rotated token is written as soon as it arrives; and
+//! every write is a compare-and-swap merged with what another client wrote meanwhile (a
+//! session signed out elsewhere stays signed out). This crate only performs the steps.
 //! Implement `compare_and_swap` atomically for a store shared by several processes.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

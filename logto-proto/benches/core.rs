@@ -285,6 +285,34 @@ fn benches(c: &mut Criterion) {
                 })
             });
             let stored = signed_in.to_json();
+            // What an adapter's call with a fresh cached token costs in the core: the session
+            // call reads the stored session (parsed before, so the reader reuses its parse),
+            // finds the token and finishes, with no request and no write.
+            let mut reader = logto_proto::adapter::SessionReader::default();
+            c.bench_function("session_call_cached_token", |b| {
+                b.iter(|| {
+                    let env = logto_proto::adapter::CallEnv {
+                        config: &config,
+                        cache: cache.clone(),
+                        holder: "bench",
+                        call: 1,
+                    };
+                    let mut call = logto_proto::adapter::Call::access_token(
+                        env,
+                        TokenTarget::organization("org1"),
+                        false,
+                    );
+                    let Ok(Step::ReadSession) = call.step(now) else {
+                        panic!()
+                    };
+                    call.handle_read(Some(stored.clone()), &mut reader, now)
+                        .unwrap();
+                    let Ok(Step::Done(token)) = call.step(now) else {
+                        panic!()
+                    };
+                    black_box(token)
+                })
+            });
             c.bench_function("snapshot_save", |b| {
                 b.iter(|| black_box(&signed_in).to_json())
             });

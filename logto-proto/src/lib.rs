@@ -18,6 +18,9 @@
 //! - [`ProviderCache`]: discovery metadata and JWKS, shared by every session of an endpoint.
 //! - [`Snapshot`]: one user's session (pending sign-in, ID/refresh/access tokens), saved whole.
 //! - [`Context`]: borrows the three and starts an operation.
+//! - [`adapter::Call`]: one client call on a session kept in a store shared with other
+//!   clients: the operation's requests plus storage reads, compare-and-swap writes and lease
+//!   waits, with every rule of refresh-token rotation decided here (what the adapters drive).
 //!
 //! Flows that need no network are plain functions: [`sign_in_url`], [`end_session_url`],
 //! [`Snapshot::id_token_claims`], [`decode_claims`]. Flows that need it are
@@ -139,8 +142,26 @@ pub use claims::{
 pub use client::{ClientError, StorageError, TransportError, TransportErrorKind};
 
 /// The kit of a driver crate (an adapter over an HTTP client and a store, like `logto-ureq`
-/// and `logto-isahc`): how a session is read from and written to storage, and the refresh
-/// lease's holder id and lifetime. Apps never need it.
+/// and `logto-isahc`): [`Call`](adapter::Call), the session protocol as steps, and how a
+/// session is read from storage. Apps never need it.
+///
+/// A driver is one loop, the same sync or async:
+///
+/// ```text
+/// loop {
+///     match call.step(now())? {
+///         Step::Done(value) => return Ok(value),
+///         Step::ReadSession => call.handle_read(store.get(SESSION_KEY)?, &mut reader, now())?,
+///         Step::WriteSession { expected, new } =>
+///             call.handle_written(store.compare_and_swap(SESSION_KEY, expected, new)?, now())?,
+///         Step::Wait(duration) => { sleep(duration); call.handle_waited(now())? }
+///         Step::Send(request) => match http.send(request) {
+///             Ok(response) => call.handle_response(response, now())?,
+///             Err(e) => { failed = Some(e); call.handle_transport_error(now()); }
+///         },
+///     }
+/// }
+/// ```
 pub mod adapter {
     pub use crate::client::{
         lease_holder, read_session, refresh_lease_ttl, session_write, SessionReader, SessionWrite,
@@ -161,19 +182,25 @@ pub use ops::{
     run, Context, Discover, FetchUserInfo, GetAccessToken, HandleSignInCallback, Operation,
     Revocation, RunError, SignIn, SignOut, SignOutResult, Step,
 };
+#[doc(hidden)]
+pub use scope::{compose_resources, compose_scopes, has_organizations_scope};
 pub use scope::{
-    compose_resources, compose_scopes, has_organizations_scope, organization_id_from_urn,
-    organization_urn, UserScope, OFFLINE_ACCESS, OPENID, ORGANIZATIONS_RESOURCE,
-    ORGANIZATION_URN_PREFIX,
+    organization_id_from_urn, organization_urn, UserScope, OFFLINE_ACCESS, OPENID,
+    ORGANIZATIONS_RESOURCE, ORGANIZATION_URN_PREFIX,
 };
 pub use secret::Secret;
+#[doc(hidden)]
+pub use signin::code_challenge;
 pub use signin::{
-    code_challenge, end_session_url, sign_in_url, DirectSignIn, FirstScreen, Identifier,
-    InteractionMode, SignInEntropy, SignInOptions, RESERVED_PARAMETERS,
+    end_session_url, sign_in_url, DirectSignIn, FirstScreen, Identifier, InteractionMode,
+    SignInEntropy, SignInOptions, RESERVED_PARAMETERS,
 };
 pub use snapshot::{
     AccessToken, LeaseState, PendingSignIn, RefreshLease, Snapshot, TokenTarget, SNAPSHOT_VERSION,
 };
 pub use time::UnixTime;
+// Used by the tests, fuzz targets and benches on their own; the operations verify tokens.
+#[doc(hidden)]
 pub use token::TokenResponse;
+#[doc(hidden)]
 pub use verify::{verify_id_token, IdTokenCheck, NonceCheck};

@@ -29,6 +29,7 @@ fn overhead(c: &mut Criterion) {
     let callback = Browser::new().sign_in(&url, &alice.username, &alice.password);
     client.handle_sign_in_callback(&callback).unwrap();
     client.fetch_user_info().unwrap();
+    client.access_token(API_RESOURCE).unwrap();
     let token = client.access_token("").unwrap();
 
     let bare = ureq::Agent::config_builder()
@@ -63,6 +64,10 @@ fn overhead(c: &mut Criterion) {
     });
     group.bench_function("logto_ureq_fetch_user_info", |b| {
         b.iter_custom(|iters| timed_after(iters, &bare_call, &client_call))
+    });
+    // A call that finds a fresh cached token: no request, no write (read, parse reused).
+    group.bench_function("logto_ureq_cached_access_token", |b| {
+        b.iter(|| black_box(client.access_token(API_RESOURCE).unwrap()))
     });
     group.finish();
 }
