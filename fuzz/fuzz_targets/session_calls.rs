@@ -165,7 +165,7 @@ fuzz_target!(|actions: Vec<Action>| {
                 world.calls += 1;
                 let env = CallEnv {
                     config: config(),
-                    cache: ProviderCache::new(),
+                    cache: std::sync::Arc::default(),
                     holder: if *client { "b" } else { "a" },
                     call: world.calls,
                 };

@@ -30,7 +30,7 @@ struct App {
 /// The provider cache of an endpoint, and the lock that makes its fetches single-flight.
 #[derive(Default)]
 struct SharedCache {
-    cache: RwLock<ProviderCache>,
+    cache: RwLock<Arc<ProviderCache>>,
     fetching: AsyncMutex<()>,
 }
 
@@ -323,7 +323,7 @@ impl LogtoClient {
         Ok(SignInEntropy::from_bytes(bytes))
     }
 
-    fn cache(&self) -> ProviderCache {
+    fn cache(&self) -> Arc<ProviderCache> {
         self.app
             .cache
             .cache
@@ -339,12 +339,12 @@ impl LogtoClient {
             .cache
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        shared.merge(cache, (self.clock)());
+        Arc::make_mut(&mut shared).merge(cache, (self.clock)());
     }
 
-    async fn load(&self) -> Result<Snapshot, Error> {
+    async fn load(&self) -> Result<Arc<Snapshot>, Error> {
         let stored = self.storage.get(SESSION_KEY).await?;
-        Ok(self.reader().read(stored.as_deref())?)
+        Ok(self.reader().read_shared(stored.as_deref())?)
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, SessionReader> {

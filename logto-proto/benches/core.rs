@@ -289,11 +289,12 @@ fn benches(c: &mut Criterion) {
             // call reads the stored session (parsed before, so the reader reuses its parse),
             // finds the token and finishes, with no request and no write.
             let mut reader = logto_proto::adapter::SessionReader::default();
+            let shared = std::sync::Arc::new(cache.clone());
             c.bench_function("session_call_cached_token", |b| {
                 b.iter(|| {
                     let env = logto_proto::adapter::CallEnv {
                         config: &config,
-                        cache: cache.clone(),
+                        cache: shared.clone(),
                         holder: "bench",
                         call: 1,
                     };

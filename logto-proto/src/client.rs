@@ -264,21 +264,30 @@ pub fn read_session(stored: Option<&str>) -> Result<Snapshot, StorageError> {
 /// ```
 #[derive(Default)]
 pub struct SessionReader {
-    last: Option<(String, Snapshot)>,
+    last: Option<(String, std::sync::Arc<Snapshot>)>,
 }
 
 impl SessionReader {
     /// Like [`read_session`]; the result is equal to what it would give.
     pub fn read(&mut self, stored: Option<&str>) -> Result<Snapshot, StorageError> {
+        Ok(std::sync::Arc::unwrap_or_clone(self.read_shared(stored)?))
+    }
+
+    /// Like [`read`](Self::read), sharing the parse instead of copying it (a call that only
+    /// looks at the session copies nothing).
+    pub fn read_shared(
+        &mut self,
+        stored: Option<&str>,
+    ) -> Result<std::sync::Arc<Snapshot>, StorageError> {
         let Some(json) = stored else {
-            return Ok(Snapshot::new());
+            return Ok(std::sync::Arc::default());
         };
         if let Some((text, snapshot)) = &self.last {
             if text == json {
                 return Ok(snapshot.clone());
             }
         }
-        let snapshot = read_session(stored)?;
+        let snapshot = std::sync::Arc::new(read_session(stored)?);
         self.last = Some((json.to_owned(), snapshot.clone()));
         Ok(snapshot)
     }

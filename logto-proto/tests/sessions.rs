@@ -183,7 +183,7 @@ impl World {
         client.calls += 1;
         let env = CallEnv {
             config: self.config,
-            cache: self.cache.clone(),
+            cache: std::sync::Arc::new(self.cache.clone()),
             holder: Box::leak(client.holder.clone().into_boxed_str()),
             call: client.calls,
         };
@@ -584,4 +584,61 @@ fn interleaved_clients() {
         reached[..6].iter().all(|&n| n > 0),
         "unreached states: {reached:?}"
     );
+}
+
+/// Waiting for another holder's lease is bounded: with the clock standing still (the holder
+/// stuck), the call gives up with a typed error after about one lease lifetime of waits.
+#[test]
+fn waiting_for_a_stuck_lease_ends_with_a_typed_error() {
+    let mut world = World::new(2);
+    world.start(0, &Kind::SignIn);
+    world.settle().unwrap();
+    world.start(0, &Kind::Callback);
+    world.settle().unwrap();
+    world.provider.now += 4000;
+    // Client 0 takes the lease and is stopped there (its process hangs).
+    world.start(
+        0,
+        &Kind::Token {
+            target: 1,
+            force: false,
+        },
+    );
+    while world.stored().refresh_lease().is_none() {
+        world.advance(0).unwrap();
+    }
+    let until = world.stored().refresh_lease().unwrap().until;
+    // Client 1 waits for it, with no time passing, until it gives up.
+    let env = CallEnv {
+        config: world.config,
+        cache: std::sync::Arc::new(world.cache.clone()),
+        holder: "client1",
+        call: 1,
+    };
+    let mut call = Call::access_token(env, TokenTarget::resource(API), false);
+    let mut reader = SessionReader::default();
+    let now = world.now();
+    let mut waits = 0;
+    let outcome = loop {
+        match call.step(now) {
+            Ok(Step::ReadSession) => call
+                .handle_read(world.store.clone(), &mut reader, now)
+                .unwrap(),
+            Ok(Step::Wait(duration)) => {
+                assert!(duration <= std::time::Duration::from_millis(50));
+                waits += 1;
+                call.handle_waited(now).unwrap();
+            }
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(outcome, Error::SessionBusy { until });
+    let ttl = adapter::refresh_lease_ttl(world.config);
+    assert_eq!(
+        waits,
+        (ttl + 1) * 20,
+        "about one lease lifetime of 50 ms waits"
+    );
+    assert_eq!(world.provider.reuse_detected, 0);
 }

@@ -29,7 +29,7 @@ struct App {
 /// The provider cache of an endpoint, and the lock that makes its fetches single-flight.
 #[derive(Default)]
 struct SharedCache {
-    cache: RwLock<ProviderCache>,
+    cache: RwLock<Arc<ProviderCache>>,
     fetching: Mutex<()>,
 }
 
@@ -296,7 +296,7 @@ impl LogtoClient {
         Ok(SignInEntropy::from_bytes(bytes))
     }
 
-    fn cache(&self) -> ProviderCache {
+    fn cache(&self) -> Arc<ProviderCache> {
         self.app
             .cache
             .cache
@@ -312,12 +312,12 @@ impl LogtoClient {
             .cache
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        shared.merge(cache, (self.clock)());
+        Arc::make_mut(&mut shared).merge(cache, (self.clock)());
     }
 
-    fn load(&self) -> Result<Snapshot, Error> {
+    fn load(&self) -> Result<Arc<Snapshot>, Error> {
         let stored = self.storage.get(SESSION_KEY)?;
-        Ok(self.reader().read(stored.as_deref())?)
+        Ok(self.reader().read_shared(stored.as_deref())?)
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, SessionReader> {

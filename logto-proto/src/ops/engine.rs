@@ -338,10 +338,6 @@ macro_rules! operation_impl {
             fn cache_mut(&mut self) -> &mut ProviderCache {
                 &mut self.eng.cache
             }
-
-            fn metadata(&self) -> Option<&crate::metadata::ProviderMetadata> {
-                self.eng.cache.metadata.as_ref()
-            }
         }
     };
 }

@@ -38,6 +38,7 @@ pub use discover::Discover;
 use engine::{Engine, Slot};
 pub use sign_in::SignIn;
 pub use sign_out::{Revocation, SignOut, SignOutResult};
+pub(crate) use token::cached_token;
 pub use token::GetAccessToken;
 use token::TokenFetch;
 pub use user_info::FetchUserInfo;
@@ -290,7 +291,6 @@ pub(crate) trait Bound: Operation {
     fn snapshot(&self) -> &Snapshot;
     fn snapshot_mut(&mut self) -> &mut Snapshot;
     fn cache_mut(&mut self) -> &mut ProviderCache;
-    fn metadata(&self) -> Option<&crate::metadata::ProviderMetadata>;
 }
 
 impl<'a> Context<'a> {

@@ -2,10 +2,11 @@
 
 use super::engine::{access_token_expiry, Awaiting, Engine, Expected, Verified};
 use super::{Operation, Step};
+use crate::config::Config;
 use crate::error::{Error, ProviderError};
 use crate::http::HttpResponse;
 use crate::metadata::ProviderCache;
-use crate::snapshot::{AccessToken, TokenTarget};
+use crate::snapshot::{AccessToken, Snapshot, TokenTarget};
 use crate::time::UnixTime;
 use crate::token::{client_request, TokenResponse};
 use crate::verify::NonceCheck;
@@ -22,6 +23,23 @@ pub(super) enum FetchPhase {
         sent_at: UnixTime,
         received_at: UnixTime,
     },
+}
+
+/// What a call for `target` answers from the session alone, without a request: the fresh
+/// cached token, or the refusal of an organization token without the organizations scope.
+/// `None`: a refresh is needed.
+pub(crate) fn cached_token(
+    config: &Config,
+    snapshot: &Snapshot,
+    target: &TokenTarget,
+    now: UnixTime,
+) -> Option<Result<AccessToken, Error>> {
+    if target.organization_id.is_some() && !config.has_organizations_scope() {
+        return Some(Err(Error::MissingOrganizationScope));
+    }
+    snapshot
+        .fresh_access_token(target, now, config.expiry_leeway())
+        .map(|token| Ok(token.clone()))
 }
 
 /// The access-token logic shared by [`GetAccessToken`] and [`FetchUserInfo`].
@@ -51,17 +69,15 @@ impl TokenFetch {
     ) -> Result<Step<AccessToken>, Error> {
         match &self.phase {
             FetchPhase::Start => {
-                if self.target.organization_id.is_some() && !eng.config.has_organizations_scope() {
-                    return Err(Error::MissingOrganizationScope);
-                }
                 if !self.force {
-                    if let Some(token) = eng.snapshot.fresh_access_token(
-                        &self.target,
-                        now,
-                        eng.config.expiry_leeway(),
-                    ) {
-                        return Ok(Step::Done(token.clone()));
+                    if let Some(cached) = cached_token(eng.config, &eng.snapshot, &self.target, now)
+                    {
+                        return cached.map(Step::Done);
                     }
+                } else if self.target.organization_id.is_some()
+                    && !eng.config.has_organizations_scope()
+                {
+                    return Err(Error::MissingOrganizationScope);
                 }
                 let refresh_token = eng
                     .snapshot

@@ -16,6 +16,7 @@ use crate::signin::{SignInEntropy, SignInOptions};
 use crate::snapshot::{AccessToken, LeaseState, Snapshot, TokenTarget};
 use crate::time::UnixTime;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Writes a call may retry after conflicts before it gives up.
@@ -33,8 +34,8 @@ const WAIT_STEP: Duration = Duration::from_millis(50);
 pub struct CallEnv<'a> {
     /// The app's configuration.
     pub config: &'a Config,
-    /// A copy of the shared provider cache.
-    pub cache: ProviderCache,
+    /// The shared provider cache as it is now (copied only if the call needs a request).
+    pub cache: Arc<ProviderCache>,
     /// This client's lease holder id.
     pub holder: &'a str,
     /// This call's number among the client's calls.
@@ -75,10 +76,10 @@ pub struct CallEnv<'a> {
 ///
 /// ```
 /// use logto_proto::adapter::{Call, CallEnv, SessionReader};
-/// use logto_proto::{Config, Operation, ProviderCache, Step, TokenTarget, UnixTime};
+/// use logto_proto::{Config, Operation, Step, TokenTarget, UnixTime};
 ///
 /// let config = Config::new("https://tenant.logto.app", "app-id")?;
-/// let env = CallEnv { config: &config, cache: ProviderCache::new(), holder: "h1", call: 1 };
+/// let env = CallEnv { config: &config, cache: Default::default(), holder: "h1", call: 1 };
 /// let mut call = Call::access_token(env, TokenTarget::resource("https://api"), false);
 /// let mut reader = SessionReader::default();
 /// let now = UnixTime::from_secs(1_767_225_600);
@@ -99,8 +100,16 @@ impl<T> fmt::Debug for Call<'_, T> {
 
 impl<'a> Call<'a, AccessToken> {
     /// An access token for `target` (see [`Context::access_token`](crate::Context::access_token)).
+    /// A fresh cached token is answered from the session as read, with nothing copied.
     pub fn access_token(env: CallEnv<'a>, target: TokenTarget, force_refresh: bool) -> Self {
-        Call::new(env, Policy::Leased, move |cx, refresh| {
+        let config = env.config;
+        let cached_target = target.clone();
+        let peek: Option<Peek<'a, AccessToken>> = (!force_refresh).then(|| {
+            Box::new(move |snapshot: &Snapshot, now| {
+                crate::ops::cached_token(config, snapshot, &cached_target, now)
+            }) as Peek<'a, AccessToken>
+        });
+        Call::new(env, Policy::Leased, peek, move |cx, refresh| {
             let op = cx.access_token(target.clone(), force_refresh);
             if refresh {
                 op
@@ -114,7 +123,7 @@ impl<'a> Call<'a, AccessToken> {
 impl<'a> Call<'a, UserInfo> {
     /// The userinfo claims (see [`Context::fetch_user_info`](crate::Context::fetch_user_info)).
     pub fn fetch_user_info(env: CallEnv<'a>) -> Self {
-        Call::new(env, Policy::Leased, |cx, refresh| {
+        Call::new(env, Policy::Leased, None, |cx, refresh| {
             let op = cx.fetch_user_info();
             if refresh {
                 op
@@ -128,7 +137,7 @@ impl<'a> Call<'a, UserInfo> {
 impl<'a> Call<'a, String> {
     /// Starts a sign-in (see [`Context::sign_in`](crate::Context::sign_in)).
     pub fn sign_in(env: CallEnv<'a>, options: SignInOptions, entropy: SignInEntropy) -> Self {
-        Call::new(env, Policy::Plain, move |cx, _| {
+        Call::new(env, Policy::Plain, None, move |cx, _| {
             cx.sign_in(options.clone(), entropy.clone())
         })
     }
@@ -139,7 +148,7 @@ impl<'a> Call<'a, IdTokenClaims> {
     /// [`Context::handle_sign_in_callback`](crate::Context::handle_sign_in_callback)).
     pub fn handle_sign_in_callback(env: CallEnv<'a>, callback_url: &str) -> Self {
         let url = callback_url.to_owned();
-        Call::new(env, Policy::Plain, move |cx, _| {
+        Call::new(env, Policy::Plain, None, move |cx, _| {
             cx.handle_sign_in_callback(url.clone())
         })
     }
@@ -150,7 +159,7 @@ impl<'a> Call<'a, SignOutResult> {
     /// cleared first, then the refresh token it held is revoked.
     pub fn sign_out(env: CallEnv<'a>, post_logout_redirect_uri: Option<&str>) -> Self {
         let uri = post_logout_redirect_uri.map(str::to_owned);
-        Call::new(env, Policy::WriteFirst, move |cx, _| {
+        Call::new(env, Policy::WriteFirst, None, move |cx, _| {
             cx.sign_out(uri.as_deref())
         })
     }
@@ -159,7 +168,7 @@ impl<'a> Call<'a, SignOutResult> {
 impl<'a> Call<'a, ()> {
     /// Forgets the cached token for `target` (`None`: every cached access token).
     pub fn clear_access_tokens(env: CallEnv<'a>, target: Option<TokenTarget>) -> Self {
-        Call::new(env, Policy::Plain, move |cx, _| {
+        Call::new(env, Policy::Plain, None, move |cx, _| {
             cx.clear_access_tokens(target.clone())
         })
     }
@@ -169,6 +178,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
     fn new<O>(
         env: CallEnv<'a>,
         policy: Policy,
+        peek: Option<Peek<'a, T>>,
         make: impl FnMut(Cx<'a>, bool) -> O + Send + 'a,
     ) -> Self
     where
@@ -179,12 +189,13 @@ impl<'a, T: Send + 'a> Call<'a, T> {
             holder: format!("{}.{}", env.holder, env.call),
             policy,
             make: Box::new(make),
+            peek,
             cache: env.cache,
             ours: Snapshot::new(),
             op: None,
             state: State::Read(Purpose::Begin),
             base_text: None,
-            base: Snapshot::new(),
+            base: Arc::default(),
             written_rt: None,
             leased: false,
             held: None,
@@ -254,6 +265,9 @@ impl<T> Operation for Call<'_, T> {
         self.machine.cache()
     }
 }
+
+/// An answer from the session as read, without an operation (or `None`).
+type Peek<'a, T> = Box<dyn Fn(&Snapshot, UnixTime) -> Option<Result<T, Error>> + Send + 'a>;
 
 /// How a call treats the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,14 +358,16 @@ struct Machine<'a, O: Operation> {
     policy: Policy,
     /// Builds the operation on a session; `true`: allowed to refresh.
     make: Box<dyn FnMut(Cx<'a>, bool) -> O + Send + 'a>,
+    /// Answers the call from the session as read, when it can (a fresh cached token).
+    peek: Option<Peek<'a, O::Output>>,
     /// The provider cache and the session while no operation holds them.
-    cache: ProviderCache,
+    cache: Arc<ProviderCache>,
     ours: Snapshot,
     op: Option<O>,
     state: State,
     /// The store's value as last read or written: what the next write expects.
     base_text: Option<String>,
-    base: Snapshot,
+    base: Arc<Snapshot>,
     /// The refresh token as last read or written: a different one in the operation's
     /// session is a rotation, written at once.
     written_rt: Option<Secret>,
@@ -379,7 +395,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     /// Builds the operation on the session as this call holds it.
     fn start_op(&mut self, refresh: bool) {
         let snapshot = std::mem::take(&mut self.ours);
-        let cache = std::mem::take(&mut self.cache);
+        let cache = Arc::unwrap_or_clone(std::mem::take(&mut self.cache));
         self.op = Some((self.make)(
             Cx::owned(self.config, cache, snapshot),
             refresh,
@@ -390,7 +406,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     fn drop_op(&mut self) {
         if let Some(mut op) = self.op.take() {
             self.ours = std::mem::take(op.snapshot_mut());
-            self.cache = std::mem::take(op.cache_mut());
+            self.cache = Arc::new(std::mem::take(op.cache_mut()));
         }
     }
 
@@ -404,13 +420,19 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     }
 
     /// The session was read for `purpose`.
-    fn on_read(&mut self, stored: Option<String>, snapshot: Snapshot, now: UnixTime) {
+    fn on_read(&mut self, stored: Option<String>, snapshot: Arc<Snapshot>, now: UnixTime) {
         match purpose_of(&self.state) {
             Purpose::Begin => {
+                if let Some(answer) = self.peek.as_ref().and_then(|peek| peek(&snapshot, now)) {
+                    // Answered from the session as read: no request, no write, no copy.
+                    self.outcome = Some(answer);
+                    self.state = State::Finish;
+                    return;
+                }
                 self.base_text = stored;
-                self.base = snapshot.clone();
                 self.written_rt = snapshot.refresh_token.clone();
-                self.ours = snapshot;
+                self.ours = (*snapshot).clone();
+                self.base = snapshot;
                 match self.policy {
                     Policy::Plain => self.run_op(true),
                     Policy::Leased => {
@@ -423,7 +445,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                     }
                 }
             }
-            Purpose::Merge(then) => self.merge(stored, snapshot, then, now),
+            Purpose::Merge(then) => self.merge(stored, Arc::unwrap_or_clone(snapshot), then),
         }
     }
 
@@ -433,13 +455,13 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     }
 
     /// A write found `stored` instead of what the call read before.
-    fn merge(&mut self, stored: Option<String>, snapshot: Snapshot, then: Then, _now: UnixTime) {
+    fn merge(&mut self, stored: Option<String>, snapshot: Snapshot, then: Then) {
         if self.policy == Policy::WriteFirst && then == Then::Run {
             // Sign-out starts again on what is stored now, so that it revokes the newest
             // refresh token.
-            self.op = None;
+            self.drop_op();
             self.base_text = stored;
-            self.base = snapshot.clone();
+            self.base = Arc::new(snapshot.clone());
             self.ours = snapshot;
             self.start_op(true);
             self.state = State::Write(Then::Run);
@@ -448,7 +470,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
         match merge::merge(&self.base, self.ours(), &snapshot, &self.holder) {
             Some(merged) => {
                 self.base_text = stored;
-                self.base = snapshot;
+                self.base = Arc::new(snapshot);
                 *self.ours_mut() = merged;
                 self.state = State::Write(then);
             }
@@ -472,7 +494,11 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     }
 
     fn revocation(&self, refresh_token: &Secret) -> Option<HttpRequest> {
-        let metadata = self.op.as_ref().and_then(|op| op.metadata())?;
+        let cache = self
+            .op
+            .as_ref()
+            .map_or(&*self.cache, |op| op.provider_cache());
+        let metadata = cache.metadata.as_ref()?;
         let endpoint = metadata.revocation_endpoint.as_deref()?;
         crate::token::client_request(
             self.config,
@@ -662,7 +688,7 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         if !matches!(self.state, State::Reading(_)) {
             return Err(Error::Usage("no read is awaited"));
         }
-        let snapshot = match reader.read(stored.as_deref()) {
+        let snapshot = match reader.read_shared(stored.as_deref()) {
             Ok(snapshot) => snapshot,
             Err(crate::StorageError::Corrupt(e)) => {
                 self.state = State::Over;
@@ -682,7 +708,7 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
             return Err(Error::Usage("no write is awaited"));
         };
         if written {
-            self.base = self.ours().clone();
+            self.base = Arc::new(self.ours().clone());
             self.base_text = text;
             self.written_rt = self.base.refresh_token.clone();
             self.state = self.after_write(then);
@@ -786,6 +812,6 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
     }
 
     fn cache(&self) -> &ProviderCache {
-        self.op().map_or(&self.cache, |op| op.provider_cache())
+        self.op().map_or(&*self.cache, |op| op.provider_cache())
     }
 }
