@@ -36,11 +36,32 @@ pub(super) enum Verified {
 }
 
 /// A value an operation works on: the caller's (borrowed through a [`Context`]), or its
-/// own (an operation run inside a session call, which keeps the session between steps).
+/// own (an operation run inside a session call, which keeps the session between steps). An
+/// owned value remembers whether it was ever borrowed mutably: a session call writes back
+/// only a session the operation may have changed.
+///
+/// [`Context`]: crate::Context
 #[derive(Debug)]
 pub(crate) enum Slot<'a, T> {
     Borrowed(&'a mut T),
-    Owned(T),
+    Owned { value: T, touched: bool },
+}
+
+impl<T> Slot<'_, T> {
+    /// Whether the value may have changed (it was borrowed mutably).
+    pub(crate) fn touched(&self) -> bool {
+        match self {
+            Slot::Borrowed(_) => true,
+            Slot::Owned { touched, .. } => *touched,
+        }
+    }
+
+    /// From now on, only a new mutable borrow counts as a change.
+    pub(crate) fn untouch(&mut self) {
+        if let Slot::Owned { touched, .. } = self {
+            *touched = false;
+        }
+    }
 }
 
 impl<T> std::ops::Deref for Slot<'_, T> {
@@ -48,7 +69,7 @@ impl<T> std::ops::Deref for Slot<'_, T> {
     fn deref(&self) -> &T {
         match self {
             Slot::Borrowed(t) => t,
-            Slot::Owned(t) => t,
+            Slot::Owned { value, .. } => value,
         }
     }
 }
@@ -57,7 +78,10 @@ impl<T> std::ops::DerefMut for Slot<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         match self {
             Slot::Borrowed(t) => t,
-            Slot::Owned(t) => t,
+            Slot::Owned { value, touched } => {
+                *touched = true;
+                value
+            }
         }
     }
 }
@@ -337,6 +361,14 @@ macro_rules! operation_impl {
 
             fn cache_mut(&mut self) -> &mut ProviderCache {
                 &mut self.eng.cache
+            }
+
+            fn snapshot_touched(&self) -> bool {
+                self.eng.snapshot.touched()
+            }
+
+            fn untouch(&mut self) {
+                self.eng.snapshot.untouch();
             }
         }
     };

@@ -203,8 +203,14 @@ impl<'a> Cx<'a> {
     pub(crate) fn owned(config: &'a Config, cache: ProviderCache, snapshot: Snapshot) -> Self {
         Cx {
             config,
-            cache: Slot::Owned(cache),
-            snapshot: Slot::Owned(snapshot),
+            cache: Slot::Owned {
+                value: cache,
+                touched: false,
+            },
+            snapshot: Slot::Owned {
+                value: snapshot,
+                touched: false,
+            },
         }
     }
 
@@ -291,6 +297,10 @@ pub(crate) trait Bound: Operation {
     fn snapshot(&self) -> &Snapshot;
     fn snapshot_mut(&mut self) -> &mut Snapshot;
     fn cache_mut(&mut self) -> &mut ProviderCache;
+    /// Whether the operation may have changed its session since it started (or since
+    /// [`untouch`](Self::untouch)).
+    fn snapshot_touched(&self) -> bool;
+    fn untouch(&mut self);
 }
 
 impl<'a> Context<'a> {

@@ -198,6 +198,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
             base: Arc::default(),
             written_rt: None,
             leased: false,
+            touched: false,
             held: None,
             waits: 0,
             writes: 0,
@@ -372,6 +373,9 @@ struct Machine<'a, O: Operation> {
     /// session is a rotation, written at once.
     written_rt: Option<Secret>,
     leased: bool,
+    /// Whether the session as this call holds it may differ from what it read or wrote
+    /// last (when not, a write needs no serialising to know it is needless).
+    touched: bool,
     /// A request held back until the lease is renewed.
     held: Option<HttpRequest>,
     waits: u32,
@@ -386,10 +390,15 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     }
 
     fn ours_mut(&mut self) -> &mut Snapshot {
+        self.touched = true;
         match &mut self.op {
             Some(op) => op.snapshot_mut(),
             None => &mut self.ours,
         }
+    }
+
+    fn is_touched(&self) -> bool {
+        self.touched || self.op.as_ref().is_some_and(|op| op.snapshot_touched())
     }
 
     /// Builds the operation on the session as this call holds it.
@@ -405,6 +414,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     /// Takes the session and the cache back from the operation.
     fn drop_op(&mut self) {
         if let Some(mut op) = self.op.take() {
+            self.touched |= op.snapshot_touched();
             self.ours = std::mem::take(op.snapshot_mut());
             self.cache = Arc::new(std::mem::take(op.cache_mut()));
         }
@@ -414,6 +424,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
         self.outcome = Some(outcome);
         self.drop_op();
         if self.leased {
+            self.touched = true;
             self.ours.release_refresh_lease(&self.holder);
         }
         self.state = State::Write(Then::Finish);
@@ -433,6 +444,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 self.written_rt = snapshot.refresh_token.clone();
                 self.ours = (*snapshot).clone();
                 self.base = snapshot;
+                self.touched = false;
                 match self.policy {
                     Policy::Plain => self.run_op(true),
                     Policy::Leased => {
@@ -514,6 +526,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     /// Takes the refresh lease on the session as read, or waits for its holder.
     fn lease(&mut self, now: UnixTime) -> Result<Option<Step<O::Output>>, Error> {
         let ttl = refresh_lease_ttl(self.config);
+        self.touched = true;
         match self.ours.acquire_refresh_lease(&self.holder, now, ttl) {
             LeaseState::Acquired => {
                 self.state = State::Write(Then::Refresh);
@@ -535,6 +548,10 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
 
     /// The write of the session as the call holds it, unless the store already holds it.
     fn write(&mut self, then: Then) -> Option<Step<O::Output>> {
+        if !self.is_touched() {
+            self.state = self.after_write(then);
+            return None;
+        }
         let text = match session_write(self.base_text.as_deref(), self.ours()) {
             SessionWrite::Set(json) => Some(json),
             SessionWrite::Delete if self.base_text.is_some() => None,
@@ -710,6 +727,10 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         if written {
             self.base = Arc::new(self.ours().clone());
             self.base_text = text;
+            self.touched = false;
+            if let Some(op) = &mut self.op {
+                op.untouch();
+            }
             self.written_rt = self.base.refresh_token.clone();
             self.state = self.after_write(then);
             return Ok(());
