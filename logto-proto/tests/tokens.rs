@@ -680,3 +680,24 @@ fn narrowed_scopes_are_sent_and_cached_apart() {
     h.access_token(narrow, false).unwrap();
     assert_eq!(h.provider.requests.len(), n, "cached");
 }
+
+/// A process that has not fetched the metadata yet (an empty provider cache) and a session
+/// with a fresh cached token (read from a store): userinfo fetches the metadata first.
+#[test]
+fn userinfo_with_a_cached_token_and_no_metadata_discovers_first() {
+    let mut h = Harness::signed_in("ES384");
+    h.cache = ProviderCache::new();
+    let sent = h.provider.requests.len();
+    let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).fetch_user_info();
+    let info = Harness::drive(&mut h.provider, &mut op).unwrap();
+    assert_eq!(info.sub, USER);
+    let paths: Vec<&str> = h.provider.requests[sent..]
+        .iter()
+        .map(|r| r.url.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["openid-configuration", "me"],
+        "no refresh, one discovery"
+    );
+}

@@ -7,12 +7,14 @@ use crate::claims::UserInfo;
 use crate::error::{DiscoveryError, Error};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::metadata::ProviderCache;
-use crate::snapshot::TokenTarget;
+use crate::snapshot::{AccessToken, TokenTarget};
 use crate::time::UnixTime;
 
 #[derive(Debug)]
 pub(super) enum UserInfoPhase {
     Token,
+    /// The token is at hand; the metadata (for the userinfo endpoint) is being fetched.
+    Discovering(Box<AccessToken>),
     Requested,
     Ready(Box<UserInfo>),
 }
@@ -49,22 +51,36 @@ impl FetchUserInfo<'_> {
                     Step::Done(token) => token,
                     other => return Ok(other.map_done()),
                 };
-                let endpoint = self.eng.metadata()?.userinfo_endpoint.clone().ok_or(
-                    DiscoveryError::MissingEndpoint {
-                        name: "userinfo_endpoint",
-                    },
-                )?;
-                let mut request = HttpRequest::get(endpoint);
-                request.headers.push((
-                    "authorization".into(),
-                    format!("Bearer {}", token.token.expose()),
-                ));
-                self.phase = UserInfoPhase::Requested;
-                self.eng.send(Awaiting::UserInfo, request)
+                if let Some(request) = self.eng.need_metadata(now) {
+                    // A token from the session alone, in a process that has not fetched the
+                    // metadata yet (the userinfo endpoint is in it).
+                    self.phase = UserInfoPhase::Discovering(Box::new(token));
+                    return self.eng.send(Awaiting::Metadata, request);
+                }
+                self.request(&token)
+            }
+            UserInfoPhase::Discovering(token) => {
+                let token = (**token).clone();
+                self.request(&token)
             }
             UserInfoPhase::Requested => Err(Error::Usage("a response is awaited")),
             UserInfoPhase::Ready(info) => Ok(Step::Done(std::mem::take(&mut **info))),
         }
+    }
+
+    fn request(&mut self, token: &AccessToken) -> Result<Step<UserInfo>, Error> {
+        let endpoint = self.eng.metadata()?.userinfo_endpoint.clone().ok_or(
+            DiscoveryError::MissingEndpoint {
+                name: "userinfo_endpoint",
+            },
+        )?;
+        let mut request = HttpRequest::get(endpoint);
+        request.headers.push((
+            "authorization".into(),
+            format!("Bearer {}", token.token.expose()),
+        ));
+        self.phase = UserInfoPhase::Requested;
+        self.eng.send(Awaiting::UserInfo, request)
     }
 
     fn on_response(
