@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-command demo: the async sample app (axum + logto-isahc) signing in against a local
+# One-command demo: the async sample app (axum + logto-axum) signing in against a local
 # Logto-compatible provider (tests/provider), or against your own Logto tenant.
 #
 #   scripts/demo.sh            # local provider on 127.0.0.1:3001, sample on http://localhost:3000
@@ -19,7 +19,7 @@ if [[ "${1:-}" == "--tenant" ]]; then
     base="${BASE_URL:-http://localhost:3000}"
     echo "Register in Logto Console: redirect URI ${base%/}/callback, post sign-out URI ${base%/}/"
     echo "Then open ${base%/}"
-    exec cargo run -q -p logto-isahc --example web
+    exec cargo run -q -p logto-axum --example web
 elif [[ $# -gt 0 ]]; then
     die "usage: $0 [--tenant]"
 fi
@@ -34,8 +34,8 @@ if [[ ! -d tests/provider/node_modules ]]; then
     echo "Installing the provider's packages (npm ci --prefix tests/provider)..."
     npm ci --prefix tests/provider --no-audit --no-fund
 fi
-echo "Building the sample (cargo build -p logto-isahc --example web)..."
-cargo build -q -p logto-isahc --example web
+echo "Building the sample (cargo build -p logto-axum --example web)..."
+cargo build -q -p logto-axum --example web
 
 logs="$(mktemp -d)"
 pids=()
@@ -72,7 +72,7 @@ LOGTO_APP_SECRET=web-app-secret \
 LOGTO_SCOPES="email custom_data urn:logto:scope:organizations" \
 LOGTO_RESOURCES=https://api.example.com \
 BASE_URL="$base" \
-    cargo run -q -p logto-isahc --example web >"$logs/sample" 2>"$logs/sample.err" &
+    cargo run -q -p logto-axum --example web >"$logs/sample" 2>"$logs/sample.err" &
 pids+=($!)
 wait_for "$logs/sample" Listening $! "the sample app (port ${SAMPLE_PORT})"
 

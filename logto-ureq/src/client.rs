@@ -24,6 +24,10 @@ struct App {
     config: Config,
     agent: ureq::Agent,
     cache: Arc<SharedCache>,
+    /// Drawn once per app: every client's lease holder is this plus a counter, so that a
+    /// client per request costs no OS randomness.
+    holder_prefix: Arc<str>,
+    sessions: std::sync::atomic::AtomicU64,
 }
 
 /// The provider cache of an endpoint, and the lock that makes its fetches single-flight.
@@ -109,13 +113,16 @@ impl LogtoClient {
             agent,
             cache: shared_cache(config.endpoint()),
             config,
+            holder_prefix: new_holder(&os_entropy),
+            sessions: std::sync::atomic::AtomicU64::new(1),
         };
+        let holder = format!("{}.0", app.holder_prefix).into();
         LogtoClient {
             app: Arc::new(app),
             storage: Arc::new(storage),
             reader: Arc::default(),
             session_lock: Arc::default(),
-            holder: new_holder(&os_entropy),
+            holder,
             calls: Arc::default(),
             clock: Arc::new(system_clock),
             entropy: Arc::new(os_entropy),
@@ -123,13 +130,14 @@ impl LogtoClient {
     }
 
     /// A client for another session (its own storage and refresh lock) sharing this client's
-    /// configuration, HTTP agent and provider cache.
+    /// configuration, HTTP agent and provider cache. Cheap enough for every request: a few
+    /// reference counts, no I/O and no OS randomness.
     pub fn for_session(&self, storage: impl Storage + 'static) -> Self {
         LogtoClient {
             storage: Arc::new(storage),
             reader: Arc::default(),
             session_lock: Arc::default(),
-            holder: new_holder(&*self.entropy),
+            holder: self.next_holder(),
             calls: Arc::default(),
             ..self.clone()
         }
@@ -277,6 +285,12 @@ impl LogtoClient {
         self.storage
             .compare_and_swap(SESSION_KEY, stored.as_deref(), None)?;
         Ok(())
+    }
+
+    /// A lease holder id no other client of this app (or of another process) uses.
+    fn next_holder(&self) -> Arc<str> {
+        let n = (self.app.sessions).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}.{n}", self.app.holder_prefix).into()
     }
 
     fn env(&self) -> CallEnv<'_> {

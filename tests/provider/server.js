@@ -340,6 +340,9 @@ function assertOrganizationAccess(ctx) {
 function rotateRefreshToken(ctx) {
   assertOrganizationAccess(ctx);
 
+  // REFRESH_TOKEN_ROTATION=every-use: every refresh rotates, as Logto does for public clients
+  // (the strictest case for a client: any reused refresh token revokes the grant).
+  if (process.env.REFRESH_TOKEN_ROTATION === 'every-use') return true;
   // oidc-provider's default policy, which Logto keeps.
   const { RefreshToken: refreshToken, Client: client } = ctx.oidc.entities;
   if (refreshToken.totalLifetime() >= 365.25 * 24 * 60 * 60) return false;

@@ -211,6 +211,12 @@ impl ProviderBuilder {
         self.env("REFRESH_TOKEN_TTL", &seconds.to_string())
     }
 
+    /// Every refresh rotates the refresh token, for the web app too (Logto does so for
+    /// public clients); presenting a used one revokes the grant.
+    pub fn rotate_refresh_tokens_every_use(self) -> Self {
+        self.env("REFRESH_TOKEN_ROTATION", "every-use")
+    }
+
     /// Redirect URIs registered for both clients (replaces the defaults).
     pub fn redirect_uris(self, uris: &[&str]) -> Self {
         self.env("REDIRECT_URIS", &uris.join(","))

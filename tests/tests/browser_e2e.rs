@@ -1,4 +1,4 @@
-//! The two sample web apps (`logto-isahc`'s and `logto-ureq`'s `web` example) signing in
+//! The two sample web apps (`logto-axum`'s and `logto-ureq`'s `web` example) signing in
 //! through a real headless Chromium, driven over WebDriver (chromedriver + fantoccini),
 //! against the project's Logto-compatible provider.
 //!
@@ -380,7 +380,7 @@ fn run(sample: &str, package: &str) {
 
 #[test]
 fn browser_async_sample_signs_in_and_out() {
-    run("async", "logto-isahc");
+    run("async", "logto-axum");
 }
 
 #[test]

@@ -1,0 +1,124 @@
+//! The async sample web app: axum + `logto-axum`.
+//!
+//! ```sh
+//! LOGTO_ENDPOINT=https://tenant.logto.app LOGTO_APP_ID=... LOGTO_APP_SECRET=... \
+//!   cargo run -p logto-axum --example web         # then open http://localhost:3000
+//! ```
+
+use axum::{extract::Query, response::Html, routing::get, Json, Router};
+use logto_axum::logto_isahc::proto::decode_claims;
+use logto_axum::{Error, IdTokenClaims, Logto, LogtoSession, User, UserInfo};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Logto sample (axum)</title>\
+         <style>body{{font-family:sans-serif;max-width:48rem;margin:2rem auto}}pre{{background:#f4f4f4;padding:1rem;overflow:auto}}</style>\
+         </head><body><h1>Logto sample (axum + logto-axum)</h1>{body}</body></html>"
+    ))
+}
+
+async fn home(user: Option<User>) -> Html<String> {
+    let Some(User { claims, .. }) = user else {
+        return page(
+            "<p id=\"status\">Not authenticated</p>\
+             <p><a id=\"sign-in\" href=\"/sign-in\">Sign in</a> · <a id=\"sign-up\" href=\"/sign-up\">Sign up</a></p>",
+        );
+    };
+    page(&format!(
+        "<p id=\"status\">Authenticated</p>\
+         <p>Subject (<code>sub</code>): <code id=\"sub\">{}</code></p>\
+         <p>Username: <strong id=\"username\">{}</strong></p>\
+         <p><a id=\"userinfo\" href=\"/protected/userinfo\">User info</a> · \
+         <a id=\"sign-out\" href=\"/sign-out\">Sign out</a></p>",
+        escape(&claims.sub),
+        escape(claims.username.as_deref().unwrap_or("(none)")),
+    ))
+}
+
+/// Signed-in visitors only: the others are sent to sign in, and come back here.
+async fn protected_userinfo(user: User) -> Result<Html<String>, Error> {
+    let info = user.session.fetch_user_info().await?;
+    let custom_data = info.custom_data.as_ref().unwrap_or(&Value::Null);
+    Ok(page(&format!(
+        "<h2>Custom data</h2><pre id=\"custom-data\">{}</pre>\
+         <h2>User info</h2><pre id=\"userinfo\">{}</pre><p><a href=\"/\">Home</a></p>",
+        escape(&serde_json::to_string_pretty(custom_data).unwrap_or_default()),
+        escape(&serde_json::to_string_pretty(&info).unwrap_or_default()),
+    )))
+}
+
+async fn api_id_token_claims(user: User) -> Json<IdTokenClaims> {
+    Json(user.claims)
+}
+
+async fn api_userinfo(session: LogtoSession) -> Result<Json<UserInfo>, Error> {
+    Ok(Json(session.fetch_user_info().await?))
+}
+
+/// A token with its decoded claims (`null` for an opaque token).
+fn token_json(token: String) -> Json<Value> {
+    let claims = decode_claims::<Value>(&token).unwrap_or(Value::Null);
+    Json(json!({ "token": token, "claims": claims }))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    resource: Option<String>,
+    organization_id: Option<String>,
+}
+
+async fn api_access_token(
+    session: LogtoSession,
+    Query(q): Query<TokenQuery>,
+) -> Result<Json<Value>, Error> {
+    let resource = q.resource.unwrap_or_default();
+    Ok(token_json(session.access_token(&resource).await?))
+}
+
+async fn api_organization_token(
+    session: LogtoSession,
+    Query(q): Query<TokenQuery>,
+) -> Result<Json<Value>, Error> {
+    let organization = q.organization_id.unwrap_or_default();
+    Ok(token_json(session.organization_token(&organization).await?))
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let logto = Logto::from_env().unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2);
+    });
+    let app = Router::new()
+        .route("/", get(home))
+        .route("/protected/userinfo", get(protected_userinfo))
+        .route("/api/id-token-claims", get(api_id_token_claims))
+        .route("/api/userinfo", get(api_userinfo))
+        .route("/api/access-token", get(api_access_token))
+        .route("/api/organization-token", get(api_organization_token))
+        .merge(logto.routes())
+        .layer(logto.layer());
+    let base_url = logto.base_url().clone();
+    let addrs = base_url.socket_addrs(|| None).unwrap_or_default();
+    let listener = tokio::net::TcpListener::bind(&addrs[..])
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("cannot listen on {base_url} (BASE_URL): {e}");
+            std::process::exit(2);
+        });
+    println!("Listening on {}", base_url.as_str().trim_end_matches('/'));
+    axum::serve(listener, app).await.expect("server error");
+}

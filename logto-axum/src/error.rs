@@ -1,0 +1,147 @@
+//! The crate's error, and how it answers a request.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use logto_isahc::Error as ClientError;
+use std::fmt;
+
+/// Everything that can fail in a Logto route, extractor or session call.
+///
+/// As a response (`IntoResponse`) it answers with [`http_status`](Error::http_status) and a
+/// JSON body naming the [`kind`](Error::kind) only, `{"error": "<kind>"}` (`{"error": "Not
+/// authenticated"}` for a visitor who is not signed in); the details go to the server log
+/// (`tracing`), never to the browser.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A Logto client call failed (not signed in, provider, transport, storage, ...).
+    Client(ClientError),
+    /// A page needs a signed-in user: the answer redirects to `location` (the sign-in route,
+    /// with a `return_to` back to the page).
+    SignInRequired {
+        /// Where the browser is sent.
+        location: String,
+    },
+    /// A `return_to` that is not a path of this app (another origin, a scheme, `//host`).
+    ReturnToRejected {
+        /// The value given (a URL the user can see anyway; no secret).
+        return_to: String,
+    },
+    /// A sign-out coming from another site (`Sec-Fetch-Site: cross-site`, or an `Origin`
+    /// that is not the app's).
+    CrossSiteRequest {
+        /// The request's `Origin` header, if any.
+        origin: Option<String>,
+        /// The request's `Sec-Fetch-Site` header, if any.
+        fetch_site: Option<String>,
+        /// The app's origin it was compared with.
+        expected_origin: String,
+    },
+    /// The base URL given to [`Logto::builder`](crate::Logto::builder) is not an http(s)
+    /// origin such as `https://app.example.com`.
+    InvalidBaseUrl {
+        /// The value given.
+        base_url: String,
+    },
+    /// A handler asked for a Logto extractor on a router without [`Logto::layer`](crate::Logto::layer).
+    MissingLayer,
+}
+
+impl Error {
+    /// A short, stable name for the failure: the client error's
+    /// [`kind`](logto_isahc::Error::kind), or `sign_in_required`, `return_to_rejected`,
+    /// `cross_site_request`, `invalid_base_url`, `missing_layer`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Client(e) => e.kind(),
+            Error::SignInRequired { .. } => "sign_in_required",
+            Error::ReturnToRejected { .. } => "return_to_rejected",
+            Error::CrossSiteRequest { .. } => "cross_site_request",
+            Error::InvalidBaseUrl { .. } => "invalid_base_url",
+            Error::MissingLayer => "missing_layer",
+        }
+    }
+
+    /// The HTTP status this error answers with: the client error's
+    /// [`http_status`](logto_isahc::Error::http_status) (401 sign in again, 502/504 the
+    /// provider failed, 503 busy, ...), 303 for a redirect to sign-in, 400 for a rejected
+    /// `return_to`, 403 for a cross-site sign-out, 500 for the app's own set-up.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::Client(e) => e.http_status(),
+            Error::SignInRequired { .. } => 303,
+            Error::ReturnToRejected { .. } => 400,
+            Error::CrossSiteRequest { .. } => 403,
+            Error::InvalidBaseUrl { .. } | Error::MissingLayer => 500,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Client(e) => write!(f, "{e}"),
+            Error::SignInRequired { location } => write!(f, "sign-in required (to {location})"),
+            Error::ReturnToRejected { return_to } => {
+                write!(f, "return_to `{return_to}` is not a path of this app")
+            }
+            Error::CrossSiteRequest {
+                origin,
+                fetch_site,
+                expected_origin,
+            } => write!(
+                f,
+                "cross-site request refused (Origin {origin:?}, Sec-Fetch-Site {fetch_site:?}; \
+                 the app is {expected_origin})"
+            ),
+            Error::InvalidBaseUrl { base_url } => write!(
+                f,
+                "base URL `{base_url}` is not an http(s) origin like https://app.example.com"
+            ),
+            Error::MissingLayer => f.write_str(
+                "a Logto extractor ran without Logto's layer: add `.layer(logto.layer())` \
+                 to the router",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Client(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<E: Into<ClientError>> From<E> for Error {
+    fn from(e: E) -> Self {
+        Error::Client(e.into())
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::SignInRequired { location } = &self {
+            return Redirect::to(location).into_response();
+        }
+        let status =
+            StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let error = match &self {
+            Error::Client(ClientError::NotAuthenticated) => "Not authenticated",
+            other => other.kind(),
+        };
+        if status.is_server_error() {
+            tracing::error!(kind = self.kind(), status = status.as_u16(), "{self}");
+        } else {
+            tracing::info!(kind = self.kind(), status = status.as_u16(), "{self}");
+        }
+        let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

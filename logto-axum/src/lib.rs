@@ -1,0 +1,102 @@
+//! # logto-axum
+//!
+//! [Logto](https://logto.io) sign-in for [axum] apps: the sign-in, sign-up, callback and
+//! sign-out routes, extractors for the signed-in user and the session's client, and
+//! server-side sessions whose refresh stays single-flight under concurrent requests. Built
+//! on [`logto_isahc`] and the session protocol of the `logto-proto` core.
+//!
+//! ## A complete app
+//!
+//! ```no_run
+//! use axum::{response::Html, routing::get, Json, Router};
+//! use logto_axum::{Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, User};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
+//!         .app_secret("app-secret")
+//!         .resources(["https://api.example.com"])
+//!         .build()?;
+//!     let logto = Logto::new(config, "http://localhost:3000")?;
+//!     let app = Router::new()
+//!         .route("/", get(home))
+//!         .route("/me", get(me))
+//!         .route("/api-token", get(api_token))
+//!         .merge(logto.routes()) // /sign-in, /sign-up, /callback, /sign-out
+//!         .layer(logto.layer());
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//!
+//! async fn home(user: Option<User>) -> Html<String> {
+//!     match user {
+//!         Some(user) => Html(format!("Hello {}! <a href=\"/sign-out\">Sign out</a>", user.claims.sub)),
+//!         None => Html("<a href=\"/sign-in\">Sign in</a>".to_owned()),
+//!     }
+//! }
+//!
+//! /// Signed-in users only: a page visitor is sent to sign in, an API caller gets a 401.
+//! async fn me(user: User) -> Json<IdTokenClaims> {
+//!     Json(user.claims)
+//! }
+//!
+//! /// An access token for the app's API (refreshed when needed, one refresh per session).
+//! async fn api_token(session: LogtoSession) -> Result<String, Error> {
+//!     Ok(session.access_token("https://api.example.com").await?)
+//! }
+//! ```
+//!
+//! Register `http://localhost:3000/callback` as a redirect URI and `http://localhost:3000/`
+//! as a post sign-out redirect URI of the app in Logto Console.
+//!
+//! ## Protecting a route
+//! Take [`User`] as an argument: the handler runs only for a signed-in visitor. A page
+//! (the request accepts `text/html`) redirects the others to
+//! `/sign-in?return_to=<the page>` and comes back after the sign-in; an API route answers
+//! `401 {"error": "Not authenticated"}`. `Option<User>` serves both kinds of visitor. To
+//! guard a whole router, use a `route_layer` with `axum::middleware::from_extractor::<User>()`.
+//!
+//! ## Tokens and user info
+//! [`LogtoSession`] (or `user.session`) is the session's [`LogtoClient`]:
+//! `access_token(resource)`, `organization_token(id)`, `fetch_user_info()`, and the rest
+//! of the client API. Tokens are cached in the session and refreshed when they expire;
+//! concurrent requests of one browser make a single refresh, also across app instances
+//! sharing a store. Handlers return `Result<_, logto_axum::Error>`: an error answers with
+//! the status of [`Error::http_status`] and `{"error": "<kind>"}`, and the details go to
+//! the server log through `tracing`.
+//!
+//! ## Sessions
+//! The browser holds only an opaque random session id: the `logto_session` cookie
+//! (HttpOnly, SameSite=Lax, path `/`; on https `Secure` and named `__Host-logto_session`),
+//! replaced by a new id when a sign-in completes. The Logto snapshot (ID, access and
+//! refresh tokens) stays server-side, in the store, under that id. Apps that use
+//! tower-sessions for their own data can keep it: the Logto snapshot does not live in its
+//! per-request copy.
+//!
+//! The default store, [`MemoryStore`], lives in the process (idle and absolute expiry, a
+//! periodic sweep, a cap on sessions that never signed in). Any
+//! [`Storage`](logto_isahc::Storage) can replace it ([`LogtoBuilder::store`]); its keys are
+//! session ids. What a store must guarantee:
+//! - **compare-and-swap is atomic** (`compare_and_swap` writes only if the stored value is
+//!   the one expected, in one step): the refresh lease and every write of the session
+//!   protocol rely on it, and without it two requests can present one refresh token, which
+//!   makes Logto revoke the grant;
+//! - **integrity and confidentiality**: what it returns is trusted (the tokens were
+//!   verified before they were stored), so keep it server-side;
+//! - **a written value stays** until the next write or its expiry: a store that drops a
+//!   write loses the rotated refresh token.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod extract;
+mod routes;
+mod session;
+mod store;
+
+pub use error::Error;
+pub use extract::User;
+pub use logto_isahc::{self, IdTokenClaims, LogtoClient, LogtoConfig, UserInfo};
+pub use session::{Logto, LogtoBuilder, LogtoSession};
+pub use store::{MemoryStore, MemoryStoreLimits, StoreClock};

@@ -1,0 +1,241 @@
+//! The sign-in, sign-up, callback and sign-out routes.
+
+use crate::session::{Logto, SessionId};
+use crate::Error;
+use axum::extract::{OriginalUri, Query};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use logto_isahc::{FirstScreen, InteractionMode, SignInOptions, StorageError};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// How long a `return_to` waits for the sign-in to come back (the core refuses older
+/// sign-ins anyway).
+const RETURN_TO_MAX_AGE: Duration = Duration::from_secs(600);
+const MAX_RETURN_TO_LEN: usize = 2048;
+
+#[derive(Deserialize)]
+struct SignInQuery {
+    return_to: Option<String>,
+}
+
+impl Logto {
+    /// The routes of the sign-in flow, to merge into the app's router:
+    ///
+    /// - `GET /sign-in[?return_to=/path]`: starts a sign-in and redirects to Logto;
+    /// - `GET /sign-up[?return_to=/path]`: the same, opening Logto's register page;
+    /// - `GET /callback`: completes the sign-in (a new session id), then redirects to the
+    ///   `return_to` path (default `/`);
+    /// - `GET` or `POST /sign-out`: signs out (refused from another site) and redirects to
+    ///   Logto's end-session page, which comes back to `/` (see
+    ///   [`LogtoBuilder::after_sign_out`](crate::LogtoBuilder::after_sign_out)).
+    ///
+    /// `return_to` must be a path of this app; anything else is refused with 400.
+    pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        Router::new()
+            .route("/sign-in", get(sign_in))
+            .route("/sign-up", get(sign_up))
+            .route("/callback", get(callback))
+            .route("/sign-out", get(sign_out).post(sign_out))
+            .layer(self.layer())
+    }
+
+    /// The layer that lets the extractors ([`User`](crate::User),
+    /// [`LogtoSession`](crate::LogtoSession)) find this state: add it to the router, after
+    /// every route that uses them.
+    pub fn layer(&self) -> Extension<Logto> {
+        Extension(self.clone())
+    }
+
+    /// `return_to` as a path of this app, or the error refusing it.
+    pub(crate) fn same_origin_path(&self, return_to: &str) -> Result<String, Error> {
+        let rejected = || Error::ReturnToRejected {
+            return_to: return_to.chars().take(200).collect(),
+        };
+        // A path, not `//host` or `/\host` (which browsers read as another host).
+        let path_like = return_to.starts_with('/')
+            && !return_to.starts_with("//")
+            && !return_to.contains('\\')
+            && !return_to.chars().any(char::is_control)
+            && return_to.len() <= MAX_RETURN_TO_LEN;
+        if !path_like {
+            return Err(rejected());
+        }
+        let base = &self.inner.base_url;
+        let url = base.join(return_to).map_err(|_| rejected())?;
+        if url.origin() != base.origin() {
+            return Err(rejected());
+        }
+        Ok(url[url::Position::BeforePath..].to_owned())
+    }
+
+    async fn start_sign_in(
+        &self,
+        headers: &HeaderMap,
+        return_to: Option<&str>,
+        options: SignInOptions,
+    ) -> Result<Response, Error> {
+        let return_to = return_to.map(|r| self.same_origin_path(r)).transpose()?;
+        // The browser's session if it still has one, else a new one (renewed at the
+        // callback either way).
+        let session = self.session(headers).await?;
+        let (id, client) = match &session.id {
+            Some(id) => (id.clone(), session.client().clone()),
+            None => {
+                let id = SessionId::random()?;
+                let client = self.client_for(&id);
+                (id, client)
+            }
+        };
+        let url = client.sign_in_with(options).await?;
+        let mut response = Redirect::to(&url).into_response();
+        self.set_cookie(&mut response, self.session_cookie(&id));
+        let return_to_cookie = match return_to {
+            Some(path) => self.cookie(self.return_to_cookie_name(), path, Some(RETURN_TO_MAX_AGE)),
+            None => self.removal_cookie(self.return_to_cookie_name()),
+        };
+        self.set_cookie(&mut response, return_to_cookie);
+        Ok(response)
+    }
+
+    pub(crate) fn set_cookie(&self, response: &mut Response, cookie: String) {
+        if let Ok(value) = HeaderValue::try_from(cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+
+    /// Moves the session to a new id (against session fixation: an id known before the
+    /// sign-in is worthless after it). Compare-and-swap throughout, so that a write made
+    /// meanwhile under the old id is carried over, not lost.
+    async fn renew(&self, old: &SessionId) -> Result<SessionId, Error> {
+        let store = &self.inner.store;
+        for _ in 0..3 {
+            let Some(value) = store.get(old.as_str()).await? else {
+                return Err(logto_isahc::Error::NotAuthenticated.into());
+            };
+            let new = SessionId::random()?;
+            if !store
+                .compare_and_swap(new.as_str(), None, Some(&value))
+                .await?
+            {
+                continue;
+            }
+            if store
+                .compare_and_swap(old.as_str(), Some(&value), None)
+                .await?
+            {
+                self.forget(old);
+                return Ok(new);
+            }
+            // The old session changed meanwhile: undo and copy it again.
+            store
+                .compare_and_swap(new.as_str(), Some(&value), None)
+                .await?;
+        }
+        Err(
+            StorageError::backend("session", "the session kept changing while it was renewed")
+                .into(),
+        )
+    }
+
+    /// Refuses a request another site made the browser send (`Sec-Fetch-Site:
+    /// cross-site`, or an `Origin` that is not this app's).
+    pub(crate) fn refuse_cross_site(&self, headers: &HeaderMap) -> Result<(), Error> {
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let fetch_site = text("sec-fetch-site");
+        let origin = text(header::ORIGIN.as_str());
+        let cross_site = fetch_site == Some("cross-site")
+            || origin.is_some_and(|origin| origin != self.inner.origin);
+        match cross_site {
+            false => Ok(()),
+            true => Err(Error::CrossSiteRequest {
+                origin: origin.map(str::to_owned),
+                fetch_site: fetch_site.map(str::to_owned),
+                expected_origin: self.inner.origin.clone(),
+            }),
+        }
+    }
+}
+
+async fn sign_in(
+    Extension(logto): Extension<Logto>,
+    Query(query): Query<SignInQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let options = SignInOptions::new(logto.callback_url());
+    logto
+        .start_sign_in(&headers, query.return_to.as_deref(), options)
+        .await
+}
+
+async fn sign_up(
+    Extension(logto): Extension<Logto>,
+    Query(query): Query<SignInQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let options = SignInOptions::new(logto.callback_url())
+        .interaction_mode(InteractionMode::SignUp)
+        .first_screen(FirstScreen::Register);
+    logto
+        .start_sign_in(&headers, query.return_to.as_deref(), options)
+        .await
+}
+
+async fn callback(
+    Extension(logto): Extension<Logto>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let session = logto.session(&headers).await?;
+    // The URL the provider redirected to, on the configured origin (never the Host header).
+    let path_and_query = uri.path_and_query().map_or("/callback", |p| p.as_str());
+    let callback_url = format!("{}{path_and_query}", logto.inner.origin);
+    session.handle_sign_in_callback(&callback_url).await?;
+    let Some(old) = &session.id else {
+        return Err(logto_isahc::Error::NotAuthenticated.into());
+    };
+    let id = logto.renew(old).await?;
+    let return_to = Logto::cookie_value(&headers, logto.return_to_cookie_name())
+        .and_then(|path| logto.same_origin_path(&path).ok())
+        .unwrap_or_else(|| "/".to_owned());
+    let mut response = Redirect::to(&return_to).into_response();
+    logto.set_cookie(&mut response, logto.session_cookie(&id));
+    logto.set_cookie(
+        &mut response,
+        logto.removal_cookie(logto.return_to_cookie_name()),
+    );
+    Ok(response)
+}
+
+async fn sign_out(
+    Extension(logto): Extension<Logto>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    logto.refuse_cross_site(&headers)?;
+    let after_sign_out = format!("{}{}", logto.inner.origin, logto.inner.after_sign_out);
+    let session = logto.session(&headers).await?;
+    let location = match &session.id {
+        Some(id) => {
+            let url = session.sign_out(Some(&after_sign_out)).await?;
+            logto.forget(id);
+            // The signed-out snapshot holds nothing worth keeping.
+            let store = &logto.inner.store;
+            if let Some(value) = store.get(id.as_str()).await? {
+                store
+                    .compare_and_swap(id.as_str(), Some(&value), None)
+                    .await?;
+            }
+            url
+        }
+        None => after_sign_out,
+    };
+    let mut response = Redirect::to(&location).into_response();
+    logto.set_cookie(&mut response, logto.removal_cookie(logto.cookie_name()));
+    Ok(response)
+}

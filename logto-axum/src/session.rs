@@ -1,0 +1,463 @@
+//! The Logto state of an app: its client, its session store, and each browser session's
+//! client, found by the session cookie.
+
+use crate::store::MemoryStore;
+use crate::Error;
+use axum::http::{header, HeaderMap};
+use base64::Engine as _;
+use cookie::{Cookie, SameSite};
+use logto_isahc::{LogtoClient, LogtoConfig, Storage, StorageError, StorageFuture};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use url::Url;
+
+/// How many browser sessions keep their client (and its parsed snapshot) between requests.
+const DEFAULT_CACHED_SESSIONS: usize = 10_000;
+
+/// A browser session's id: 32 random bytes, base64url. It is a bearer secret (whoever holds
+/// it is signed in), so it never appears in `Debug` or in logs.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct SessionId(Arc<str>);
+
+impl SessionId {
+    const LEN: usize = 43;
+
+    pub(crate) fn random() -> Result<SessionId, Error> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::Client(logto_isahc::Error::Random(e.to_string())))?;
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        Ok(SessionId(id.into()))
+    }
+
+    /// The id a cookie carries, if it has the shape of one (anything else is ignored).
+    fn parse(value: &str) -> Option<SessionId> {
+        let well_formed = value.len() == Self::LEN
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        well_formed.then(|| SessionId(value.into()))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(<redacted>)")
+    }
+}
+
+/// One browser session's view of the app's store: the client's only key is the session id.
+struct SessionStorage {
+    store: Arc<dyn Storage>,
+    id: SessionId,
+}
+
+impl Storage for SessionStorage {
+    fn get<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, Option<String>> {
+        self.store.get(self.id.as_str())
+    }
+    fn set<'a>(&'a self, _key: &'a str, value: &'a str) -> StorageFuture<'a, ()> {
+        self.store.set(self.id.as_str(), value)
+    }
+    fn delete<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, ()> {
+        self.store.delete(self.id.as_str())
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        _key: &'a str,
+        expected: Option<&'a str>,
+        new: Option<&'a str>,
+    ) -> StorageFuture<'a, bool> {
+        self.store.compare_and_swap(self.id.as_str(), expected, new)
+    }
+}
+
+/// The store of a request without a session: nothing to read, nothing may be written (a
+/// session starts at the sign-in route).
+struct NoSession;
+
+impl Storage for NoSession {
+    fn get<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, Option<String>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn set<'a>(&'a self, key: &'a str, _value: &'a str) -> StorageFuture<'a, ()> {
+        Box::pin(async move { Err(no_session(key)) })
+    }
+    fn delete<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a str>,
+        new: Option<&'a str>,
+    ) -> StorageFuture<'a, bool> {
+        Box::pin(async move {
+            match (expected, new) {
+                (None, None) => Ok(true),
+                (Some(_), _) => Ok(false),
+                (None, Some(_)) => Err(no_session(key)),
+            }
+        })
+    }
+}
+
+fn no_session(key: &str) -> StorageError {
+    StorageError::backend(
+        key,
+        "this request has no session: a session starts at the sign-in route",
+    )
+}
+
+/// Logto for an axum app: the app's [`LogtoClient`], its session store and its base URL.
+/// Cheap to clone (one reference count); keep it in the router's state or pass it along.
+///
+/// Build it with [`Logto::builder`] (or [`Logto::from_env`]), mount [`routes`](Logto::routes)
+/// and add [`layer`](Logto::layer) so that the extractors find it.
+#[derive(Clone)]
+pub struct Logto {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) client: LogtoClient,
+    no_session: LogtoClient,
+    pub(crate) store: Arc<dyn Storage>,
+    /// The base URL without its trailing slash (`https://app.example.com`).
+    pub(crate) origin: String,
+    pub(crate) base_url: Url,
+    pub(crate) secure: bool,
+    pub(crate) after_sign_out: String,
+    cookie_max_age: Option<Duration>,
+    clients: Mutex<HashMap<SessionId, LogtoClient>>,
+    max_cached_sessions: usize,
+}
+
+impl fmt::Debug for Logto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Logto")
+            .field("config", self.inner.client.config())
+            .field("base_url", &self.inner.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Logto`]; see [`Logto::builder`].
+#[must_use]
+pub struct LogtoBuilder {
+    config: LogtoConfig,
+    base_url: String,
+    store: Option<Arc<dyn Storage>>,
+    client: Option<LogtoClient>,
+    after_sign_out: String,
+    cookie_max_age: Option<Duration>,
+    max_cached_sessions: usize,
+}
+
+impl fmt::Debug for LogtoBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogtoBuilder")
+            .field("config", &self.config)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogtoBuilder {
+    /// Where sessions live (default: a [`MemoryStore`]). Any [`Storage`] whose keys are
+    /// session ids; see the crate docs for what a store must guarantee.
+    pub fn store(mut self, store: impl Storage + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Sends the provider requests with this client (your own `isahc::HttpClient`, a clock
+    /// for tests): it is the template every session's client is derived from. Its config
+    /// replaces the builder's.
+    pub fn client(mut self, client: LogtoClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The path of this app the provider sends the user to after sign-out (default `/`;
+    /// register `<base URL><path>` as a post sign-out redirect URI in Logto Console).
+    pub fn after_sign_out(mut self, path: impl Into<String>) -> Self {
+        self.after_sign_out = path.into();
+        self
+    }
+
+    /// How long the browser keeps the session cookie (default 30 days; `None`: until the
+    /// browser closes). The store's own expiry still applies.
+    pub fn cookie_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.cookie_max_age = max_age;
+        self
+    }
+
+    /// How many sessions keep their client (and parsed snapshot) in memory between requests
+    /// (default 10,000). Beyond it a session's next request builds its client again.
+    pub fn max_cached_sessions(mut self, max: usize) -> Self {
+        self.max_cached_sessions = max.max(1);
+        self
+    }
+
+    /// The [`Logto`] state. Fails when the base URL is not an http(s) origin or the client
+    /// cannot be created.
+    pub fn build(self) -> Result<Logto, Error> {
+        let invalid = || Error::InvalidBaseUrl {
+            base_url: self.base_url.clone(),
+        };
+        let base_url = Url::parse(&self.base_url).map_err(|_| invalid())?;
+        let is_origin = matches!(base_url.scheme(), "http" | "https")
+            && base_url.host().is_some()
+            && base_url.path() == "/"
+            && base_url.query().is_none()
+            && base_url.fragment().is_none()
+            && base_url.username().is_empty()
+            && base_url.password().is_none();
+        if !is_origin {
+            return Err(invalid());
+        }
+        let client = match self.client {
+            Some(client) => client,
+            None => LogtoClient::new(self.config)?,
+        };
+        let origin = base_url.as_str().trim_end_matches('/').to_owned();
+        let inner = Inner {
+            no_session: client.for_session(NoSession),
+            client,
+            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+            secure: base_url.scheme() == "https",
+            origin,
+            base_url,
+            after_sign_out: self.after_sign_out,
+            cookie_max_age: self.cookie_max_age,
+            clients: Mutex::default(),
+            max_cached_sessions: self.max_cached_sessions,
+        };
+        Ok(Logto {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+impl Logto {
+    /// A builder for an app served at `base_url` (an origin such as
+    /// `https://app.example.com`). The callback is `<base_url>/callback`: register it as a
+    /// redirect URI in Logto Console, and `<base_url>/` as a post sign-out redirect URI.
+    pub fn builder(config: LogtoConfig, base_url: impl Into<String>) -> LogtoBuilder {
+        LogtoBuilder {
+            config,
+            base_url: base_url.into(),
+            store: None,
+            client: None,
+            after_sign_out: "/".to_owned(),
+            cookie_max_age: Some(Duration::from_secs(30 * 24 * 3600)),
+            max_cached_sessions: DEFAULT_CACHED_SESSIONS,
+        }
+    }
+
+    /// The state of an app configured by environment variables: `LOGTO_ENDPOINT`,
+    /// `LOGTO_APP_ID`, `LOGTO_APP_SECRET`, `LOGTO_SCOPES` and `LOGTO_RESOURCES` (see
+    /// [`LogtoConfig::from_vars`](logto_isahc::proto::Config::from_vars)) and `BASE_URL`
+    /// (default `http://localhost:3000`), with a [`MemoryStore`]. The error names the
+    /// variable.
+    pub fn from_env() -> Result<Logto, Error> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let config = LogtoConfig::from_vars(var).map_err(logto_isahc::Error::Config)?;
+        let base_url = var("BASE_URL").unwrap_or_else(|| "http://localhost:3000".to_owned());
+        Logto::new(config, base_url)
+    }
+
+    /// `Logto::builder(config, base_url).build()` with a [`MemoryStore`].
+    pub fn new(config: LogtoConfig, base_url: impl Into<String>) -> Result<Logto, Error> {
+        Logto::builder(config, base_url).build()
+    }
+
+    /// The app's client (not bound to a browser session): its configuration, and a template
+    /// for [`LogtoClient::for_session`].
+    pub fn client(&self) -> &LogtoClient {
+        &self.inner.client
+    }
+
+    /// The base URL the app is served at.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// `<base URL>/callback`.
+    pub(crate) fn callback_url(&self) -> String {
+        format!("{}/callback", self.inner.origin)
+    }
+
+    pub(crate) fn cookie_name(&self) -> &'static str {
+        // `__Host-`: the browser takes it only over https, for this host, path `/`.
+        match self.inner.secure {
+            true => "__Host-logto_session",
+            false => "logto_session",
+        }
+    }
+
+    pub(crate) fn return_to_cookie_name(&self) -> &'static str {
+        match self.inner.secure {
+            true => "__Host-logto_return_to",
+            false => "logto_return_to",
+        }
+    }
+
+    /// A cookie of this app: HttpOnly, SameSite=Lax, path `/`, Secure on https.
+    pub(crate) fn cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        max_age: Option<Duration>,
+    ) -> String {
+        let mut cookie = Cookie::build((name, value))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.inner.secure)
+            .path("/");
+        if let Some(max_age) = max_age {
+            let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+            cookie = cookie.max_age(cookie::time::Duration::seconds(seconds));
+        }
+        cookie.build().to_string()
+    }
+
+    pub(crate) fn session_cookie(&self, id: &SessionId) -> String {
+        self.cookie(
+            self.cookie_name(),
+            id.as_str().to_owned(),
+            self.inner.cookie_max_age,
+        )
+    }
+
+    /// A `Set-Cookie` value that removes cookie `name`.
+    pub(crate) fn removal_cookie(&self, name: &'static str) -> String {
+        self.cookie(name, String::new(), Some(Duration::ZERO))
+    }
+
+    /// The value of cookie `name` in the request, if any.
+    pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .find(|cookie| cookie.name() == name)
+            .map(|cookie| cookie.value_trimmed().to_owned())
+    }
+
+    /// The session id the request's cookie names, if it is well formed.
+    pub(crate) fn session_id(&self, headers: &HeaderMap) -> Option<SessionId> {
+        Self::cookie_value(headers, self.cookie_name()).and_then(|v| SessionId::parse(&v))
+    }
+
+    /// The request's session: its client when the cookie names a stored session, otherwise
+    /// a client over an empty session (not signed in, writes refused).
+    pub(crate) async fn session(&self, headers: &HeaderMap) -> Result<LogtoSession, Error> {
+        let Some(id) = self.session_id(headers) else {
+            return Ok(self.no_session());
+        };
+        if let Some(client) = self.clients().get(&id) {
+            return Ok(LogtoSession {
+                client: client.clone(),
+                id: Some(id),
+            });
+        }
+        // Only stored sessions get a client: made-up ids must not fill the cache.
+        if self.inner.store.get(id.as_str()).await?.is_none() {
+            return Ok(self.no_session());
+        }
+        let client = self.client_for(&id);
+        let mut clients = self.clients();
+        if clients.len() >= self.inner.max_cached_sessions {
+            // Any one will do: an evicted session only parses its snapshot again.
+            if let Some(evicted) = clients.keys().next().cloned() {
+                clients.remove(&evicted);
+            }
+        }
+        let client = clients.entry(id.clone()).or_insert(client).clone();
+        Ok(LogtoSession {
+            client,
+            id: Some(id),
+        })
+    }
+
+    /// A client for session `id` (not cached).
+    pub(crate) fn client_for(&self, id: &SessionId) -> LogtoClient {
+        self.inner.client.for_session(SessionStorage {
+            store: self.inner.store.clone(),
+            id: id.clone(),
+        })
+    }
+
+    pub(crate) fn no_session(&self) -> LogtoSession {
+        LogtoSession {
+            client: self.inner.no_session.clone(),
+            id: None,
+        }
+    }
+
+    /// Drops the cached client of session `id` (signed out, or renewed).
+    pub(crate) fn forget(&self, id: &SessionId) {
+        self.clients().remove(id);
+    }
+
+    fn clients(&self) -> MutexGuard<'_, HashMap<SessionId, LogtoClient>> {
+        self.inner
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The request's Logto session: a [`LogtoClient`] (through `Deref`) for tokens, user info
+/// and the ID token of the browser session the cookie names. Without a session (no cookie,
+/// or an expired one) it is a client that is not signed in.
+///
+/// ```no_run
+/// use logto_axum::{Error, LogtoSession};
+///
+/// async fn api_token(session: LogtoSession) -> Result<String, Error> {
+///     Ok(session.access_token("https://api.example.com").await?)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct LogtoSession {
+    client: LogtoClient,
+    pub(crate) id: Option<SessionId>,
+}
+
+impl LogtoSession {
+    /// The session's client.
+    pub fn client(&self) -> &LogtoClient {
+        &self.client
+    }
+
+    /// Whether the request carried a stored session (signed in or not).
+    pub fn exists(&self) -> bool {
+        self.id.is_some()
+    }
+}
+
+impl std::ops::Deref for LogtoSession {
+    type Target = LogtoClient;
+    fn deref(&self) -> &LogtoClient {
+        &self.client
+    }
+}
+
+impl fmt::Debug for LogtoSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogtoSession")
+            .field("exists", &self.exists())
+            .finish_non_exhaustive()
+    }
+}

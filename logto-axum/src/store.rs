@@ -1,0 +1,297 @@
+//! The server-side session store: the Logto snapshot of each browser session, by session id.
+
+use logto_isahc::proto::adapter::read_session;
+use logto_isahc::{Storage, StorageFuture};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long the sessions of a [`MemoryStore`] live, and how many may be waiting for a sign-in.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MemoryStoreLimits {
+    /// A signed-in session unused for this long is gone (default 7 days).
+    pub idle_timeout: Duration,
+    /// A signed-in session older than this is gone however much it is used (default 30
+    /// days). A sign-in starts a new session, so this counts from the last sign-in.
+    pub absolute_timeout: Duration,
+    /// A session that never signed in (a sign-in under way, or one signed out) unused for
+    /// this long is gone (default 10 minutes: the core refuses older sign-ins anyway).
+    pub pending_timeout: Duration,
+    /// At most this many sessions that never signed in (default 4096); beyond it the oldest
+    /// goes. Visitors who start a sign-in and never finish it (or a script hammering
+    /// `/sign-in`) cannot fill the memory.
+    pub max_pending: usize,
+    /// Expired sessions are swept at most this often, during a write (default 60 s); a read
+    /// never returns an expired session whatever the sweep.
+    pub sweep_interval: Duration,
+}
+
+impl Default for MemoryStoreLimits {
+    fn default() -> Self {
+        MemoryStoreLimits {
+            idle_timeout: Duration::from_secs(7 * 24 * 3600),
+            absolute_timeout: Duration::from_secs(30 * 24 * 3600),
+            pending_timeout: Duration::from_secs(600),
+            max_pending: 4096,
+            sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (the store's clock; replaceable for tests).
+pub type StoreClock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The default session store: a map in this process's memory, with atomic
+/// compare-and-swap under one lock, idle and absolute expiry, a periodic sweep and a cap on
+/// sessions that never signed in (see [`MemoryStoreLimits`]).
+///
+/// Sessions live as long as the process: several instances behind a load balancer need a
+/// shared store instead. Cloning gives another handle on the same map.
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    limits: MemoryStoreLimits,
+    clock: StoreClock,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<String, Entry>,
+    /// Ids of sessions that never signed in, oldest first (may also hold ids that have
+    /// signed in or gone since: they are skipped).
+    pending: VecDeque<String>,
+    pending_count: usize,
+    last_sweep: u64,
+}
+
+struct Entry {
+    value: String,
+    created: u64,
+    last_used: u64,
+    signed_in: bool,
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("sessions", &self.len())
+            .field("limits", &self.inner.limits)
+            .finish()
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
+fn system_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl MemoryStore {
+    /// An empty store with the default limits.
+    pub fn new() -> Self {
+        MemoryStore::with_limits(MemoryStoreLimits::default())
+    }
+
+    /// An empty store with these limits.
+    pub fn with_limits(limits: MemoryStoreLimits) -> Self {
+        MemoryStore::with_clock(limits, Arc::new(system_seconds))
+    }
+
+    /// An empty store reading the time from `clock` (seconds since the epoch), for tests.
+    pub fn with_clock(limits: MemoryStoreLimits, clock: StoreClock) -> Self {
+        MemoryStore {
+            inner: Arc::new(Inner {
+                state: Mutex::default(),
+                limits,
+                clock,
+            }),
+        }
+    }
+
+    /// How many sessions are stored (expired ones not yet swept included).
+    pub fn len(&self) -> usize {
+        self.state().sessions.len()
+    }
+
+    /// Whether no session is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many stored sessions never signed in.
+    pub fn pending_len(&self) -> usize {
+        self.state().pending_count
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic under the lock cannot leave an entry half-written: recover the map.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn read(&self, key: &str) -> Option<String> {
+        let now = (self.inner.clock)();
+        let mut state = self.state();
+        let entry = state.sessions.get_mut(key)?;
+        if !self.inner.limits.expired(entry, now) {
+            entry.last_used = now;
+            return Some(entry.value.clone());
+        }
+        state.remove(key);
+        None
+    }
+
+    /// Writes `new` if the current value is `expected` (`Some(None)`: absent), or whatever
+    /// it is (`None`).
+    fn swap(&self, key: &str, expected: Option<Option<&str>>, new: Option<&str>) -> bool {
+        // Parsed before the lock: only the sessions that never signed in are capped.
+        let signed_in = new.is_some_and(is_signed_in);
+        let now = (self.inner.clock)();
+        let limits = &self.inner.limits;
+        let mut state = self.state();
+        if now.saturating_sub(state.last_sweep) >= limits.sweep_interval.as_secs() {
+            state.sweep(limits, now);
+        }
+        let current = state
+            .sessions
+            .get(key)
+            .filter(|entry| !limits.expired(entry, now))
+            .map(|entry| entry.value.as_str());
+        if expected.is_some_and(|expected| current != expected) {
+            return false;
+        }
+        match new {
+            Some(value) => state.put(key, value, signed_in, now),
+            None => state.remove(key),
+        }
+        state.enforce_cap(limits.max_pending);
+        true
+    }
+}
+
+fn is_signed_in(value: &str) -> bool {
+    read_session(Some(value)).is_ok_and(|s| s.is_authenticated())
+}
+
+impl MemoryStoreLimits {
+    fn expired(&self, entry: &Entry, now: u64) -> bool {
+        let idle = now.saturating_sub(entry.last_used);
+        if entry.signed_in {
+            idle > self.idle_timeout.as_secs()
+                || now.saturating_sub(entry.created) > self.absolute_timeout.as_secs()
+        } else {
+            idle > self.pending_timeout.as_secs()
+        }
+    }
+}
+
+impl State {
+    fn put(&mut self, key: &str, value: &str, signed_in: bool, now: u64) {
+        match self.sessions.get_mut(key) {
+            Some(entry) => {
+                // A session that signs in leaves the capped set; one that signs out joins it.
+                match (entry.signed_in, signed_in) {
+                    (false, true) => self.pending_count -= 1,
+                    (true, false) => {
+                        self.pending_count += 1;
+                        self.pending.push_back(key.to_owned());
+                    }
+                    _ => {}
+                }
+                entry.value.clear();
+                entry.value.push_str(value);
+                entry.last_used = now;
+                entry.signed_in = signed_in;
+            }
+            None => {
+                if !signed_in {
+                    self.pending_count += 1;
+                    self.pending.push_back(key.to_owned());
+                }
+                let entry = Entry {
+                    value: value.to_owned(),
+                    created: now,
+                    last_used: now,
+                    signed_in,
+                };
+                self.sessions.insert(key.to_owned(), entry);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(entry) = self.sessions.remove(key) {
+            if !entry.signed_in {
+                self.pending_count -= 1;
+            }
+        }
+    }
+
+    /// Drops the oldest sessions that never signed in while there are too many.
+    fn enforce_cap(&mut self, max_pending: usize) {
+        while self.pending_count > max_pending {
+            let Some(oldest) = self.pending.pop_front() else {
+                break;
+            };
+            if self.sessions.get(&oldest).is_some_and(|e| !e.signed_in) {
+                self.remove(&oldest);
+            }
+        }
+    }
+
+    fn sweep(&mut self, limits: &MemoryStoreLimits, now: u64) {
+        self.sessions.retain(|_, entry| !limits.expired(entry, now));
+        let mut pending: Vec<(u64, &String)> = self
+            .sessions
+            .iter()
+            .filter(|(_, e)| !e.signed_in)
+            .map(|(id, e)| (e.last_used, id))
+            .collect();
+        pending.sort_unstable();
+        self.pending_count = pending.len();
+        self.pending = pending.into_iter().map(|(_, id)| id.clone()).collect();
+        self.last_sweep = now;
+    }
+}
+
+impl Storage for MemoryStore {
+    fn get<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<String>> {
+        let value = self.read(key);
+        Box::pin(async move { Ok(value) })
+    }
+
+    fn set<'a>(&'a self, key: &'a str, value: &'a str) -> StorageFuture<'a, ()> {
+        self.swap(key, None, Some(value));
+        Box::pin(async move { Ok(()) })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
+        self.swap(key, None, None);
+        Box::pin(async move { Ok(()) })
+    }
+
+    /// Atomic: compared and written under the store's lock.
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a str>,
+        new: Option<&'a str>,
+    ) -> StorageFuture<'a, bool> {
+        let written = self.swap(key, Some(expected), new);
+        Box::pin(async move { Ok(written) })
+    }
+}

@@ -1,0 +1,360 @@
+//! logto-axum against the project's Logto-compatible provider: an app built like the sample,
+//! served on a loopback port, visited by cookie-keeping HTTP clients on real threads.
+
+use axum::{extract::Query, routing::get, Json, Router};
+use logto_axum::{Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, MemoryStore, User};
+use logto_integration::fixtures::{API_RESOURCE, ORG1};
+use logto_integration::{raw, FaultMode, Provider};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    resource: Option<String>,
+    organization_id: Option<String>,
+}
+
+async fn claims(user: User) -> Json<IdTokenClaims> {
+    Json(user.claims)
+}
+
+async fn access_token(
+    session: LogtoSession,
+    Query(q): Query<TokenQuery>,
+) -> Result<Json<Value>, Error> {
+    let token = match (q.resource, q.organization_id) {
+        (_, Some(organization)) => session.organization_token(&organization).await?,
+        (resource, None) => session.access_token(&resource.unwrap_or_default()).await?,
+    };
+    Ok(Json(json!({ "token": token })))
+}
+
+/// The app of the sample, on its own runtime.
+struct App {
+    base: String,
+    store: MemoryStore,
+    provider: Provider,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl App {
+    fn start(provider: impl FnOnce(&str) -> Provider) -> App {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let provider = provider(&base);
+        let client = provider.confidential_client();
+        let config = LogtoConfig::builder(provider.endpoint(), &client.client_id)
+            .app_secret(client.client_secret.as_deref().unwrap())
+            .scopes(["email", "urn:logto:scope:organizations", "read:data"])
+            .resources([API_RESOURCE])
+            .expiry_leeway(0)
+            .build()
+            .unwrap();
+        let store = MemoryStore::new();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let logto = runtime
+            .block_on(async { Logto::builder(config, &base).store(store.clone()).build() })
+            .unwrap();
+        let app = Router::new()
+            .route("/api/id-token-claims", get(claims))
+            .route("/protected", get(claims))
+            .route("/api/access-token", get(access_token))
+            .merge(logto.routes())
+            .layer(logto.layer());
+        listener.set_nonblocking(true).unwrap();
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+        App {
+            base,
+            store,
+            provider,
+            _runtime: runtime,
+        }
+    }
+
+    fn with_rotation() -> App {
+        App::start(|base| {
+            Provider::builder()
+                .rotate_refresh_tokens_every_use()
+                .access_token_ttl(4)
+                .redirect_uris(&[&format!("{base}/callback")])
+                .env("POST_LOGOUT_REDIRECT_URIS", &format!("{base}/"))
+                .start()
+        })
+    }
+
+    /// A visitor signed in as alice.
+    fn signed_in_visitor(&self) -> Visitor {
+        let visitor = Visitor::new(&self.base);
+        let started = visitor.get("/sign-in");
+        assert_eq!(started.status, 303, "{}", started.body);
+        let before = visitor.cookie("logto_session").expect("a session cookie");
+        let alice = self.provider.alice();
+        let callback_url = self.provider.sign_in(
+            started.header("location").unwrap(),
+            &alice.username,
+            &alice.password,
+        );
+        let done = visitor.get(&callback_url);
+        assert_eq!(done.status, 303, "{}", done.body);
+        let after = visitor.cookie("logto_session").unwrap();
+        assert_ne!(before, after, "the session id is renewed at sign-in");
+        visitor
+    }
+}
+
+/// A browser: keeps its cookies, follows no redirect.
+#[derive(Clone)]
+struct Visitor {
+    base: String,
+    jar: Arc<Mutex<HashMap<String, String>>>,
+    agent: ureq::Agent,
+}
+
+impl Visitor {
+    fn new(base: &str) -> Visitor {
+        Visitor {
+            base: base.to_owned(),
+            jar: Arc::default(),
+            agent: raw::agent(Duration::from_secs(30)),
+        }
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.jar.lock().unwrap().get(name).cloned()
+    }
+
+    fn get(&self, path_or_url: &str) -> raw::HttpReply {
+        self.request("GET", path_or_url, &[])
+    }
+
+    fn request(&self, method: &str, path_or_url: &str, headers: &[(&str, &str)]) -> raw::HttpReply {
+        let url = match path_or_url.starts_with('/') {
+            true => format!("{}{path_or_url}", self.base),
+            false => path_or_url.to_owned(),
+        };
+        let cookies = {
+            let jar = self.jar.lock().unwrap();
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        if !cookies.is_empty() {
+            request = request.header("cookie", cookies);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let reply = raw::reply(self.agent.run(request.body(()).unwrap()))
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let mut jar = self.jar.lock().unwrap();
+        for (_, set_cookie) in reply.headers.iter().filter(|(k, _)| k == "set-cookie") {
+            let pair = set_cookie.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || set_cookie.contains("Max-Age=0") {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        reply
+    }
+}
+
+/// `count` requests at once (one thread each, released together); their replies.
+fn burst(visitor: &Visitor, paths: &[String]) -> Vec<raw::HttpReply> {
+    let barrier = Arc::new(Barrier::new(paths.len()));
+    let threads: Vec<_> = paths
+        .iter()
+        .map(|path| {
+            let (visitor, barrier, path) = (visitor.clone(), barrier.clone(), path.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                visitor.get(&path)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+fn token_path() -> String {
+    format!("/api/access-token?resource={API_RESOURCE}")
+}
+
+#[test]
+fn axum_fifty_concurrent_requests_on_an_expired_token_refresh_once() {
+    let app = App::with_rotation();
+    let visitor = app.signed_in_visitor();
+    let first = visitor.get(&token_path()).ok_json()["token"].clone();
+    std::thread::sleep(Duration::from_millis(4200)); // the access token expires
+    let before = app.provider.refresh_count();
+
+    let replies = burst(&visitor, &vec![token_path(); 50]);
+
+    assert_eq!(
+        app.provider.refresh_count(),
+        before + 1,
+        "exactly one refresh"
+    );
+    let tokens: Vec<Value> = replies
+        .iter()
+        .map(|r| r.ok_json()["token"].clone())
+        .collect();
+    assert!(tokens.iter().all(|t| *t == tokens[0] && *t != first));
+    // Still signed in, and the grant lives: another refresh works.
+    visitor.get("/api/id-token-claims").expect_status(200);
+    std::thread::sleep(Duration::from_millis(4200));
+    visitor.get(&token_path()).expect_status(200);
+    assert_eq!(app.provider.refresh_count(), before + 2);
+}
+
+#[test]
+fn axum_concurrent_requests_for_a_resource_and_an_organization_refresh_once_each() {
+    let app = App::with_rotation();
+    let visitor = app.signed_in_visitor();
+    let org_path = format!("/api/access-token?organization_id={ORG1}");
+    visitor.get(&token_path()).expect_status(200);
+    visitor.get(&org_path).expect_status(200);
+    std::thread::sleep(Duration::from_millis(4200));
+    let before = app.provider.refresh_count();
+
+    let paths: Vec<String> = (0..50)
+        .map(|i| match i % 3 {
+            0 => token_path(),
+            1 => org_path.clone(),
+            _ => "/api/id-token-claims".to_owned(),
+        })
+        .collect();
+    let replies = burst(&visitor, &paths);
+
+    for (path, reply) in paths.iter().zip(&replies) {
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    }
+    assert_eq!(
+        app.provider.refresh_count(),
+        before + 2,
+        "one refresh per target"
+    );
+    let org_token = replies[1].json()["token"].as_str().unwrap().to_owned();
+    let (_, claims) = raw::decode_jwt(&org_token);
+    assert_eq!(claims["aud"], format!("urn:logto:organization:{ORG1}"));
+    visitor.get("/api/id-token-claims").expect_status(200);
+}
+
+#[test]
+fn axum_provider_failure_during_a_refresh_keeps_the_session() {
+    let app = App::with_rotation();
+    let visitor = app.signed_in_visitor();
+    app.provider
+        .fail_next_token_responses(FaultMode::ServerError, 1);
+    let failed = visitor.get(&token_path());
+    assert_eq!(failed.status, 502, "{}", failed.body);
+    assert_eq!(
+        failed.json(),
+        json!({ "error": "provider" }),
+        "the kind only"
+    );
+    visitor.get(&token_path()).expect_status(200);
+    visitor.get("/api/id-token-claims").expect_status(200);
+}
+
+#[test]
+fn axum_cross_site_sign_out_is_refused() {
+    let app = App::with_rotation();
+    let visitor = app.signed_in_visitor();
+    let cross_site = visitor.request("GET", "/sign-out", &[("sec-fetch-site", "cross-site")]);
+    assert_eq!(cross_site.status, 403);
+    assert_eq!(cross_site.json()["error"], "cross_site_request");
+    let other_origin = visitor.request("POST", "/sign-out", &[("origin", "https://evil.example")]);
+    assert_eq!(other_origin.status, 403);
+    visitor.get("/api/id-token-claims").expect_status(200);
+
+    let origin = app.base.clone();
+    let signed_out = visitor.request("POST", "/sign-out", &[("origin", &origin)]);
+    assert_eq!(signed_out.status, 303, "{}", signed_out.body);
+    let location = signed_out.header("location").unwrap();
+    assert!(
+        location.starts_with(&app.provider.end_session_endpoint()),
+        "{location}"
+    );
+    assert!(
+        visitor.cookie("logto_session").is_none(),
+        "the cookie is removed"
+    );
+    let after = visitor.get("/api/id-token-claims");
+    assert_eq!(after.status, 401);
+    assert_eq!(after.json(), json!({ "error": "Not authenticated" }));
+}
+
+#[test]
+fn axum_return_to_accepts_only_paths_of_the_app() {
+    let app = App::with_rotation();
+    let visitor = Visitor::new(&app.base);
+    for bad in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "evil",
+    ] {
+        let encoded: String = url::form_urlencoded::byte_serialize(bad.as_bytes()).collect();
+        let reply = visitor.get(&format!("/sign-in?return_to={encoded}"));
+        assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+        assert_eq!(reply.json()["error"], "return_to_rejected");
+    }
+    // A page sends a signed-out visitor to sign in and back; an API route answers 401.
+    let page = visitor.request("GET", "/protected?x=1", &[("accept", "text/html")]);
+    assert_eq!(page.status, 303);
+    let sign_in = page.header("location").unwrap().to_owned();
+    assert_eq!(sign_in, "/sign-in?return_to=%2Fprotected%3Fx%3D1");
+    assert_eq!(visitor.get("/protected").status, 401);
+
+    let started = visitor.get(&sign_in);
+    let alice = app.provider.alice();
+    let callback_url = app.provider.sign_in(
+        started.header("location").unwrap(),
+        &alice.username,
+        &alice.password,
+    );
+    let done = visitor.get(&callback_url);
+    assert_eq!(done.status, 303);
+    assert_eq!(done.header("location"), Some("/protected?x=1"));
+    visitor.get("/protected").expect_status(200);
+}
+
+#[test]
+fn axum_ten_thousand_cookieless_sign_ins_stay_within_the_cap() {
+    let app = App::with_rotation();
+    let visitor = app.signed_in_visitor();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let base = app.base.clone();
+            std::thread::spawn(move || {
+                for _ in 0..2500 {
+                    let stranger = Visitor::new(&base);
+                    assert_eq!(stranger.get("/sign-in").status, 303);
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let cap = logto_axum::MemoryStoreLimits::default().max_pending;
+    assert!(
+        app.store.pending_len() <= cap,
+        "{}",
+        app.store.pending_len()
+    );
+    assert!(app.store.len() <= cap + 1, "{}", app.store.len());
+    // The signed-in session is not one of the capped ones.
+    visitor.get("/api/id-token-claims").expect_status(200);
+}
