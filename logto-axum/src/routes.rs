@@ -85,8 +85,7 @@ impl Logto {
             Some(id) => (id.clone(), session.client().clone()),
             None => {
                 let id = SessionId::random()?;
-                let client = self.client_for(&id);
-                (id, client)
+                (id.clone(), self.client_for(&id))
             }
         };
         let url = client.sign_in_with(options).await?;
@@ -238,4 +237,108 @@ async fn sign_out(
     let mut response = Redirect::to(&location).into_response();
     logto.set_cookie(&mut response, logto.removal_cookie(logto.cookie_name()));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LogtoConfig;
+
+    fn logto(base_url: &str) -> Logto {
+        let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
+            .app_secret("app-secret")
+            .build()
+            .unwrap();
+        Logto::new(config, base_url).unwrap()
+    }
+
+    #[test]
+    fn only_http_origins_are_base_urls() {
+        let config = || {
+            LogtoConfig::builder("https://tenant.logto.app", "app-id")
+                .build()
+                .unwrap()
+        };
+        for bad in [
+            "localhost:3000",
+            "ftp://app.example.com",
+            "https://app.example.com/app",
+            "https://app.example.com/?x=1",
+            "https://user:pw@app.example.com",
+        ] {
+            let err = Logto::new(config(), bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidBaseUrl { .. }), "{bad}: {err}");
+        }
+        assert!(Logto::new(config(), "https://app.example.com").is_ok());
+    }
+
+    #[test]
+    fn cookies_are_host_only_http_only_lax_and_secure_on_https() {
+        let https = logto("https://app.example.com");
+        let id = SessionId::random().unwrap();
+        let cookie = https.session_cookie(&id);
+        assert!(cookie.starts_with(&format!("__Host-logto_session={}", id.as_str())));
+        for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+            assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+        }
+        assert!(!cookie.contains("Domain"), "{cookie}");
+        let http = logto("http://localhost:3000").session_cookie(&id);
+        assert!(http.starts_with("logto_session="), "{http}");
+        assert!(!http.contains("Secure"), "{http}");
+        assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");
+    }
+
+    #[test]
+    fn return_to_must_be_a_path_of_the_app() {
+        let logto = logto("https://app.example.com");
+        assert_eq!(logto.same_origin_path("/a/b?c=d").unwrap(), "/a/b?c=d");
+        assert_eq!(logto.same_origin_path("/").unwrap(), "/");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "relative",
+            "/a\nb",
+            "",
+        ] {
+            let err = logto.same_origin_path(bad).unwrap_err();
+            assert!(matches!(err, Error::ReturnToRejected { .. }), "{bad:?}");
+            assert_eq!(err.http_status(), 400);
+        }
+        assert!(logto.same_origin_path(&"/a".repeat(2000)).is_err());
+    }
+
+    #[test]
+    fn cross_site_requests_are_refused() {
+        let logto = logto("https://app.example.com");
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, value.parse().unwrap());
+            }
+            map
+        };
+        let allowed = [
+            headers(&[]),
+            headers(&[("sec-fetch-site", "same-origin")]),
+            headers(&[("sec-fetch-site", "none")]),
+            headers(&[("origin", "https://app.example.com")]),
+        ];
+        for request in allowed {
+            assert!(logto.refuse_cross_site(&request).is_ok(), "{request:?}");
+        }
+        let refused = [
+            headers(&[("sec-fetch-site", "cross-site")]),
+            headers(&[("origin", "https://evil.example")]),
+            headers(&[("origin", "null")]),
+            headers(&[("origin", "http://app.example.com")]),
+        ];
+        for request in refused {
+            let err = logto.refuse_cross_site(&request).unwrap_err();
+            assert_eq!(err.http_status(), 403, "{request:?}");
+            assert_eq!(err.kind(), "cross_site_request");
+        }
+    }
 }

@@ -9,7 +9,7 @@ use cookie::{Cookie, SameSite};
 use logto_isahc::{LogtoClient, LogtoConfig, Storage, StorageError, StorageFuture};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use url::Url;
 
@@ -127,7 +127,7 @@ pub struct Logto {
 
 pub(crate) struct Inner {
     pub(crate) client: LogtoClient,
-    no_session: LogtoClient,
+    no_session: Arc<LogtoClient>,
     pub(crate) store: Arc<dyn Storage>,
     /// The base URL without its trailing slash (`https://app.example.com`).
     pub(crate) origin: String,
@@ -135,7 +135,8 @@ pub(crate) struct Inner {
     pub(crate) secure: bool,
     pub(crate) after_sign_out: String,
     cookie_max_age: Option<Duration>,
-    clients: Mutex<HashMap<SessionId, LogtoClient>>,
+    /// Each session's client (one reference count per request to share it).
+    clients: RwLock<HashMap<SessionId, Arc<LogtoClient>>>,
     max_cached_sessions: usize,
 }
 
@@ -229,7 +230,7 @@ impl LogtoBuilder {
         };
         let origin = base_url.as_str().trim_end_matches('/').to_owned();
         let inner = Inner {
-            no_session: client.for_session(NoSession),
+            no_session: Arc::new(client.for_session(NoSession)),
             client,
             store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
             secure: base_url.scheme() == "https",
@@ -237,7 +238,7 @@ impl LogtoBuilder {
             base_url,
             after_sign_out: self.after_sign_out,
             cookie_max_age: self.cookie_max_age,
-            clients: Mutex::default(),
+            clients: RwLock::default(),
             max_cached_sessions: self.max_cached_sessions,
         };
         Ok(Logto {
@@ -365,9 +366,10 @@ impl Logto {
         let Some(id) = self.session_id(headers) else {
             return Ok(self.no_session());
         };
-        if let Some(client) = self.clients().get(&id) {
+        let cached = self.read_clients().get(&id).cloned();
+        if let Some(client) = cached {
             return Ok(LogtoSession {
-                client: client.clone(),
+                client,
                 id: Some(id),
             });
         }
@@ -375,8 +377,8 @@ impl Logto {
         if self.inner.store.get(id.as_str()).await?.is_none() {
             return Ok(self.no_session());
         }
-        let client = self.client_for(&id);
-        let mut clients = self.clients();
+        let client = Arc::new(self.client_for(&id));
+        let mut clients = self.write_clients();
         if clients.len() >= self.inner.max_cached_sessions {
             // Any one will do: an evicted session only parses its snapshot again.
             if let Some(evicted) = clients.keys().next().cloned() {
@@ -407,13 +409,22 @@ impl Logto {
 
     /// Drops the cached client of session `id` (signed out, or renewed).
     pub(crate) fn forget(&self, id: &SessionId) {
-        self.clients().remove(id);
+        self.write_clients().remove(id);
     }
 
-    fn clients(&self) -> MutexGuard<'_, HashMap<SessionId, LogtoClient>> {
+    fn read_clients(&self) -> std::sync::RwLockReadGuard<'_, HashMap<SessionId, Arc<LogtoClient>>> {
         self.inner
             .clients
-            .lock()
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_clients(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<SessionId, Arc<LogtoClient>>> {
+        self.inner
+            .clients
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -431,7 +442,7 @@ impl Logto {
 /// ```
 #[derive(Clone)]
 pub struct LogtoSession {
-    client: LogtoClient,
+    client: Arc<LogtoClient>,
     pub(crate) id: Option<SessionId>,
 }
 

@@ -4,7 +4,8 @@ use logto_isahc::proto::adapter::read_session;
 use logto_isahc::{Storage, StorageFuture};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long the sessions of a [`MemoryStore`] live, and how many may be waiting for a sign-in.
@@ -55,7 +56,8 @@ pub struct MemoryStore {
 }
 
 struct Inner {
-    state: Mutex<State>,
+    /// Reads share the lock (a session's requests run in parallel); writes take it alone.
+    state: RwLock<State>,
     limits: MemoryStoreLimits,
     clock: StoreClock,
 }
@@ -71,10 +73,18 @@ struct State {
 }
 
 struct Entry {
-    value: String,
+    /// Shared so that a read copies it outside the lock.
+    value: Arc<str>,
     created: u64,
-    last_used: u64,
+    /// Updated by reads under the shared lock.
+    last_used: AtomicU64,
     signed_in: bool,
+}
+
+impl Entry {
+    fn last_used(&self) -> u64 {
+        self.last_used.load(Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for MemoryStore {
@@ -113,7 +123,7 @@ impl MemoryStore {
     pub fn with_clock(limits: MemoryStoreLimits, clock: StoreClock) -> Self {
         MemoryStore {
             inner: Arc::new(Inner {
-                state: Mutex::default(),
+                state: RwLock::default(),
                 limits,
                 clock,
             }),
@@ -122,7 +132,7 @@ impl MemoryStore {
 
     /// How many sessions are stored (expired ones not yet swept included).
     pub fn len(&self) -> usize {
-        self.state().sessions.len()
+        self.read_state().sessions.len()
     }
 
     /// Whether no session is stored.
@@ -132,27 +142,51 @@ impl MemoryStore {
 
     /// How many stored sessions never signed in.
     pub fn pending_len(&self) -> usize {
-        self.state().pending_count
+        self.read_state().pending_count
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        // A panic under the lock cannot leave an entry half-written: recover the map.
+    // A panic under the lock cannot leave an entry half-written: recover the map.
+    fn read_state(&self) -> RwLockReadGuard<'_, State> {
         self.inner
             .state
-            .lock()
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.inner
+            .state
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn read(&self, key: &str) -> Option<String> {
         let now = (self.inner.clock)();
-        let mut state = self.state();
-        let entry = state.sessions.get_mut(key)?;
-        if !self.inner.limits.expired(entry, now) {
-            entry.last_used = now;
-            return Some(entry.value.clone());
+        let value = {
+            let state = self.read_state();
+            let entry = state.sessions.get(key)?;
+            if self.inner.limits.expired(entry, now) {
+                None
+            } else {
+                entry.last_used.fetch_max(now, Ordering::Relaxed);
+                Some(entry.value.clone())
+            }
+        };
+        match value {
+            Some(value) => Some(value.to_string()),
+            None => {
+                // Expired: gone for every reader from now on.
+                let mut state = self.write_state();
+                if state
+                    .sessions
+                    .get(key)
+                    .is_some_and(|e| self.inner.limits.expired(e, now))
+                {
+                    state.remove(key);
+                }
+                None
+            }
         }
-        state.remove(key);
-        None
     }
 
     /// Writes `new` if the current value is `expected` (`Some(None)`: absent), or whatever
@@ -162,7 +196,7 @@ impl MemoryStore {
         let signed_in = new.is_some_and(is_signed_in);
         let now = (self.inner.clock)();
         let limits = &self.inner.limits;
-        let mut state = self.state();
+        let mut state = self.write_state();
         if now.saturating_sub(state.last_sweep) >= limits.sweep_interval.as_secs() {
             state.sweep(limits, now);
         }
@@ -170,7 +204,7 @@ impl MemoryStore {
             .sessions
             .get(key)
             .filter(|entry| !limits.expired(entry, now))
-            .map(|entry| entry.value.as_str());
+            .map(|entry| &*entry.value);
         if expected.is_some_and(|expected| current != expected) {
             return false;
         }
@@ -189,7 +223,7 @@ fn is_signed_in(value: &str) -> bool {
 
 impl MemoryStoreLimits {
     fn expired(&self, entry: &Entry, now: u64) -> bool {
-        let idle = now.saturating_sub(entry.last_used);
+        let idle = now.saturating_sub(entry.last_used());
         if entry.signed_in {
             idle > self.idle_timeout.as_secs()
                 || now.saturating_sub(entry.created) > self.absolute_timeout.as_secs()
@@ -212,9 +246,8 @@ impl State {
                     }
                     _ => {}
                 }
-                entry.value.clear();
-                entry.value.push_str(value);
-                entry.last_used = now;
+                entry.value = value.into();
+                *entry.last_used.get_mut() = now;
                 entry.signed_in = signed_in;
             }
             None => {
@@ -223,9 +256,9 @@ impl State {
                     self.pending.push_back(key.to_owned());
                 }
                 let entry = Entry {
-                    value: value.to_owned(),
+                    value: value.into(),
                     created: now,
-                    last_used: now,
+                    last_used: AtomicU64::new(now),
                     signed_in,
                 };
                 self.sessions.insert(key.to_owned(), entry);
@@ -259,7 +292,7 @@ impl State {
             .sessions
             .iter()
             .filter(|(_, e)| !e.signed_in)
-            .map(|(id, e)| (e.last_used, id))
+            .map(|(id, e)| (e.last_used(), id))
             .collect();
         pending.sort_unstable();
         self.pending_count = pending.len();
@@ -293,5 +326,133 @@ impl Storage for MemoryStore {
     ) -> StorageFuture<'a, bool> {
         let written = self.swap(key, Some(expected), new);
         Box::pin(async move { Ok(written) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PENDING: &str = r#"{"v":1}"#;
+    const SIGNED_IN: &str = r#"{"v":1,"id":"e30.e30.sig"}"#;
+
+    fn store(limits: MemoryStoreLimits) -> (MemoryStore, Arc<AtomicU64>) {
+        let now = Arc::new(AtomicU64::new(1_000_000));
+        let clock = now.clone();
+        let store = MemoryStore::with_clock(limits, Arc::new(move || clock.load(Ordering::SeqCst)));
+        (store, now)
+    }
+
+    async fn put(store: &MemoryStore, id: &str, value: &str) {
+        let current = store.get(id).await.unwrap();
+        assert!(store
+            .compare_and_swap(id, current.as_deref(), Some(value))
+            .await
+            .unwrap());
+    }
+
+    #[test]
+    fn the_fixture_snapshots_are_what_their_names_say() {
+        assert!(is_signed_in(SIGNED_IN));
+        assert!(!is_signed_in(PENDING));
+        assert!(!is_signed_in("not json"));
+    }
+
+    #[tokio::test]
+    async fn compare_and_swap_writes_only_over_the_expected_value() {
+        let (store, _) = store(MemoryStoreLimits::default());
+        assert!(store.compare_and_swap("a", None, Some("1")).await.unwrap());
+        assert!(!store.compare_and_swap("a", None, Some("2")).await.unwrap());
+        assert!(!store
+            .compare_and_swap("a", Some("0"), Some("2"))
+            .await
+            .unwrap());
+        assert_eq!(store.get("a").await.unwrap().as_deref(), Some("1"));
+        assert!(store.compare_and_swap("a", Some("1"), None).await.unwrap());
+        assert_eq!(store.get("a").await.unwrap(), None);
+        assert!(store.is_empty());
+    }
+
+    #[tokio::test]
+    async fn sessions_expire_when_idle_and_at_their_absolute_age() {
+        let limits = MemoryStoreLimits {
+            idle_timeout: Duration::from_secs(100),
+            absolute_timeout: Duration::from_secs(250),
+            pending_timeout: Duration::from_secs(10),
+            ..MemoryStoreLimits::default()
+        };
+        let (store, now) = store(limits);
+        put(&store, "user", SIGNED_IN).await;
+        put(&store, "pending", PENDING).await;
+        now.fetch_add(11, Ordering::SeqCst);
+        assert_eq!(store.get("pending").await.unwrap(), None, "pending: 10 s");
+        assert!(store.get("user").await.unwrap().is_some());
+        // Used every 90 s, the signed-in session lives until its absolute age.
+        for _ in 0..2 {
+            now.fetch_add(90, Ordering::SeqCst);
+            assert!(store.get("user").await.unwrap().is_some());
+        }
+        now.fetch_add(90, Ordering::SeqCst); // 281 s old, used 90 s ago
+        assert_eq!(store.get("user").await.unwrap(), None, "absolute: 250 s");
+        assert!(store.is_empty(), "an expired read removes the entry");
+
+        put(&store, "idle", SIGNED_IN).await;
+        now.fetch_add(101, Ordering::SeqCst);
+        assert_eq!(store.get("idle").await.unwrap(), None, "idle: 100 s");
+        // An expired value is not the expected one.
+        put(&store, "again", SIGNED_IN).await;
+        now.fetch_add(101, Ordering::SeqCst);
+        let stale = store.compare_and_swap("again", Some(SIGNED_IN), Some(PENDING));
+        assert!(!stale.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn only_sessions_that_never_signed_in_are_capped() {
+        let limits = MemoryStoreLimits {
+            max_pending: 3,
+            ..MemoryStoreLimits::default()
+        };
+        let (store, now) = store(limits);
+        put(&store, "user", PENDING).await;
+        put(&store, "user", SIGNED_IN).await; // signs in: leaves the capped set
+        for i in 0..5 {
+            now.fetch_add(1, Ordering::SeqCst);
+            put(&store, &format!("p{i}"), PENDING).await;
+        }
+        assert_eq!(store.pending_len(), 3);
+        assert_eq!(store.len(), 4);
+        assert_eq!(
+            store.get("p0").await.unwrap(),
+            None,
+            "the oldest went first"
+        );
+        assert_eq!(store.get("p1").await.unwrap(), None);
+        assert!(store.get("p4").await.unwrap().is_some());
+        assert!(store.get("user").await.unwrap().is_some());
+        // Signing out joins the capped set, where the oldest goes.
+        put(&store, "user", PENDING).await;
+        assert_eq!(store.pending_len(), 3);
+        assert_eq!(store.get("p2").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_write_sweeps_expired_sessions_once_per_interval() {
+        let limits = MemoryStoreLimits {
+            pending_timeout: Duration::from_secs(10),
+            sweep_interval: Duration::from_secs(60),
+            ..MemoryStoreLimits::default()
+        };
+        let (store, now) = store(limits);
+        put(&store, "first", PENDING).await; // sweeps (first write) and stores
+        for i in 0..10 {
+            put(&store, &format!("p{i}"), PENDING).await;
+        }
+        now.fetch_add(30, Ordering::SeqCst);
+        put(&store, "late", PENDING).await;
+        assert_eq!(store.len(), 12, "no sweep within the interval");
+        now.fetch_add(31, Ordering::SeqCst);
+        put(&store, "later", PENDING).await;
+        assert_eq!(store.len(), 1, "the sweep left only the fresh write");
+        assert_eq!(store.pending_len(), 1);
     }
 }

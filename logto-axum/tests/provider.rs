@@ -4,11 +4,10 @@
 use axum::{extract::Query, routing::get, Json, Router};
 use logto_axum::{Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, MemoryStore, User};
 use logto_integration::fixtures::{API_RESOURCE, ORG1};
-use logto_integration::{raw, FaultMode, Provider};
+use logto_integration::{raw, Fault, FaultMode, Provider, Visitor};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 #[derive(Deserialize)]
@@ -19,6 +18,10 @@ struct TokenQuery {
 
 async fn claims(user: User) -> Json<IdTokenClaims> {
     Json(user.claims)
+}
+
+async fn userinfo(session: LogtoSession) -> Result<Json<logto_axum::UserInfo>, Error> {
+    Ok(Json(session.fetch_user_info().await?))
 }
 
 async fn access_token(
@@ -66,6 +69,7 @@ impl App {
             .route("/api/id-token-claims", get(claims))
             .route("/protected", get(claims))
             .route("/api/access-token", get(access_token))
+            .route("/api/userinfo", get(userinfo))
             .merge(logto.routes())
             .layer(logto.layer());
         listener.set_nonblocking(true).unwrap();
@@ -109,66 +113,6 @@ impl App {
         let after = visitor.cookie("logto_session").unwrap();
         assert_ne!(before, after, "the session id is renewed at sign-in");
         visitor
-    }
-}
-
-/// A browser: keeps its cookies, follows no redirect.
-#[derive(Clone)]
-struct Visitor {
-    base: String,
-    jar: Arc<Mutex<HashMap<String, String>>>,
-    agent: ureq::Agent,
-}
-
-impl Visitor {
-    fn new(base: &str) -> Visitor {
-        Visitor {
-            base: base.to_owned(),
-            jar: Arc::default(),
-            agent: raw::agent(Duration::from_secs(30)),
-        }
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.jar.lock().unwrap().get(name).cloned()
-    }
-
-    fn get(&self, path_or_url: &str) -> raw::HttpReply {
-        self.request("GET", path_or_url, &[])
-    }
-
-    fn request(&self, method: &str, path_or_url: &str, headers: &[(&str, &str)]) -> raw::HttpReply {
-        let url = match path_or_url.starts_with('/') {
-            true => format!("{}{path_or_url}", self.base),
-            false => path_or_url.to_owned(),
-        };
-        let cookies = {
-            let jar = self.jar.lock().unwrap();
-            jar.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let mut request = ureq::http::Request::builder().method(method).uri(&url);
-        if !cookies.is_empty() {
-            request = request.header("cookie", cookies);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let reply = raw::reply(self.agent.run(request.body(()).unwrap()))
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let mut jar = self.jar.lock().unwrap();
-        for (_, set_cookie) in reply.headers.iter().filter(|(k, _)| k == "set-cookie") {
-            let pair = set_cookie.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || set_cookie.contains("Max-Age=0") {
-                jar.remove(name);
-            } else {
-                jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        reply
     }
 }
 
@@ -267,6 +211,27 @@ fn axum_provider_failure_during_a_refresh_keeps_the_session() {
     );
     visitor.get(&token_path()).expect_status(200);
     visitor.get("/api/id-token-claims").expect_status(200);
+
+    // A refresh that rotated the refresh token, then a failure later in the same request
+    // (userinfo answers 500): the rotated token was stored when it arrived, so the next
+    // request works with it instead of presenting the consumed one.
+    visitor.get("/api/userinfo").expect_status(200);
+    std::thread::sleep(Duration::from_millis(4200)); // the userinfo token expires
+    let before = app.provider.refresh_count();
+    app.provider.inject_fault(Fault {
+        path: Some("/oidc/me".into()),
+        ..Fault::token(FaultMode::ServerError, 1)
+    });
+    let failed = visitor.get("/api/userinfo");
+    assert_eq!(failed.status, 502, "{}", failed.body);
+    assert_eq!(app.provider.refresh_count(), before + 1);
+    visitor.get("/api/userinfo").expect_status(200);
+    assert_eq!(
+        app.provider.refresh_count(),
+        before + 1,
+        "no second refresh"
+    );
+    visitor.get(&token_path()).expect_status(200);
 }
 
 #[test]

@@ -182,7 +182,24 @@ pub struct Snapshot {
     pub(crate) access_tokens: Vec<AccessToken>,
     #[serde(default, rename = "l", skip_serializing_if = "Option::is_none")]
     pub(crate) lease: Option<RefreshLease>,
+    /// The ID token's claims once decoded: a web app reads them on every request of a
+    /// session, and a snapshot shared while its stored text is unchanged decodes them once.
+    /// Always reset with the ID token ([`Snapshot::set_id_token`]).
+    #[serde(skip)]
+    decoded_claims: DecodedClaims,
 }
+
+/// A cache, not state: two snapshots with the same tokens are equal whatever it holds.
+#[derive(Clone, Default)]
+struct DecodedClaims(std::sync::OnceLock<IdTokenClaims>);
+
+impl PartialEq for DecodedClaims {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for DecodedClaims {}
 
 /// A claim on the session's refresh token by one holder until a deadline.
 ///
@@ -284,20 +301,31 @@ impl Snapshot {
         self.id_token.as_ref()
     }
 
-    /// The claims of the stored ID token (verified when it was stored).
+    /// The claims of the stored ID token (verified when it was stored), decoded once per
+    /// snapshot.
     pub fn id_token_claims(&self) -> Result<IdTokenClaims, crate::Error> {
         let token = self
             .id_token
             .as_ref()
             .ok_or(crate::Error::NotAuthenticated)?;
-        Ok(
+        if let Some(claims) = self.decoded_claims.0.get() {
+            return Ok(claims.clone());
+        }
+        let claims: IdTokenClaims =
             crate::claims::decode_claims(token.expose()).map_err(|e| match e {
                 ClaimsError::NotAJwt => ClaimsError::Invalid {
                     reason: "stored ID token is not a JWT".into(),
                 },
                 other => other,
-            })?,
-        )
+            })?;
+        let _ = self.decoded_claims.0.set(claims.clone());
+        Ok(claims)
+    }
+
+    /// Replaces the ID token (and forgets the claims decoded from the previous one).
+    pub(crate) fn set_id_token(&mut self, id_token: Option<Secret>) -> Option<Secret> {
+        self.decoded_claims = DecodedClaims::default();
+        std::mem::replace(&mut self.id_token, id_token)
     }
 
     /// The refresh token.
@@ -341,7 +369,7 @@ impl Snapshot {
 
     /// Drops every token (the pending sign-in stays).
     pub fn clear_tokens(&mut self) {
-        self.id_token = None;
+        self.set_id_token(None);
         self.refresh_token = None;
         self.access_tokens.clear();
     }
@@ -389,5 +417,43 @@ impl Snapshot {
             Some(slot) => *slot = token,
             None => self.access_tokens.push(token),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unsigned JWT with `sub` (the claims cache never looks at the signature).
+    fn id_token(sub: &str) -> Secret {
+        use base64::Engine as _;
+        let b64 = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let payload = format!(r#"{{"iss":"i","sub":"{sub}","aud":"a","exp":2,"iat":1}}"#);
+        Secret::new(format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"ES384"}"#),
+            b64(&payload)
+        ))
+    }
+
+    #[test]
+    fn decoded_claims_follow_the_id_token() {
+        let mut snapshot = Snapshot::new();
+        assert!(matches!(
+            snapshot.id_token_claims(),
+            Err(crate::Error::NotAuthenticated)
+        ));
+        snapshot.set_id_token(Some(id_token("alice")));
+        assert_eq!(snapshot.id_token_claims().unwrap().sub, "alice");
+        let decoded = snapshot.clone();
+        snapshot.set_id_token(Some(id_token("bob")));
+        assert_eq!(snapshot.id_token_claims().unwrap().sub, "bob");
+        assert_eq!(decoded.id_token_claims().unwrap().sub, "alice");
+        // A cache, not state: equality and the stored form ignore it.
+        let fresh = Snapshot::from_json(&snapshot.to_json()).unwrap();
+        assert_eq!(fresh, snapshot);
+        assert_eq!(fresh.to_json(), snapshot.to_json());
+        snapshot.clear_tokens();
+        assert!(snapshot.id_token_claims().is_err());
     }
 }

@@ -9,6 +9,8 @@
 //!   rotation, request log, organization membership, clock).
 //! * [`Browser`]: a cookie-keeping, non-interactive user agent that signs in through the
 //!   provider's HTML form and stops at the redirect back to the client.
+//! * [`Visitor`]: a cookie-keeping HTTP client for a web app under test (a sample), whose
+//!   clones on several threads are one browser sending concurrent requests.
 //! * [`raw`]: plain HTTP helpers for tests that speak the protocol by hand (PKCE, authorization
 //!   URLs, form posts with client authentication, JWT decoding without verification).
 //!
@@ -36,12 +38,14 @@ mod browser;
 mod process;
 mod provider;
 pub mod raw;
+mod visitor;
 
 pub use browser::{Browser, Landing, SignInPage};
 pub use provider::{
     ApiResource, ClientCredentials, Fault, FaultMode, Organization, Provider, ProviderBuilder,
     RequestRecord, RotatedKey, TestUser,
 };
+pub use visitor::Visitor;
 
 /// Well-known values of the provider's fixtures (`tests/provider/fixtures.json`).
 pub mod fixtures {

@@ -126,7 +126,7 @@ impl HandleSignInCallback<'_> {
                 };
                 let snapshot = &mut *self.eng.snapshot;
                 snapshot.clear_tokens();
-                snapshot.id_token = Some(id_token.clone());
+                snapshot.set_id_token(Some(id_token.clone()));
                 snapshot.refresh_token = response.refresh_token.clone();
                 snapshot.store_access_token(AccessToken {
                     target: TokenTarget::userinfo(),

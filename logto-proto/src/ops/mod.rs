@@ -277,7 +277,7 @@ impl<'a> Cx<'a> {
     /// refresh token is revoked (its failure is reported, never fatal) and the end-session
     /// URL is built.
     pub(crate) fn sign_out(mut self, post_logout_redirect_uri: Option<&str>) -> SignOut<'a> {
-        let id_token = self.snapshot.id_token.take();
+        let id_token = self.snapshot.set_id_token(None);
         let refresh_token = self.snapshot.refresh_token.take();
         self.snapshot.clear_tokens();
         self.snapshot.pending = None;

@@ -130,7 +130,9 @@ impl TokenFetch {
                     };
                     match eng.verify(id_token.expose(), &expect, *received_at, now)? {
                         Verified::Fetch(request) => return eng.send(Awaiting::Jwks, request),
-                        Verified::Claims(_) => eng.snapshot.id_token = Some(id_token.clone()),
+                        Verified::Claims(_) => {
+                            eng.snapshot.set_id_token(Some(id_token.clone()));
+                        }
                     }
                 }
                 let token = AccessToken {

@@ -35,7 +35,7 @@ pub(crate) fn merge(
         out.pending = ours.pending.clone();
     }
     if ours.id_token != base.id_token {
-        out.id_token = ours.id_token.clone();
+        out.set_id_token(ours.id_token.clone());
     }
     if ours.refresh_token != base.refresh_token {
         out.refresh_token = ours.refresh_token.clone();
