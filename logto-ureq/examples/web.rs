@@ -7,7 +7,9 @@
 //!
 //! One `LogtoClient` is created at startup; each request derives a client for its session with
 //! `for_session`, whose storage is that session's entry in a shared map keyed by a random
-//! session id (the `logto_sample_session` cookie). One thread per request.
+//! session id (the `logto_sample_session` cookie). The map is bounded (10,000 sessions, the
+//! least recently used one goes first) and a session unused for a day expires; 16 worker
+//! threads serve the requests.
 
 use logto_ureq::proto::decode_claims;
 use logto_ureq::{Error, FirstScreen, InteractionMode, LogtoClient, LogtoConfig, SignInOptions};
@@ -15,28 +17,78 @@ use logto_ureq::{Storage, StorageError};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tiny_http::{Header, Request, Response, Server};
 use url::Url;
 
 const COOKIE: &str = "logto_sample_session";
+/// At most this many sessions; a new one beyond it replaces the least recently used.
+const MAX_SESSIONS: usize = 10_000;
+/// A session unused for this long is gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// Requests are served by this many threads (a burst waits in the listener's queue).
+const WORKERS: usize = 16;
 
-/// Every session's key-value data, by session id.
+/// One session's stored snapshot and when it was last used.
+struct Entry {
+    value: String,
+    last_used: Instant,
+}
+
+/// Every session's Logto snapshot, by session id: bounded, with idle expiry.
 #[derive(Default)]
-struct Sessions(Mutex<HashMap<String, HashMap<String, String>>>);
+struct Sessions(Mutex<HashMap<String, Entry>>);
 
 impl Sessions {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, HashMap<String, String>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Moves a session's data to a new id (after sign-in, against session fixation).
+    /// The live entry of `id` (an expired one is removed).
+    fn live<'m>(map: &'m mut HashMap<String, Entry>, id: &str) -> Option<&'m mut Entry> {
+        if map
+            .get(id)
+            .is_some_and(|e| e.last_used.elapsed() > IDLE_TIMEOUT)
+        {
+            map.remove(id);
+        }
+        map.get_mut(id)
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        Sessions::live(&mut self.lock(), id).is_some()
+    }
+
+    /// Stores a new session, making room first: expired ones go, then the least recently
+    /// used one if the map is still full.
+    fn insert(map: &mut HashMap<String, Entry>, id: &str, value: String) {
+        if map.len() >= MAX_SESSIONS {
+            map.retain(|_, e| e.last_used.elapsed() <= IDLE_TIMEOUT);
+        }
+        if map.len() >= MAX_SESSIONS {
+            let oldest = map
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                map.remove(&oldest);
+            }
+        }
+        let entry = Entry {
+            value,
+            last_used: Instant::now(),
+        };
+        map.insert(id.to_owned(), entry);
+    }
+
+    /// Moves a session to a new id (after sign-in, against session fixation).
     fn cycle(&self, id: &str) -> String {
         let new_id = new_session_id();
         let mut map = self.lock();
-        if let Some(data) = map.remove(id) {
-            map.insert(new_id.clone(), data);
+        if let Some(entry) = map.remove(id) {
+            map.insert(new_id.clone(), entry);
         }
         new_id
     }
@@ -48,58 +100,47 @@ fn new_session_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The SDK's store for one session: its entry in [`Sessions`], created on the first write.
+/// The SDK's store for one session: its entry in [`Sessions`] (the client's one key).
 struct SessionStorage {
     sessions: Arc<Sessions>,
     id: String,
 }
 
 impl Storage for SessionStorage {
-    fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
-        Ok(self
-            .sessions
-            .lock()
-            .get(&self.id)
-            .and_then(|data| data.get(key).cloned()))
+    fn get(&self, _key: &str) -> Result<Option<String>, StorageError> {
+        let mut map = self.sessions.lock();
+        Ok(Sessions::live(&mut map, &self.id).map(|entry| {
+            entry.last_used = Instant::now();
+            entry.value.clone()
+        }))
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
-        let mut map = self.sessions.lock();
-        map.entry(self.id.clone())
-            .or_default()
-            .insert(key.to_owned(), value.to_owned());
-        Ok(())
+        let current = self.get(key)?;
+        self.compare_and_swap(key, current.as_deref(), Some(value))
+            .map(drop)
     }
 
-    fn delete(&self, key: &str) -> Result<(), StorageError> {
-        let mut map = self.sessions.lock();
-        if let Some(data) = map.get_mut(&self.id) {
-            data.remove(key);
-            if data.is_empty() {
-                map.remove(&self.id);
-            }
-        }
+    fn delete(&self, _key: &str) -> Result<(), StorageError> {
+        self.sessions.lock().remove(&self.id);
         Ok(())
     }
 
     /// Atomic under the map's lock: concurrent requests of one session take turns refreshing.
     fn compare_and_swap(
         &self,
-        key: &str,
+        _key: &str,
         expected: Option<&str>,
         new: Option<&str>,
     ) -> Result<bool, StorageError> {
         let mut map = self.sessions.lock();
-        let data = map.entry(self.id.clone()).or_default();
-        if data.get(key).map(String::as_str) != expected {
+        let current = Sessions::live(&mut map, &self.id).map(|e| e.value.as_str());
+        if current != expected {
             return Ok(false);
         }
         match new {
-            Some(v) => data.insert(key.to_owned(), v.to_owned()),
-            None => data.remove(key),
-        };
-        if data.is_empty() {
-            map.remove(&self.id);
+            Some(value) => Sessions::insert(&mut map, &self.id, value.to_owned()),
+            None => drop(map.remove(&self.id)),
         }
         Ok(true)
     }
@@ -251,7 +292,7 @@ fn handle(app: &App, request: Request) {
         .filter(|h| h.field.equiv("Cookie"))
         .flat_map(|h| h.value.as_str().split(';'))
         .filter_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-        .find(|id| app.sessions.lock().contains_key(*id))
+        .find(|id| app.sessions.contains(id))
         .map(str::to_owned);
     let mut session_id = cookie_id.clone().unwrap_or_else(new_session_id);
     let reply = match Url::parse(&format!(
@@ -282,7 +323,7 @@ fn handle(app: &App, request: Request) {
             .with_header(header("Location", &location)),
     };
     // Set the cookie when the session is new or got a new id, and exists.
-    if cookie_id.as_ref() != Some(&session_id) && app.sessions.lock().contains_key(&session_id) {
+    if cookie_id.as_ref() != Some(&session_id) && app.sessions.contains(&session_id) {
         let secure = if app.base_url.scheme() == "https" {
             "; Secure"
         } else {
@@ -341,8 +382,18 @@ fn main() {
         sessions: Arc::default(),
         base_url,
     });
-    for request in server.incoming_requests() {
-        let app = app.clone();
-        std::thread::spawn(move || handle(&app, request));
+    let server = Arc::new(server);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (app, server) = (app.clone(), server.clone());
+            std::thread::spawn(move || {
+                while let Ok(request) = server.recv() {
+                    handle(&app, request);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
     }
 }
