@@ -44,6 +44,12 @@ pub enum Error {
         /// The value given.
         base_url: String,
     },
+    /// A path given to the builder ([`after_sign_out`](crate::LogtoBuilder::after_sign_out))
+    /// is not a path of the app (`/...`).
+    InvalidPath {
+        /// The value given.
+        path: String,
+    },
     /// A handler asked for a Logto extractor on a router without [`Logto::layer`](crate::Logto::layer).
     MissingLayer,
 }
@@ -51,7 +57,7 @@ pub enum Error {
 impl Error {
     /// A short, stable name for the failure: the client error's
     /// [`kind`](logto_isahc::Error::kind), or `sign_in_required`, `return_to_rejected`,
-    /// `cross_site_request`, `invalid_base_url`, `missing_layer`.
+    /// `cross_site_request`, `invalid_base_url`, `invalid_path`, `missing_layer`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Client(e) => e.kind(),
@@ -59,6 +65,7 @@ impl Error {
             Error::ReturnToRejected { .. } => "return_to_rejected",
             Error::CrossSiteRequest { .. } => "cross_site_request",
             Error::InvalidBaseUrl { .. } => "invalid_base_url",
+            Error::InvalidPath { .. } => "invalid_path",
             Error::MissingLayer => "missing_layer",
         }
     }
@@ -73,7 +80,7 @@ impl Error {
             Error::SignInRequired { .. } => 303,
             Error::ReturnToRejected { .. } => 400,
             Error::CrossSiteRequest { .. } => 403,
-            Error::InvalidBaseUrl { .. } | Error::MissingLayer => 500,
+            Error::InvalidBaseUrl { .. } | Error::InvalidPath { .. } | Error::MissingLayer => 500,
         }
     }
 }
@@ -99,6 +106,12 @@ impl fmt::Display for Error {
                 f,
                 "base URL `{base_url}` is not an http(s) origin like https://app.example.com"
             ),
+            Error::InvalidPath { path } => {
+                write!(
+                    f,
+                    "`{path}` is not a path of the app (like `/` or `/signed-out`)"
+                )
+            }
             Error::MissingLayer => f.write_str(
                 "a Logto extractor ran without Logto's layer: add `.layer(logto.layer())` \
                  to the router",

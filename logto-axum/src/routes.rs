@@ -11,9 +11,8 @@ use logto_isahc::{FirstScreen, InteractionMode, SignInOptions, StorageError};
 use serde::Deserialize;
 use std::time::Duration;
 
-/// How long a `return_to` waits for the sign-in to come back (the core refuses older
-/// sign-ins anyway).
-const RETURN_TO_MAX_AGE: Duration = Duration::from_secs(600);
+/// How long a sign-in may take, for its cookies (the core refuses older sign-ins anyway).
+const SIGN_IN_MAX_AGE: Duration = Duration::from_secs(600);
 const MAX_RETURN_TO_LEN: usize = 2048;
 
 #[derive(Deserialize)]
@@ -68,9 +67,17 @@ impl Logto {
         if url.origin() != base.origin() {
             return Err(rejected());
         }
-        Ok(url[url::Position::BeforePath..].to_owned())
+        // Checked again once normalised: `/.//host` becomes `//host`.
+        let path = &url[url::Position::BeforePath..];
+        if path.starts_with("//") || path.contains('\\') {
+            return Err(rejected());
+        }
+        Ok(path.to_owned())
     }
 
+    /// Starts a sign-in in a session of its own (a fresh id in the sign-in cookie): the
+    /// browser's signed-in session, if any, stays untouched until a callback succeeds, so
+    /// that a link to `/sign-in` from another site signs nobody out.
     async fn start_sign_in(
         &self,
         headers: &HeaderMap,
@@ -78,25 +85,43 @@ impl Logto {
         options: SignInOptions,
     ) -> Result<Response, Error> {
         let return_to = return_to.map(|r| self.same_origin_path(r)).transpose()?;
-        // The browser's session if it still has one, else a new one (renewed at the
-        // callback either way).
-        let session = self.session(headers).await?;
-        let (id, client) = match &session.id {
-            Some(id) => (id.clone(), session.client().clone()),
-            None => {
-                let id = SessionId::random()?;
-                (id.clone(), self.client_for(&id))
-            }
-        };
-        let url = client.sign_in_with(options).await?;
+        let id = SessionId::random()?;
+        let url = self.client_for(&id).sign_in_with(options).await?;
+        if let Some(abandoned) = self.sign_in_id(headers) {
+            // A sign-in this browser started before and never finished.
+            self.delete_session(&abandoned).await;
+        }
         let mut response = Redirect::to(&url).into_response();
-        self.set_cookie(&mut response, self.session_cookie(&id));
+        let sign_in = self.cookie(
+            self.sign_in_cookie_name(),
+            id.cookie_value().to_owned(),
+            Some(SIGN_IN_MAX_AGE),
+        );
+        self.set_cookie(&mut response, sign_in);
         let return_to_cookie = match return_to {
-            Some(path) => self.cookie(self.return_to_cookie_name(), path, Some(RETURN_TO_MAX_AGE)),
+            // Encoded: a path may hold `;` or `,`, which must not end the cookie's value.
+            Some(path) => self.cookie(
+                self.return_to_cookie_name(),
+                url::form_urlencoded::byte_serialize(path.as_bytes()).collect(),
+                Some(SIGN_IN_MAX_AGE),
+            ),
             None => self.removal_cookie(self.return_to_cookie_name()),
         };
         self.set_cookie(&mut response, return_to_cookie);
         Ok(response)
+    }
+
+    /// The `return_to` path the sign-in cookie pair carries, checked again.
+    fn return_to(&self, headers: &HeaderMap) -> String {
+        Logto::cookie_value(headers, self.return_to_cookie_name())
+            .map(|encoded| {
+                url::form_urlencoded::parse(format!("p={encoded}").as_bytes())
+                    .map(|(_, path)| path.into_owned())
+                    .next()
+                    .unwrap_or_default()
+            })
+            .and_then(|path| self.same_origin_path(&path).ok())
+            .unwrap_or_else(|| "/".to_owned())
     }
 
     pub(crate) fn set_cookie(&self, response: &mut Response, cookie: String) {
@@ -105,38 +130,51 @@ impl Logto {
         }
     }
 
-    /// Moves the session to a new id (against session fixation: an id known before the
-    /// sign-in is worthless after it). Compare-and-swap throughout, so that a write made
-    /// meanwhile under the old id is carried over, not lost.
-    async fn renew(&self, old: &SessionId) -> Result<SessionId, Error> {
+    /// Moves a pending sign-in to a new id before its callback stores any token (against
+    /// session fixation: whoever planted or saw the old id gets nothing). Compare-and-swap
+    /// throughout, so that a write made meanwhile under the old id is carried over.
+    async fn move_session(&self, old: &SessionId) -> Result<SessionId, Error> {
         let store = &self.inner.store;
         for _ in 0..3 {
-            let Some(value) = store.get(old.as_str()).await? else {
-                return Err(logto_isahc::Error::NotAuthenticated.into());
+            let Some(value) = store.get(old.store_key()).await? else {
+                return Err(no_pending_sign_in());
             };
             let new = SessionId::random()?;
             if !store
-                .compare_and_swap(new.as_str(), None, Some(&value))
+                .compare_and_swap(new.store_key(), None, Some(&value))
                 .await?
             {
                 continue;
             }
             if store
-                .compare_and_swap(old.as_str(), Some(&value), None)
+                .compare_and_swap(old.store_key(), Some(&value), None)
                 .await?
             {
-                self.forget(old);
                 return Ok(new);
             }
             // The old session changed meanwhile: undo and copy it again.
             store
-                .compare_and_swap(new.as_str(), Some(&value), None)
+                .compare_and_swap(new.store_key(), Some(&value), None)
                 .await?;
         }
-        Err(
-            StorageError::backend("session", "the session kept changing while it was renewed")
-                .into(),
-        )
+        Err(StorageError::backend("session", "the session kept changing while it moved").into())
+    }
+
+    /// Deletes a session (best effort: a failure is logged, and the session expires anyway).
+    pub(crate) async fn delete_session(&self, id: &SessionId) {
+        self.forget(id);
+        let store = &self.inner.store;
+        let deleted = async {
+            if let Some(value) = store.get(id.store_key()).await? {
+                store
+                    .compare_and_swap(id.store_key(), Some(&value), None)
+                    .await?;
+            }
+            Ok::<_, StorageError>(())
+        };
+        if let Err(e) = deleted.await {
+            tracing::warn!(kind = "storage", "a session could not be deleted: {e}");
+        }
     }
 
     /// Refuses a request another site made the browser send (`Sec-Fetch-Site:
@@ -186,29 +224,44 @@ async fn sign_up(
         .await
 }
 
+fn no_pending_sign_in() -> Error {
+    let callback = logto_isahc::proto::CallbackError::NoPendingSignIn;
+    logto_isahc::Error::Protocol(callback.into()).into()
+}
+
 async fn callback(
     Extension(logto): Extension<Logto>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let session = logto.session(&headers).await?;
+    let pending = logto.sign_in_id(&headers).ok_or_else(no_pending_sign_in)?;
+    let id = logto.move_session(&pending).await?;
     // The URL the provider redirected to, on the configured origin (never the Host header).
     let path_and_query = uri.path_and_query().map_or("/callback", |p| p.as_str());
     let callback_url = format!("{}{path_and_query}", logto.inner.origin);
-    session.handle_sign_in_callback(&callback_url).await?;
-    let Some(old) = &session.id else {
-        return Err(logto_isahc::Error::NotAuthenticated.into());
-    };
-    let id = logto.renew(old).await?;
-    let return_to = Logto::cookie_value(&headers, logto.return_to_cookie_name())
-        .and_then(|path| logto.same_origin_path(&path).ok())
-        .unwrap_or_else(|| "/".to_owned());
-    let mut response = Redirect::to(&return_to).into_response();
+    if let Err(e) = logto
+        .client_for(&id)
+        .handle_sign_in_callback(&callback_url)
+        .await
+    {
+        // The signed-in session, if any, is untouched; the pending sign-in moved to `id`.
+        let mut response = Error::from(e).into_response();
+        let sign_in = logto.cookie(
+            logto.sign_in_cookie_name(),
+            id.cookie_value().to_owned(),
+            Some(SIGN_IN_MAX_AGE),
+        );
+        logto.set_cookie(&mut response, sign_in);
+        return Ok(response);
+    }
+    if let Some(replaced) = logto.session_id(&headers) {
+        logto.delete_session(&replaced).await;
+    }
+    let mut response = Redirect::to(&logto.return_to(&headers)).into_response();
     logto.set_cookie(&mut response, logto.session_cookie(&id));
-    logto.set_cookie(
-        &mut response,
-        logto.removal_cookie(logto.return_to_cookie_name()),
-    );
+    for done in [logto.sign_in_cookie_name(), logto.return_to_cookie_name()] {
+        logto.set_cookie(&mut response, logto.removal_cookie(done));
+    }
     Ok(response)
 }
 
@@ -219,21 +272,16 @@ async fn sign_out(
     logto.refuse_cross_site(&headers)?;
     let after_sign_out = format!("{}{}", logto.inner.origin, logto.inner.after_sign_out);
     let session = logto.session(&headers).await?;
-    let location = match &session.id {
-        Some(id) => {
-            let url = session.sign_out(Some(&after_sign_out)).await?;
-            logto.forget(id);
-            // The signed-out snapshot holds nothing worth keeping.
-            let store = &logto.inner.store;
-            if let Some(value) = store.get(id.as_str()).await? {
-                store
-                    .compare_and_swap(id.as_str(), Some(&value), None)
-                    .await?;
-            }
-            url
+    let mut location = after_sign_out.clone();
+    if let Some(id) = &session.id {
+        // The core clears the session before anything else; if a later step fails (the
+        // provider unreachable), the user is still signed out here.
+        match session.sign_out(Some(&after_sign_out)).await {
+            Ok(end_session_url) => location = end_session_url,
+            Err(e) => tracing::warn!(kind = e.kind(), "sign-out without the provider: {e}"),
         }
-        None => after_sign_out,
-    };
+        logto.delete_session(id).await;
+    }
     let mut response = Redirect::to(&location).into_response();
     logto.set_cookie(&mut response, logto.removal_cookie(logto.cookie_name()));
     Ok(response)
@@ -277,7 +325,7 @@ mod tests {
         let https = logto("https://app.example.com");
         let id = SessionId::random().unwrap();
         let cookie = https.session_cookie(&id);
-        assert!(cookie.starts_with(&format!("__Host-logto_session={}", id.as_str())));
+        assert!(cookie.starts_with(&format!("__Host-logto_session={}", id.cookie_value())));
         for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
             assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
         }
@@ -286,6 +334,13 @@ mod tests {
         assert!(http.starts_with("logto_session="), "{http}");
         assert!(!http.contains("Secure"), "{http}");
         assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");
+        // The store sees a digest, never the cookie's value.
+        assert!(id.store_key().starts_with("logto:"));
+        assert!(!id.store_key().contains(id.cookie_value()));
+        let again = SessionId::parse(id.cookie_value()).unwrap();
+        assert_eq!(again.store_key(), id.store_key());
+        assert!(SessionId::parse("short").is_none());
+        assert!(SessionId::parse(&"a;".repeat(22)[..43]).is_none());
     }
 
     #[test]
@@ -301,6 +356,9 @@ mod tests {
             "javascript:alert(1)",
             "relative",
             "/a\nb",
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/%2e//evil.example",
             "",
         ] {
             let err = logto.same_origin_path(bad).unwrap_err();

@@ -4,9 +4,11 @@
 use crate::store::MemoryStore;
 use crate::Error;
 use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use cookie::{Cookie, SameSite};
 use logto_isahc::{LogtoClient, LogtoConfig, Storage, StorageError, StorageFuture};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -16,10 +18,15 @@ use url::Url;
 /// How many browser sessions keep their client (and its parsed snapshot) between requests.
 const DEFAULT_CACHED_SESSIONS: usize = 10_000;
 
-/// A browser session's id: 32 random bytes, base64url. It is a bearer secret (whoever holds
-/// it is signed in), so it never appears in `Debug` or in logs.
+/// A browser session's id: 32 random bytes, base64url, in the cookie. It is a bearer secret
+/// (whoever holds it is signed in), so it never appears in `Debug` or in logs, and the store
+/// never sees it: sessions are stored under a SHA-256 digest of it ([`SessionId::store_key`]),
+/// so that a store's contents, logs or errors give no cookie to replay.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub(crate) struct SessionId(Arc<str>);
+pub(crate) struct SessionId {
+    cookie: Arc<str>,
+    key: Arc<str>,
+}
 
 impl SessionId {
     const LEN: usize = 43;
@@ -28,21 +35,34 @@ impl SessionId {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)
             .map_err(|e| Error::Client(logto_isahc::Error::Random(e.to_string())))?;
-        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        Ok(SessionId(id.into()))
+        Ok(SessionId::from_cookie(&URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    fn from_cookie(cookie: &str) -> SessionId {
+        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(cookie.as_bytes()));
+        SessionId {
+            cookie: cookie.into(),
+            key: format!("logto:{digest}").into(),
+        }
     }
 
     /// The id a cookie carries, if it has the shape of one (anything else is ignored).
-    fn parse(value: &str) -> Option<SessionId> {
+    pub(crate) fn parse(value: &str) -> Option<SessionId> {
         let well_formed = value.len() == Self::LEN
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        well_formed.then(|| SessionId(value.into()))
+        well_formed.then(|| SessionId::from_cookie(value))
     }
 
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
+    /// The cookie's value.
+    pub(crate) fn cookie_value(&self) -> &str {
+        &self.cookie
+    }
+
+    /// The key the session is stored under: `logto:` and the id's SHA-256, base64url.
+    pub(crate) fn store_key(&self) -> &str {
+        &self.key
     }
 }
 
@@ -60,13 +80,13 @@ struct SessionStorage {
 
 impl Storage for SessionStorage {
     fn get<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, Option<String>> {
-        self.store.get(self.id.as_str())
+        self.store.get(self.id.store_key())
     }
     fn set<'a>(&'a self, _key: &'a str, value: &'a str) -> StorageFuture<'a, ()> {
-        self.store.set(self.id.as_str(), value)
+        self.store.set(self.id.store_key(), value)
     }
     fn delete<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, ()> {
-        self.store.delete(self.id.as_str())
+        self.store.delete(self.id.store_key())
     }
     fn compare_and_swap<'a>(
         &'a self,
@@ -74,7 +94,8 @@ impl Storage for SessionStorage {
         expected: Option<&'a str>,
         new: Option<&'a str>,
     ) -> StorageFuture<'a, bool> {
-        self.store.compare_and_swap(self.id.as_str(), expected, new)
+        self.store
+            .compare_and_swap(self.id.store_key(), expected, new)
     }
 }
 
@@ -224,6 +245,12 @@ impl LogtoBuilder {
         if !is_origin {
             return Err(invalid());
         }
+        let after_sign_out = &self.after_sign_out;
+        if !after_sign_out.starts_with('/') || after_sign_out.starts_with("//") {
+            return Err(Error::InvalidPath {
+                path: after_sign_out.clone(),
+            });
+        }
         let client = match self.client {
             Some(client) => client,
             None => LogtoClient::new(self.config)?,
@@ -304,6 +331,14 @@ impl Logto {
         }
     }
 
+    /// The cookie of a sign-in under way: the id of its own pending session.
+    pub(crate) fn sign_in_cookie_name(&self) -> &'static str {
+        match self.inner.secure {
+            true => "__Host-logto_sign_in",
+            false => "logto_sign_in",
+        }
+    }
+
     pub(crate) fn return_to_cookie_name(&self) -> &'static str {
         match self.inner.secure {
             true => "__Host-logto_return_to",
@@ -333,7 +368,7 @@ impl Logto {
     pub(crate) fn session_cookie(&self, id: &SessionId) -> String {
         self.cookie(
             self.cookie_name(),
-            id.as_str().to_owned(),
+            id.cookie_value().to_owned(),
             self.inner.cookie_max_age,
         )
     }
@@ -360,6 +395,11 @@ impl Logto {
         Self::cookie_value(headers, self.cookie_name()).and_then(|v| SessionId::parse(&v))
     }
 
+    /// The pending sign-in the request's sign-in cookie names, if well formed.
+    pub(crate) fn sign_in_id(&self, headers: &HeaderMap) -> Option<SessionId> {
+        Self::cookie_value(headers, self.sign_in_cookie_name()).and_then(|v| SessionId::parse(&v))
+    }
+
     /// The request's session: its client when the cookie names a stored session, otherwise
     /// a client over an empty session (not signed in, writes refused).
     pub(crate) async fn session(&self, headers: &HeaderMap) -> Result<LogtoSession, Error> {
@@ -374,7 +414,7 @@ impl Logto {
             });
         }
         // Only stored sessions get a client: made-up ids must not fill the cache.
-        if self.inner.store.get(id.as_str()).await?.is_none() {
+        if self.inner.store.get(id.store_key()).await?.is_none() {
             return Ok(self.no_session());
         }
         let client = Arc::new(self.client_for(&id));
@@ -452,7 +492,8 @@ impl LogtoSession {
         &self.client
     }
 
-    /// Whether the request carried a stored session (signed in or not).
+    /// Whether the request's cookie named a session of the store (signed in or not; it may
+    /// have expired or been signed out since this process last looked).
     pub fn exists(&self) -> bool {
         self.id.is_some()
     }

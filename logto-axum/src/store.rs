@@ -20,8 +20,8 @@ pub struct MemoryStoreLimits {
     /// A session that never signed in (a sign-in under way, or one signed out) unused for
     /// this long is gone (default 10 minutes: the core refuses older sign-ins anyway).
     pub pending_timeout: Duration,
-    /// At most this many sessions that never signed in (default 4096); beyond it the oldest
-    /// goes. Visitors who start a sign-in and never finish it (or a script hammering
+    /// At most this many sessions that never signed in (default 4096, at least 1); beyond
+    /// it the oldest goes. Visitors who start a sign-in and never finish it (or a script hammering
     /// `/sign-in`) cannot fill the memory.
     pub max_pending: usize,
     /// Expired sessions are swept at most this often, during a write (default 60 s); a read
@@ -208,11 +208,19 @@ impl MemoryStore {
         if expected.is_some_and(|expected| current != expected) {
             return false;
         }
+        if state
+            .sessions
+            .get(key)
+            .is_some_and(|entry| limits.expired(entry, now))
+        {
+            // An expired session is gone: a write starts a new one (with a new age).
+            state.remove(key);
+        }
         match new {
             Some(value) => state.put(key, value, signed_in, now),
             None => state.remove(key),
         }
-        state.enforce_cap(limits.max_pending);
+        state.enforce_cap(limits.max_pending.max(1));
         true
     }
 }

@@ -99,20 +99,36 @@ impl App {
     /// A visitor signed in as alice.
     fn signed_in_visitor(&self) -> Visitor {
         let visitor = Visitor::new(&self.base);
+        self.sign_in(&visitor);
+        visitor
+    }
+
+    /// Signs `visitor` in as alice; the reply to the callback.
+    fn sign_in(&self, visitor: &Visitor) -> raw::HttpReply {
         let started = visitor.get("/sign-in");
         assert_eq!(started.status, 303, "{}", started.body);
-        let before = visitor.cookie("logto_session").expect("a session cookie");
-        let alice = self.provider.alice();
-        let callback_url = self.provider.sign_in(
-            started.header("location").unwrap(),
-            &alice.username,
-            &alice.password,
-        );
-        let done = visitor.get(&callback_url);
+        let pending = visitor.cookie("logto_sign_in").expect("a sign-in cookie");
+        let done = self.complete(visitor, started.header("location").unwrap());
         assert_eq!(done.status, 303, "{}", done.body);
-        let after = visitor.cookie("logto_session").unwrap();
-        assert_ne!(before, after, "the session id is renewed at sign-in");
-        visitor
+        let session = visitor.cookie("logto_session").expect("a session cookie");
+        assert_ne!(
+            pending, session,
+            "the session id is not the pending sign-in's"
+        );
+        assert!(
+            visitor.cookie("logto_sign_in").is_none(),
+            "sign-in cookie removed"
+        );
+        done
+    }
+
+    /// Signs in as alice at the provider, and sends the callback from `visitor`.
+    fn complete(&self, visitor: &Visitor, authorization_url: &str) -> raw::HttpReply {
+        let alice = self.provider.alice();
+        let callback_url =
+            self.provider
+                .sign_in(authorization_url, &alice.username, &alice.password);
+        visitor.get(&callback_url)
     }
 }
 
@@ -285,13 +301,7 @@ fn axum_return_to_accepts_only_paths_of_the_app() {
     assert_eq!(visitor.get("/protected").status, 401);
 
     let started = visitor.get(&sign_in);
-    let alice = app.provider.alice();
-    let callback_url = app.provider.sign_in(
-        started.header("location").unwrap(),
-        &alice.username,
-        &alice.password,
-    );
-    let done = visitor.get(&callback_url);
+    let done = app.complete(&visitor, started.header("location").unwrap());
     assert_eq!(done.status, 303);
     assert_eq!(done.header("location"), Some("/protected?x=1"));
     visitor.get("/protected").expect_status(200);
@@ -321,5 +331,75 @@ fn axum_ten_thousand_cookieless_sign_ins_stay_within_the_cap() {
     );
     assert!(app.store.len() <= cap + 1, "{}", app.store.len());
     // The signed-in session is not one of the capped ones.
+    visitor.get("/api/id-token-claims").expect_status(200);
+}
+
+#[test]
+fn axum_a_sign_in_started_elsewhere_never_signs_the_user_in_for_someone_else() {
+    let app = App::with_rotation();
+    // The attacker starts a sign-in and plants its cookie (the pending session's id) and
+    // authorization URL in the victim's browser; the victim signs in there.
+    let attacker = Visitor::new(&app.base);
+    let started = attacker.get("/sign-in");
+    let planted = attacker.cookie("logto_sign_in").unwrap();
+    let victim = Visitor::new(&app.base);
+    let done = victim.request(
+        "GET",
+        &app.provider.sign_in(
+            started.header("location").unwrap(),
+            &app.provider.alice().username,
+            &app.provider.alice().password,
+        ),
+        &[("cookie", &format!("logto_sign_in={planted}"))],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let session = victim.cookie("logto_session").unwrap();
+    assert_ne!(session, planted);
+    // The ids the attacker knows give nothing.
+    for cookie in [
+        format!("logto_session={planted}"),
+        format!("logto_sign_in={planted}"),
+    ] {
+        let stranger = Visitor::new(&app.base);
+        let reply = stranger.request("GET", "/api/id-token-claims", &[("cookie", &cookie)]);
+        assert_eq!(reply.status, 401, "{cookie}");
+    }
+    let reply = victim.request(
+        "GET",
+        "/api/id-token-claims",
+        &[("cookie", &format!("logto_session={session}"))],
+    );
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn axum_a_sign_in_that_fails_or_is_abandoned_keeps_the_session() {
+    let app = App::with_rotation();
+    let visitor = app.signed_in_visitor();
+    let session = visitor.cookie("logto_session").unwrap();
+    // Another site links to /sign-in: a new sign-in starts, the session stays.
+    let started = visitor.request("GET", "/sign-in", &[("sec-fetch-site", "cross-site")]);
+    assert_eq!(started.status, 303);
+    visitor.get("/api/id-token-claims").expect_status(200);
+    // Its callback comes back refused (the user cancelled): the session stays.
+    let cancelled = app
+        .provider
+        .cancel_sign_in(started.header("location").unwrap());
+    let refused = visitor.get(&cancelled);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.json(), json!({ "error": "callback" }));
+    // A forged callback (no pending sign-in in that browser): refused, the session stays.
+    let stranger = Visitor::new(&app.base);
+    assert_eq!(stranger.get(&cancelled).status, 400);
+    assert_eq!(visitor.cookie("logto_session"), Some(session));
+    visitor.get("/api/id-token-claims").expect_status(200);
+    visitor.get(&token_path()).expect_status(200);
+    // A sign-in completed while signed in replaces the session.
+    let old = visitor.cookie("logto_session").unwrap();
+    app.sign_in(&visitor);
+    let stale = Visitor::new(&app.base);
+    let cookie = format!("logto_session={old}");
+    let reply = stale.request("GET", "/api/id-token-claims", &[("cookie", &cookie)]);
+    assert_eq!(reply.status, 401, "the replaced session is gone");
     visitor.get("/api/id-token-claims").expect_status(200);
 }
