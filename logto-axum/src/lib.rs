@@ -67,17 +67,21 @@
 //! the server log through `tracing`.
 //!
 //! ## Sessions
-//! The browser holds only an opaque random session id: the `logto_session` cookie
-//! (HttpOnly, SameSite=Lax, path `/`; on https `Secure` and named `__Host-logto_session`),
-//! replaced by a new id when a sign-in completes. The Logto snapshot (ID, access and
-//! refresh tokens) stays server-side, in the store, under that id. Apps that use
-//! tower-sessions for their own data can keep it: the Logto snapshot does not live in its
-//! per-request copy.
+//! The browser holds only opaque random ids: the `logto_session` cookie (HttpOnly,
+//! SameSite=Lax, path `/`; on https `Secure` and named `__Host-logto_session`), and while a
+//! sign-in is under way a `logto_sign_in` cookie naming that sign-in's own session. The
+//! signed-in session is replaced only when a callback succeeds, under an id nobody saw
+//! before (the pending sign-in moves to it before any token is stored), so a planted or
+//! leaked id is worthless, a link to `/sign-in` from another site signs nobody out, and a
+//! failed callback keeps the session. The Logto snapshot (ID, access and refresh tokens)
+//! stays server-side, in the store, under a SHA-256 digest of the id (the store never sees
+//! a cookie's value). Apps that use tower-sessions for their own data can keep it: the
+//! Logto snapshot does not live in its per-request copy.
 //!
 //! The default store, [`MemoryStore`], lives in the process (idle and absolute expiry, a
 //! periodic sweep, a cap on sessions that never signed in). Any
 //! [`Storage`](logto_isahc::Storage) can replace it ([`LogtoBuilder::store`]); its keys are
-//! session ids. What a store must guarantee:
+//! `logto:` and a digest of a session id. What a store must guarantee:
 //! - **compare-and-swap is atomic** (`compare_and_swap` writes only if the stored value is
 //!   the one expected, in one step): the refresh lease and every write of the session
 //!   protocol rely on it, and without it two requests can present one refresh token, which
