@@ -22,10 +22,25 @@ const DEFAULT_CACHED_SESSIONS: usize = 10_000;
 /// (whoever holds it is signed in), so it never appears in `Debug` or in logs, and the store
 /// never sees it: sessions are stored under a SHA-256 digest of it ([`SessionId::store_key`]),
 /// so that a store's contents, logs or errors give no cookie to replay.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub(crate) struct SessionId {
     cookie: Arc<str>,
-    key: Arc<str>,
+    /// Computed when first needed: a request whose session client is cached never needs it.
+    key: Arc<std::sync::OnceLock<String>>,
+}
+
+impl PartialEq for SessionId {
+    fn eq(&self, other: &Self) -> bool {
+        self.cookie == other.cookie
+    }
+}
+
+impl Eq for SessionId {}
+
+impl std::hash::Hash for SessionId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.cookie.hash(state);
+    }
 }
 
 impl SessionId {
@@ -39,10 +54,9 @@ impl SessionId {
     }
 
     fn from_cookie(cookie: &str) -> SessionId {
-        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(cookie.as_bytes()));
         SessionId {
             cookie: cookie.into(),
-            key: format!("logto:{digest}").into(),
+            key: Arc::default(),
         }
     }
 
@@ -62,7 +76,10 @@ impl SessionId {
 
     /// The key the session is stored under: `logto:` and the id's SHA-256, base64url.
     pub(crate) fn store_key(&self) -> &str {
-        &self.key
+        self.key.get_or_init(|| {
+            let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(self.cookie.as_bytes()));
+            format!("logto:{digest}")
+        })
     }
 }
 

@@ -257,8 +257,11 @@ pub fn read_session(stored: Option<&str>) -> Result<Snapshot, StorageError> {
 /// use logto_proto::Snapshot;
 /// let stored = Snapshot::new().to_json();
 /// let mut reader = SessionReader::default();
+/// assert!(reader.peek(Some(&stored)).is_none()); // nothing parsed yet
 /// assert_eq!(reader.read(Some(&stored)).unwrap(), Snapshot::new());
 /// assert_eq!(reader.read(Some(&stored)).unwrap(), Snapshot::new()); // not parsed again
+/// assert_eq!(*reader.peek(Some(&stored)).unwrap(), Snapshot::new());
+/// assert!(reader.peek(Some(r#"{"v":1,"rt":"x"}"#)).is_none()); // other text: parse it
 /// assert!(reader.read(Some("{corrupt")).is_err());
 /// assert_eq!(reader.read(None).unwrap(), Snapshot::new());
 /// ```
@@ -290,6 +293,19 @@ impl SessionReader {
         let snapshot = std::sync::Arc::new(read_session(stored)?);
         self.last = Some((json.to_owned(), snapshot.clone()));
         Ok(snapshot)
+    }
+
+    /// The parse [`read_shared`](Self::read_shared) would reuse for `stored`, if any, without
+    /// changing the reader: an adapter can look under a shared lock, and take the exclusive
+    /// one only to parse a changed session.
+    pub fn peek(&self, stored: Option<&str>) -> Option<std::sync::Arc<Snapshot>> {
+        let Some(json) = stored else {
+            return Some(std::sync::Arc::default());
+        };
+        match &self.last {
+            Some((text, snapshot)) if text == json => Some(snapshot.clone()),
+            _ => None,
+        }
     }
 }
 

@@ -72,7 +72,9 @@ fn os_entropy(buf: &mut [u8]) -> Result<(), String> {
 pub struct LogtoClient {
     app: Arc<App>,
     storage: Arc<dyn Storage>,
-    reader: Arc<Mutex<SessionReader>>,
+    /// The last parse of the stored session: looked at under the shared lock, replaced
+    /// under the exclusive one when the stored text changed.
+    reader: Arc<RwLock<SessionReader>>,
     session_lock: Arc<Mutex<()>>,
     holder: Arc<str>,
     calls: Arc<std::sync::atomic::AtomicU64>,
@@ -331,11 +333,21 @@ impl LogtoClient {
 
     fn load(&self) -> Result<Arc<Snapshot>, Error> {
         let stored = self.storage.get(SESSION_KEY)?;
-        Ok(self.reader().read_shared(stored.as_deref())?)
+        if let Some(snapshot) = self.peek(stored.as_deref()) {
+            return Ok(snapshot);
+        }
+        Ok(self.reader_mut().read_shared(stored.as_deref())?)
     }
 
-    fn reader(&self) -> std::sync::MutexGuard<'_, SessionReader> {
-        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    /// The reader's parse of `stored` if it has one (a shared lock: the requests of one
+    /// session do not wait for each other).
+    fn peek(&self, stored: Option<&str>) -> Option<Arc<Snapshot>> {
+        let reader = self.reader.read().unwrap_or_else(|p| p.into_inner());
+        reader.peek(stored)
+    }
+
+    fn reader_mut(&self) -> std::sync::RwLockWriteGuard<'_, SessionReader> {
+        self.reader.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The driver loop: performs each step of a core call and feeds the result back. The
@@ -362,7 +374,10 @@ impl LogtoClient {
                 Step::Done(value) => return Ok(value),
                 Step::ReadSession => {
                     let stored = self.storage.get(SESSION_KEY)?;
-                    call.handle_read(stored, &mut self.reader(), (self.clock)())?;
+                    match self.peek(stored.as_deref()) {
+                        Some(parsed) => call.handle_read_parsed(stored, parsed, (self.clock)())?,
+                        None => call.handle_read(stored, &mut self.reader_mut(), (self.clock)())?,
+                    }
                 }
                 Step::WriteSession { expected, new } => {
                     // One write at a time per session in this process: the compare-and-swap

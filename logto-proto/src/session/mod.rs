@@ -223,6 +223,17 @@ impl<T> Call<'_, T> {
         self.machine.read(stored, reader, now)
     }
 
+    /// [`handle_read`](Self::handle_read) with the parse already at hand: `snapshot` must be
+    /// what `stored` parses to, as [`SessionReader::peek`] returns it.
+    pub fn handle_read_parsed(
+        &mut self,
+        stored: Option<String>,
+        snapshot: Arc<Snapshot>,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        self.machine.read_parsed(stored, snapshot, now)
+    }
+
     /// Whether the compare-and-swap of [`Step::WriteSession`] wrote.
     pub fn handle_written(&mut self, written: bool, now: UnixTime) -> Result<(), Error> {
         self.machine.written(written, now)
@@ -342,6 +353,12 @@ trait Drive<T> {
         &mut self,
         stored: Option<String>,
         reader: &mut SessionReader,
+        now: UnixTime,
+    ) -> Result<(), Error>;
+    fn read_parsed(
+        &mut self,
+        stored: Option<String>,
+        snapshot: Arc<Snapshot>,
         now: UnixTime,
     ) -> Result<(), Error>;
     fn written(&mut self, written: bool, now: UnixTime) -> Result<(), Error>;
@@ -716,6 +733,19 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
                 return Err(Error::Usage("the session reader failed"));
             }
         };
+        self.on_read(stored, snapshot, now);
+        Ok(())
+    }
+
+    fn read_parsed(
+        &mut self,
+        stored: Option<String>,
+        snapshot: Arc<Snapshot>,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        if !matches!(self.state, State::Reading(_)) {
+            return Err(Error::Usage("no read is awaited"));
+        }
         self.on_read(stored, snapshot, now);
         Ok(())
     }
