@@ -44,8 +44,8 @@ pub enum Error {
         /// The value given.
         base_url: String,
     },
-    /// A path given to the builder ([`after_sign_out`](crate::LogtoBuilder::after_sign_out))
-    /// is not a path of the app (`/...`).
+    /// A path given to the builder ([`after_sign_out`](crate::LogtoBuilder::after_sign_out),
+    /// [`route_prefix`](crate::LogtoBuilder::route_prefix)) is not a path of the app (`/...`).
     InvalidPath {
         /// The value given.
         path: String,

@@ -22,7 +22,8 @@ impl<S: Send + Sync> FromRequestParts<S> for LogtoSession {
 /// and the session for tokens and user info.
 ///
 /// A handler taking `User` runs only for a signed-in visitor. Anyone else gets, for a page
-/// (the request accepts `text/html`), a redirect to `/sign-in?return_to=<this page>`, and
+/// (the request accepts `text/html`), a redirect to `/sign-in?return_to=<this page>` (after
+/// the [route prefix](crate::LogtoBuilder::route_prefix), if any), and
 /// for an API request `401 {"error": "Not authenticated"}`. Take `Option<User>` for a page
 /// that serves both.
 ///
@@ -71,6 +72,7 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
         if let Some(user) = User::from_session(session).await? {
             return Ok(user);
         }
+        let prefix = logto(parts)?.inner.route_prefix.clone();
         if !wants_page(parts) {
             return Err(logto_isahc::Error::NotAuthenticated.into());
         }
@@ -82,7 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
         let here = uri.path_and_query().map_or("/", |p| p.as_str());
         let return_to: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
         Err(Error::SignInRequired {
-            location: format!("/sign-in?return_to={return_to}"),
+            location: format!("{prefix}/sign-in?return_to={return_to}"),
         })
     }
 }

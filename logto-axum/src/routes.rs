@@ -31,13 +31,16 @@ impl Logto {
     ///   Logto's end-session page, which comes back to `/` (see
     ///   [`LogtoBuilder::after_sign_out`](crate::LogtoBuilder::after_sign_out)).
     ///
-    /// `return_to` must be a path of this app; anything else is refused with 400.
+    /// `return_to` must be a path of this app; anything else is refused with 400. With
+    /// [`LogtoBuilder::route_prefix`](crate::LogtoBuilder::route_prefix) the paths start with
+    /// the prefix (merge the routes, do not `nest` them).
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let path = |name: &str| format!("{}/{name}", self.inner.route_prefix);
         Router::new()
-            .route("/sign-in", get(sign_in))
-            .route("/sign-up", get(sign_up))
-            .route("/callback", get(callback))
-            .route("/sign-out", get(sign_out).post(sign_out))
+            .route(&path("sign-in"), get(sign_in))
+            .route(&path("sign-up"), get(sign_up))
+            .route(&path("callback"), get(callback))
+            .route(&path("sign-out"), get(sign_out).post(sign_out))
             .layer(self.layer())
     }
 
@@ -318,6 +321,18 @@ mod tests {
             assert!(matches!(err, Error::InvalidBaseUrl { .. }), "{bad}: {err}");
         }
         assert!(Logto::new(config(), "https://app.example.com").is_ok());
+        for bad in ["auth", "/auth/", "//auth", "/a b", "/a?x"] {
+            let built = Logto::builder(config(), "https://app.example.com")
+                .route_prefix(bad)
+                .build();
+            assert!(matches!(built, Err(Error::InvalidPath { .. })), "{bad}");
+        }
+        for bad in ["home", "//evil.example/"] {
+            let built = Logto::builder(config(), "https://app.example.com")
+                .after_sign_out(bad)
+                .build();
+            assert!(matches!(built, Err(Error::InvalidPath { .. })), "{bad}");
+        }
     }
 
     #[test]

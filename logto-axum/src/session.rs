@@ -172,6 +172,8 @@ pub(crate) struct Inner {
     pub(crate) base_url: Url,
     pub(crate) secure: bool,
     pub(crate) after_sign_out: String,
+    /// Where the routes live: `""` (at the root) or `/auth`-like.
+    pub(crate) route_prefix: String,
     cookie_max_age: Option<Duration>,
     /// Each session's client (one reference count per request to share it).
     clients: RwLock<HashMap<SessionId, Arc<LogtoClient>>>,
@@ -195,6 +197,7 @@ pub struct LogtoBuilder {
     store: Option<Arc<dyn Storage>>,
     client: Option<LogtoClient>,
     after_sign_out: String,
+    route_prefix: String,
     cookie_max_age: Option<Duration>,
     max_cached_sessions: usize,
 }
@@ -231,6 +234,13 @@ impl LogtoBuilder {
         self
     }
 
+    /// Serves the routes under `prefix` (e.g. `/auth`: `/auth/sign-in`, `/auth/callback`,
+    /// ...; register `<base URL>/auth/callback` in Logto Console). Default: at the root.
+    pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.route_prefix = prefix.into();
+        self
+    }
+
     /// How long the browser keeps the session cookie (default 30 days; `None`: until the
     /// browser closes). The store's own expiry still applies.
     pub fn cookie_max_age(mut self, max_age: Option<Duration>) -> Self {
@@ -262,6 +272,17 @@ impl LogtoBuilder {
         if !is_origin {
             return Err(invalid());
         }
+        let prefix = &self.route_prefix;
+        let prefix_ok = prefix.is_empty()
+            || (prefix.starts_with('/')
+                && !prefix.ends_with('/')
+                && !prefix.contains("//")
+                && Url::parse(&format!("http://h{prefix}")).is_ok_and(|u| u.path() == prefix));
+        if !prefix_ok {
+            return Err(Error::InvalidPath {
+                path: prefix.clone(),
+            });
+        }
         let after_sign_out = &self.after_sign_out;
         if !after_sign_out.starts_with('/') || after_sign_out.starts_with("//") {
             return Err(Error::InvalidPath {
@@ -281,6 +302,7 @@ impl LogtoBuilder {
             origin,
             base_url,
             after_sign_out: self.after_sign_out,
+            route_prefix: self.route_prefix,
             cookie_max_age: self.cookie_max_age,
             clients: RwLock::default(),
             max_cached_sessions: self.max_cached_sessions,
@@ -302,6 +324,7 @@ impl Logto {
             store: None,
             client: None,
             after_sign_out: "/".to_owned(),
+            route_prefix: String::new(),
             cookie_max_age: Some(Duration::from_secs(30 * 24 * 3600)),
             max_cached_sessions: DEFAULT_CACHED_SESSIONS,
         }
@@ -335,9 +358,9 @@ impl Logto {
         &self.inner.base_url
     }
 
-    /// `<base URL>/callback`.
+    /// `<base URL><prefix>/callback`.
     pub(crate) fn callback_url(&self) -> String {
-        format!("{}/callback", self.inner.origin)
+        format!("{}{}/callback", self.inner.origin, self.inner.route_prefix)
     }
 
     pub(crate) fn cookie_name(&self) -> &'static str {

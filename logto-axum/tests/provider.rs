@@ -44,7 +44,7 @@ struct App {
 }
 
 impl App {
-    fn start(provider: impl FnOnce(&str) -> Provider) -> App {
+    fn start(provider: impl FnOnce(&str) -> Provider, prefix: &str) -> App {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let provider = provider(&base);
@@ -63,7 +63,12 @@ impl App {
             .build()
             .unwrap();
         let logto = runtime
-            .block_on(async { Logto::builder(config, &base).store(store.clone()).build() })
+            .block_on(async {
+                Logto::builder(config, &base)
+                    .store(store.clone())
+                    .route_prefix(prefix)
+                    .build()
+            })
             .unwrap();
         let app = Router::new()
             .route("/api/id-token-claims", get(claims))
@@ -86,14 +91,21 @@ impl App {
     }
 
     fn with_rotation() -> App {
-        App::start(|base| {
-            Provider::builder()
-                .rotate_refresh_tokens_every_use()
-                .access_token_ttl(4)
-                .redirect_uris(&[&format!("{base}/callback")])
-                .env("POST_LOGOUT_REDIRECT_URIS", &format!("{base}/"))
-                .start()
-        })
+        App::with_prefix("")
+    }
+
+    fn with_prefix(prefix: &str) -> App {
+        App::start(
+            |base| {
+                Provider::builder()
+                    .rotate_refresh_tokens_every_use()
+                    .access_token_ttl(4)
+                    .redirect_uris(&[&format!("{base}{prefix}/callback")])
+                    .env("POST_LOGOUT_REDIRECT_URIS", &format!("{base}/"))
+                    .start()
+            },
+            prefix,
+        )
     }
 
     /// A visitor signed in as alice.
@@ -402,4 +414,27 @@ fn axum_a_sign_in_that_fails_or_is_abandoned_keeps_the_session() {
     let reply = stale.request("GET", "/api/id-token-claims", &[("cookie", &cookie)]);
     assert_eq!(reply.status, 401, "the replaced session is gone");
     visitor.get("/api/id-token-claims").expect_status(200);
+}
+
+#[test]
+fn axum_routes_under_a_prefix() {
+    let app = App::with_prefix("/auth");
+    let visitor = Visitor::new(&app.base);
+    assert_eq!(visitor.get("/sign-in").status, 404);
+    let page = visitor.request("GET", "/protected", &[("accept", "text/html")]);
+    assert_eq!(
+        page.header("location"),
+        Some("/auth/sign-in?return_to=%2Fprotected")
+    );
+    let started = visitor.get(page.header("location").unwrap());
+    assert_eq!(started.status, 303, "{}", started.body);
+    let authorization_url = started.header("location").unwrap();
+    let redirect_uri = raw::query_param(authorization_url, "redirect_uri").unwrap();
+    assert_eq!(redirect_uri, format!("{}/auth/callback", app.base));
+    let done = app.complete(&visitor, authorization_url);
+    assert_eq!(done.header("location"), Some("/protected"));
+    visitor.get("/protected").expect_status(200);
+    let signed_out = visitor.request("POST", "/auth/sign-out", &[("origin", &app.base)]);
+    assert_eq!(signed_out.status, 303);
+    assert_eq!(visitor.get("/protected").status, 401);
 }
