@@ -176,14 +176,8 @@ impl MemoryStore {
             Some(value) => Some(value.to_string()),
             None => {
                 // Expired: gone for every reader from now on.
-                let mut state = self.write_state();
-                if state
-                    .sessions
-                    .get(key)
-                    .is_some_and(|e| self.inner.limits.expired(e, now))
-                {
-                    state.remove(key);
-                }
+                self.write_state()
+                    .remove_if_expired(key, &self.inner.limits, now);
                 None
             }
         }
@@ -200,21 +194,11 @@ impl MemoryStore {
         if now.saturating_sub(state.last_sweep) >= limits.sweep_interval.as_secs() {
             state.sweep(limits, now);
         }
-        let current = state
-            .sessions
-            .get(key)
-            .filter(|entry| !limits.expired(entry, now))
-            .map(|entry| &*entry.value);
+        // An expired session is gone: what is written next starts a new one (with a new age).
+        state.remove_if_expired(key, limits, now);
+        let current = state.sessions.get(key).map(|entry| &*entry.value);
         if expected.is_some_and(|expected| current != expected) {
             return false;
-        }
-        if state
-            .sessions
-            .get(key)
-            .is_some_and(|entry| limits.expired(entry, now))
-        {
-            // An expired session is gone: a write starts a new one (with a new age).
-            state.remove(key);
         }
         match new {
             Some(value) => state.put(key, value, signed_in, now),
@@ -271,6 +255,16 @@ impl State {
                 };
                 self.sessions.insert(key.to_owned(), entry);
             }
+        }
+    }
+
+    fn remove_if_expired(&mut self, key: &str, limits: &MemoryStoreLimits, now: u64) {
+        if self
+            .sessions
+            .get(key)
+            .is_some_and(|entry| limits.expired(entry, now))
+        {
+            self.remove(key);
         }
     }
 

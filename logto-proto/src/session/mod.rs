@@ -733,8 +733,7 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
                 return Err(Error::Usage("the session reader failed"));
             }
         };
-        self.on_read(stored, snapshot, now);
-        Ok(())
+        self.read_parsed(stored, snapshot, now)
     }
 
     fn read_parsed(
