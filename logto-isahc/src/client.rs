@@ -5,9 +5,9 @@ use crate::transport;
 use async_lock::Mutex as AsyncMutex;
 use logto_proto::adapter::{lease_holder, Call, CallEnv, SessionReader, SESSION_KEY};
 use logto_proto::{
-    decode_claims, AccessToken, AccessTokenClaims, ClientError as Error, Config, IdTokenClaims,
-    Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy, SignInOptions, SignOutResult,
-    Snapshot, Step, TokenTarget, TransportError, UnixTime, UserInfo,
+    decode_claims, AccessToken, AccessTokenClaims, BackchannelLogout, ClientError as Error, Config,
+    IdTokenClaims, Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy, SignInOptions,
+    SignOutResult, Snapshot, Step, TokenTarget, TransportError, UnixTime, UserInfo,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -207,6 +207,21 @@ impl LogtoClient {
         post_logout_redirect_uri: Option<&str>,
     ) -> Result<SignOutResult, Error> {
         self.run(Call::sign_out(self.env(), post_logout_redirect_uri))
+            .await
+    }
+
+    /// Verifies a back-channel logout request (OpenID Connect Back-Channel Logout 1.0)
+    /// from its form body, as the provider POSTs it to the app's back-channel logout URI.
+    /// Returns which sessions to end ([`LogoutTarget`](logto_proto::LogoutTarget)) and the
+    /// `jti` to remember against replays
+    /// ([`BackchannelLogout::replay_key`](logto_proto::BackchannelLogout::replay_key));
+    /// a refused request is `Error::Protocol(LogoutToken(..))` (answer 400). This client's
+    /// session is not read or written.
+    pub async fn handle_backchannel_logout(
+        &self,
+        form_body: &[u8],
+    ) -> Result<BackchannelLogout, Error> {
+        self.run(Call::handle_backchannel_logout(self.env(), form_body))
             .await
     }
 

@@ -32,9 +32,10 @@ pub enum ClientError {
 impl ClientError {
     /// A short, stable name for the kind of failure, for logs, metrics and JSON error
     /// bodies: `config`, `transport`, `provider`, `session_expired`, `not_authenticated`,
-    /// `callback` (the callback URL was refused), `session_busy` (another client held the
-    /// session too long, or kept writing it), `protocol` (any other check failed), `storage`
-    /// or `random`.
+    /// `callback` (the callback URL was refused), `logout_token` (a back-channel logout
+    /// request was refused), `session_busy` (another client held the session too long, or
+    /// kept writing it), `protocol` (any other check failed), `storage`,
+    /// `storage_unavailable` (the store could not be reached) or `random`.
     ///
     /// ```
     /// use logto_proto::ClientError;
@@ -48,10 +49,12 @@ impl ClientError {
             ClientError::SessionExpired(_) => "session_expired",
             ClientError::NotAuthenticated => "not_authenticated",
             ClientError::Protocol(crate::Error::Callback(_)) => "callback",
+            ClientError::Protocol(crate::Error::LogoutToken(_)) => "logout_token",
             ClientError::Protocol(
                 crate::Error::SessionBusy { .. } | crate::Error::WriteContended { .. },
             ) => "session_busy",
             ClientError::Protocol(_) => "protocol",
+            ClientError::Storage(StorageError::Unavailable { .. }) => "storage_unavailable",
             ClientError::Storage(_) => "storage",
             ClientError::Random(_) => "random",
         }
@@ -67,7 +70,9 @@ impl ClientError {
     /// - 502 when the provider failed, refused the app's request otherwise (a 400 or 401 is
     ///   the app's configuration, not the user's doing), answered something unusable or
     ///   could not be reached; 504 when it timed out;
-    /// - 503 when the session was busy elsewhere (try again);
+    /// - 400 for a refused back-channel logout request (Back-Channel Logout 1.0, 2.8);
+    /// - 503 when the session was busy elsewhere, or the session store cannot be reached
+    ///   (try again);
     /// - 500 for the app's own faults: configuration, storage, randomness.
     ///
     /// ```
@@ -81,10 +86,12 @@ impl ClientError {
             ClientError::NotAuthenticated | ClientError::SessionExpired(_) => 401,
             ClientError::Protocol(crate::Error::Callback(CallbackError::Provider { .. })) => 403,
             ClientError::Protocol(crate::Error::Callback(_)) => 400,
+            ClientError::Protocol(crate::Error::LogoutToken(_)) => 400,
             ClientError::Protocol(
                 crate::Error::SessionBusy { .. } | crate::Error::WriteContended { .. },
             ) => 503,
             ClientError::Provider(p) if p.status == 403 => 403,
+            ClientError::Storage(StorageError::Unavailable { .. }) => 503,
             ClientError::Transport(t) if t.kind == TransportErrorKind::Timeout => 504,
             ClientError::Provider(_) | ClientError::Transport(_) | ClientError::Protocol(_) => 502,
             ClientError::Config(_) | ClientError::Storage(_) | ClientError::Random(_) => 500,
@@ -195,6 +202,15 @@ pub enum StorageError {
         /// The store's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The store could not be reached, or did not answer in time (a network store down or
+    /// restarting): nothing was read or written, and trying again later may work. A web app
+    /// answers 503.
+    Unavailable {
+        /// The key.
+        key: String,
+        /// The store's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl StorageError {
@@ -213,12 +229,34 @@ impl StorageError {
     }
 }
 
+impl StorageError {
+    /// A store that could not be reached or did not answer in time, keeping its error.
+    ///
+    /// ```
+    /// use logto_proto::StorageError;
+    /// let e = StorageError::unavailable("logto_session", "connection refused");
+    /// assert_eq!(e.to_string(), "key `logto_session`: store unavailable: connection refused");
+    /// ```
+    pub fn unavailable(
+        key: &str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        StorageError::Unavailable {
+            key: key.to_owned(),
+            source: source.into(),
+        }
+    }
+}
+
 impl fmt::Display for StorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StorageError::Io { key, source } => write!(f, "key `{key}`: {source}"),
             StorageError::Corrupt(e) => write!(f, "stored session: {e}"),
             StorageError::Backend { key, source } => write!(f, "key `{key}`: {source}"),
+            StorageError::Unavailable { key, source } => {
+                write!(f, "key `{key}`: store unavailable: {source}")
+            }
         }
     }
 }
@@ -228,7 +266,9 @@ impl std::error::Error for StorageError {
         match self {
             StorageError::Io { source, .. } => Some(source),
             StorageError::Corrupt(e) => Some(e),
-            StorageError::Backend { source, .. } => Some(&**source),
+            StorageError::Backend { source, .. } | StorageError::Unavailable { source, .. } => {
+                Some(&**source)
+            }
         }
     }
 }
@@ -373,4 +413,26 @@ pub fn refresh_lease_ttl(config: &crate::Config) -> u64 {
         .as_secs()
         .saturating_mul(3)
         .saturating_add(5)
+}
+
+/// The back-channel logout targets a session belongs to: its ID token's `sid` (when the
+/// provider includes one) and its `sub`. A store that serves back-channel logout indexes
+/// the session under each target's [`index_key`](crate::LogoutTarget::index_key) when it
+/// writes it; a session not signed in belongs to none.
+///
+/// ```
+/// use logto_proto::adapter::logout_targets;
+/// use logto_proto::Snapshot;
+/// assert!(logout_targets(&Snapshot::new()).is_empty());
+/// ```
+pub fn logout_targets(snapshot: &Snapshot) -> Vec<crate::LogoutTarget> {
+    let Ok(claims) = snapshot.id_token_claims() else {
+        return Vec::new();
+    };
+    let mut targets = Vec::with_capacity(2);
+    if let Some(sid) = claims.sid.filter(|sid| !sid.is_empty()) {
+        targets.push(crate::LogoutTarget::Session { sid });
+    }
+    targets.push(crate::LogoutTarget::User { sub: claims.sub });
+    targets
 }

@@ -20,6 +20,8 @@ pub enum Error {
     Callback(CallbackError),
     /// An ID token failed verification.
     IdToken(IdTokenError),
+    /// A back-channel logout request was refused.
+    LogoutToken(LogoutTokenError),
     /// The JWKS document could not be used.
     Jwks(JwksError),
     /// The discovery document could not be used.
@@ -69,6 +71,7 @@ impl fmt::Display for Error {
             Error::SignIn(e) => write!(f, "cannot build the sign-in request: {e}"),
             Error::Callback(e) => write!(f, "sign-in callback rejected: {e}"),
             Error::IdToken(e) => write!(f, "ID token rejected: {e}"),
+            Error::LogoutToken(e) => write!(f, "logout token rejected: {e}"),
             Error::Jwks(e) => write!(f, "JWKS unusable: {e}"),
             Error::Discovery(e) => write!(f, "discovery failed: {e}"),
             Error::Response(e) => write!(f, "unexpected response: {e}"),
@@ -102,6 +105,7 @@ impl std::error::Error for Error {
             Error::SignIn(e) => Some(e),
             Error::Callback(e) => Some(e),
             Error::IdToken(e) => Some(e),
+            Error::LogoutToken(e) => Some(e),
             Error::Jwks(e) => Some(e),
             Error::Discovery(e) => Some(e),
             Error::Response(e) => Some(e),
@@ -137,6 +141,11 @@ impl From<CallbackError> for Error {
 impl From<IdTokenError> for Error {
     fn from(e: IdTokenError) -> Self {
         Error::IdToken(e)
+    }
+}
+impl From<LogoutTokenError> for Error {
+    fn from(e: LogoutTokenError) -> Self {
+        Error::LogoutToken(e)
     }
 }
 impl From<JwksError> for Error {
@@ -503,6 +512,116 @@ impl fmt::Display for IdTokenError {
 }
 
 impl std::error::Error for IdTokenError {}
+
+/// Why a back-channel logout request was refused. Each kind names the check of OpenID
+/// Connect Back-Channel Logout 1.0, section 2.6, it fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogoutTokenError {
+    /// The request body has no `logout_token` (or several).
+    Missing,
+    /// The JWS layer failed, as it would for an ID token: malformed, an algorithm not
+    /// allowed, no key for the `kid`, a key that does not fit, a bad signature, or claims of
+    /// the wrong type.
+    Jws(IdTokenError),
+    /// The `typ` header names another kind of token.
+    Type {
+        /// The header's `typ`.
+        found: String,
+    },
+    /// `iss` is not the discovered issuer.
+    Issuer {
+        /// The discovered issuer.
+        expected: String,
+        /// The token's `iss`.
+        found: String,
+    },
+    /// `aud` does not contain the app id.
+    Audience {
+        /// The app id.
+        expected: String,
+        /// The token's audiences.
+        found: Vec<String>,
+    },
+    /// `iat` lies in the future (beyond the clock tolerance).
+    IssuedInFuture {
+        /// The time of the check.
+        now: UnixTime,
+        /// The token's `iat`.
+        iat: UnixTime,
+    },
+    /// The token is past its `exp` (or, without one, older than
+    /// [`LOGOUT_TOKEN_MAX_AGE`](crate::LOGOUT_TOKEN_MAX_AGE)), beyond the clock tolerance.
+    Expired {
+        /// The time of the check.
+        now: UnixTime,
+        /// Its `exp`, or `iat` plus the maximum age.
+        valid_until: UnixTime,
+        /// The token's `iat`.
+        iat: UnixTime,
+    },
+    /// Neither `sid` nor `sub` names what to log out.
+    MissingSubjectAndSession,
+    /// `events` lacks the back-channel logout event.
+    MissingEvent,
+    /// A `nonce` is present (forbidden in a logout token).
+    NonceForbidden,
+    /// No `jti`, so a replay could not be told apart.
+    MissingJti,
+    /// A token with this `jti` was accepted before (a replay).
+    Replayed {
+        /// The token's `jti`.
+        jti: String,
+    },
+}
+
+impl fmt::Display for LogoutTokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogoutTokenError::Missing => {
+                f.write_str("the request body has no single `logout_token` parameter")
+            }
+            LogoutTokenError::Jws(e) => write!(f, "{e}"),
+            LogoutTokenError::Type { found } => {
+                write!(f, "typ `{found}` is not `logout+jwt`")
+            }
+            LogoutTokenError::Issuer { expected, found } => {
+                write!(f, "iss `{found}` is not `{expected}`")
+            }
+            LogoutTokenError::Audience { expected, found } => {
+                write!(f, "aud {found:?} does not contain `{expected}`")
+            }
+            LogoutTokenError::IssuedInFuture { now, iat } => {
+                write!(f, "issued in the future at {iat} (now {now})")
+            }
+            LogoutTokenError::Expired {
+                now,
+                valid_until,
+                iat,
+            } => write!(f, "issued at {iat}, valid until {valid_until} (now {now})"),
+            LogoutTokenError::MissingSubjectAndSession => {
+                f.write_str("neither `sid` nor `sub` is present")
+            }
+            LogoutTokenError::MissingEvent => {
+                f.write_str("`events` lacks http://schemas.openid.net/event/backchannel-logout")
+            }
+            LogoutTokenError::NonceForbidden => f.write_str("a logout token may not carry `nonce`"),
+            LogoutTokenError::MissingJti => f.write_str("`jti` is missing"),
+            LogoutTokenError::Replayed { jti } => {
+                write!(f, "the token with jti `{jti}` was used before")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LogoutTokenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LogoutTokenError::Jws(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// A JWKS document that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]

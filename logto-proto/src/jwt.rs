@@ -65,6 +65,9 @@ pub(crate) struct Header<'a> {
     pub alg: Cow<'a, str>,
     #[serde(default, borrow)]
     pub kid: Option<Cow<'a, str>>,
+    /// The token type (`logout+jwt`, `at+jwt`, `JWT`), when the issuer declares it.
+    #[serde(default, borrow)]
+    pub typ: Option<Cow<'a, str>>,
     /// Only its presence matters: no critical extension is understood.
     #[serde(default)]
     pub crit: Option<IgnoredAny>,

@@ -25,7 +25,7 @@
 //! Flows that need no network are plain functions: [`sign_in_url`], [`end_session_url`],
 //! [`Snapshot::id_token_claims`], [`decode_claims`]. Flows that need it are
 //! [operations](Operation): [`Discover`], [`SignIn`], [`HandleSignInCallback`],
-//! [`GetAccessToken`], [`FetchUserInfo`], [`SignOut`].
+//! [`GetAccessToken`], [`FetchUserInfo`], [`SignOut`], [`HandleBackchannelLogout`].
 //!
 //! ## The driver loop
 //! Every operation is driven the same way, sync or async. After each response, ask for the
@@ -124,6 +124,7 @@ pub mod example;
 mod http;
 mod jwks;
 mod jwt;
+mod logout;
 mod metadata;
 mod ops;
 mod scope;
@@ -164,8 +165,8 @@ pub use client::{ClientError, StorageError, TransportError, TransportErrorKind};
 /// ```
 pub mod adapter {
     pub use crate::client::{
-        lease_holder, read_session, refresh_lease_ttl, session_write, SessionReader, SessionWrite,
-        SESSION_KEY,
+        lease_holder, logout_targets, read_session, refresh_lease_ttl, session_write,
+        SessionReader, SessionWrite, SESSION_KEY,
     };
     pub use crate::session::{Call, CallEnv};
 }
@@ -173,14 +174,18 @@ pub use config::{ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};
 pub use error::{
     CallbackError, ClaimsError, ConfigError, DiscoveryError, Error, IdTokenError, JwksError,
-    ProviderError, ResponseError, SignInError, SnapshotError,
+    LogoutTokenError, ProviderError, ResponseError, SignInError, SnapshotError,
 };
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use jwks::{Jwk, Jwks};
+pub use logout::{
+    logout_token_from_form, verify_logout_token, BackchannelLogout, LogoutTarget, LogoutTokenCheck,
+    LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_TYPE,
+};
 pub use metadata::{ProviderCache, ProviderMetadata};
 pub use ops::{
-    run, Context, Discover, FetchUserInfo, GetAccessToken, HandleSignInCallback, Operation,
-    Revocation, RunError, SignIn, SignOut, SignOutResult, Step,
+    run, Context, Discover, FetchUserInfo, GetAccessToken, HandleBackchannelLogout,
+    HandleSignInCallback, Operation, Revocation, RunError, SignIn, SignOut, SignOutResult, Step,
 };
 #[doc(hidden)]
 pub use scope::{compose_resources, compose_scopes, has_organizations_scope};

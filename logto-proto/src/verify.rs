@@ -58,6 +58,24 @@ pub fn verify_id_token(
     jwks: &Jwks,
     check: &IdTokenCheck<'_>,
 ) -> Result<IdTokenClaims, IdTokenError> {
+    let verified = verify_jws::<IdTokenClaims>(token, jwks)?;
+    check_claims(&verified.claims, check)?;
+    Ok(verified.claims)
+}
+
+/// A JWS whose signature verified: its payload, and the header's `typ`.
+pub(crate) struct VerifiedJws<T> {
+    pub(crate) claims: T,
+    pub(crate) typ: Option<String>,
+}
+
+/// The JWS layer every signed token shares (ID tokens, logout tokens): the compact form,
+/// `alg` from the allow-list, the key by `kid`, the signature. The payload is typed as `T`
+/// but none of its claims is checked here.
+pub(crate) fn verify_jws<T: serde::de::DeserializeOwned>(
+    token: &str,
+    jwks: &Jwks,
+) -> Result<VerifiedJws<T>, IdTokenError> {
     let malformed = |reason: &str| IdTokenError::Malformed {
         reason: reason.to_owned(),
     };
@@ -77,7 +95,7 @@ pub fn verify_id_token(
 
     // The payload is decoded before the signature check so a wrong claim type is reported
     // as such by both backends; nothing in it is trusted until every check below passes.
-    let claims: IdTokenClaims = jwt::decode_payload_part(jws.payload).map_err(|e| match e {
+    let claims: T = jwt::decode_payload_part(jws.payload).map_err(|e| match e {
         jwt::PayloadError::NotAJwt => malformed("payload is not a JSON object"),
         jwt::PayloadError::Invalid(reason) => IdTokenError::InvalidClaims { reason },
     })?;
@@ -104,9 +122,10 @@ pub fn verify_id_token(
             },
             SignatureError::Invalid => IdTokenError::BadSignature,
         })?;
-
-    check_claims(&claims, check)?;
-    Ok(claims)
+    Ok(VerifiedJws {
+        claims,
+        typ: header.typ.map(std::borrow::Cow::into_owned),
+    })
 }
 
 fn select_key<'a>(jwks: &'a Jwks, kid: Option<&str>) -> Result<&'a Jwk, IdTokenError> {

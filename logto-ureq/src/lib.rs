@@ -61,9 +61,10 @@ pub use client::{Clock, Entropy, LogtoClient};
 pub use logto_proto as proto;
 pub use logto_proto::adapter::SESSION_KEY;
 pub use logto_proto::{
-    AccessToken, AccessTokenClaims, ClientAuth, Config as LogtoConfig, DirectSignIn, FirstScreen,
-    IdTokenClaims, Identifier, InteractionMode, OrganizationTokenClaims, Prompt, Revocation,
-    SignInOptions, SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope,
+    AccessToken, AccessTokenClaims, BackchannelLogout, ClientAuth, Config as LogtoConfig,
+    DirectSignIn, FirstScreen, IdTokenClaims, Identifier, InteractionMode, LogoutTarget,
+    OrganizationTokenClaims, Prompt, Revocation, SignInOptions, SignOutResult, TokenTarget,
+    UnixTime, UserInfo, UserScope,
 };
 pub use logto_proto::{ClientError as Error, StorageError, TransportError, TransportErrorKind};
 pub use storage::{FileStorage, MemoryStorage, Storage};

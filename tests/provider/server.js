@@ -82,6 +82,9 @@ const config = {
     interaction: intEnv('INTERACTION_TTL', 3600),
   },
   hangMs: intEnv('HANG_MS', 30_000),
+  // Back-channel logout URI of the confidential client (unset: none), with `sid` required in
+  // logout tokens (and so in ID tokens), like a Logto app with "Is session required" on.
+  backchannelLogoutUri: env.BACKCHANNEL_LOGOUT_URI || undefined,
 };
 
 if (!['all', 'logto'].includes(config.pkceRequired)) fail('PKCE_REQUIRED must be "all" or "logto"');
@@ -260,6 +263,8 @@ const state = {
   requests: [],
   nextSeq: 1,
   clockOffsetMs: 0,
+  backchannel: [],
+  logoutTokens: [],
 };
 
 // A test control can move the provider's clock (tokens' iat/exp, expiry checks).
@@ -442,6 +447,10 @@ function buildClients() {
       client_secret: config.confidentialClient.secret,
       client_name: 'Traditional web app (confidential)',
       token_endpoint_auth_method: 'client_secret_basic',
+      ...(config.backchannelLogoutUri ? {
+        backchannel_logout_uri: config.backchannelLogoutUri,
+        backchannel_logout_session_required: true,
+      } : {}),
     },
     {
       ...common,
@@ -456,6 +465,10 @@ function buildProvider() {
   const provider = new Provider(state.issuer, {
     adapter: MemoryAdapter,
     clients: buildClients(),
+    // Outgoing calls (back-channel logout) go to the app under test on 127.0.0.1, which
+    // oidc-provider's SSRF guard refuses: this provider only ever runs on loopback, so the
+    // guard's dispatcher is left out.
+    fetch: (url, { dispatcher: _guard, ...options }) => globalThis.fetch(url, options),
     jwks: { keys: state.keys },
     cookies: {
       keys: state.cookieKeys,
@@ -573,6 +586,22 @@ function buildProvider() {
   });
 
   provider.on('server_error', (_ctx, error) => console.error('test provider: server_error', error?.stack ?? error));
+
+  // Back-channel logout calls and the logout tokens they carried, for the tests (a test
+  // replays one to check that the app refuses it).
+  const issue = provider.IdToken.prototype.issue;
+  provider.IdToken.prototype.issue = async function issueRecorded(options) {
+    const token = await issue.call(this, options);
+    if (options?.use === 'logout') state.logoutTokens.push(token);
+    return token;
+  };
+  provider.on('backchannel.success', (_ctx, client, sub, sid) => {
+    state.backchannel.push({ client_id: client.clientId, sub, sid, ok: true });
+  });
+  provider.on('backchannel.error', (_ctx, error, client, sub, sid) => {
+    console.error('test provider: back-channel logout failed', error?.message ?? error);
+    state.backchannel.push({ client_id: client.clientId, sub, sid, ok: false, error: String(error?.message ?? error) });
+  });
 
   return provider;
 }
@@ -825,6 +854,9 @@ async function handleControl(req, res, url) {
       state.clockOffsetMs = Math.round(offset * 1000);
       return send(res, 200, { ok: true, offset_seconds: offset, now: Math.floor(Date.now() / 1000) });
     }
+
+    case 'GET /__test/backchannel':
+      return send(res, 200, { calls: state.backchannel, logout_tokens: state.logoutTokens });
 
     case 'GET /__test/storage':
       return send(res, 200, storageStats());

@@ -11,6 +11,8 @@
 //!   provider's HTML form and stops at the redirect back to the client.
 //! * [`Visitor`]: a cookie-keeping HTTP client for a web app under test (a sample), whose
 //!   clones on several threads are one browser sending concurrent requests.
+//! * [`RedisServer`]: a real `redis-server` on a free loopback port, stopped and restarted
+//!   by PID with its data kept.
 //! * [`raw`]: plain HTTP helpers for tests that speak the protocol by hand (PKCE, authorization
 //!   URLs, form posts with client authentication, JWT decoding without verification).
 //!
@@ -38,6 +40,7 @@ mod browser;
 mod process;
 mod provider;
 pub mod raw;
+mod redis;
 mod visitor;
 
 pub use browser::{Browser, Landing, SignInPage};
@@ -45,6 +48,7 @@ pub use provider::{
     ApiResource, ClientCredentials, Fault, FaultMode, Organization, Provider, ProviderBuilder,
     RequestRecord, RotatedKey, TestUser,
 };
+pub use redis::RedisServer;
 pub use visitor::Visitor;
 
 /// Well-known values of the provider's fixtures (`tests/provider/fixtures.json`).

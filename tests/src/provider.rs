@@ -222,6 +222,12 @@ impl ProviderBuilder {
         self.env("REDIRECT_URIS", &uris.join(","))
     }
 
+    /// Registers `uri` as the web app's back-channel logout URI, with `sid` required: ending
+    /// a user's provider session POSTs a logout token there.
+    pub fn backchannel_logout_uri(self, uri: &str) -> Self {
+        self.env("BACKCHANNEL_LOGOUT_URI", uri)
+    }
+
     /// How long a [`FaultMode::Hang`] holds a request, in milliseconds (default 30 000).
     pub fn hang_ms(self, milliseconds: u64) -> Self {
         self.env("HANG_MS", &milliseconds.to_string())
@@ -574,6 +580,27 @@ impl Provider {
     /// checks). `0` restores it.
     pub fn set_clock_offset(&self, seconds: i64) {
         self.control("POST", "clock", Some(json!({ "offset_seconds": seconds })));
+    }
+
+    /// The back-channel logout calls made so far (`{client_id, sub, sid, ok, error?}`).
+    pub fn backchannel_calls(&self) -> Vec<Value> {
+        self.control("GET", "backchannel", None)["calls"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The logout tokens the provider sent so far, oldest first.
+    pub fn logout_tokens(&self) -> Vec<String> {
+        self.control("GET", "backchannel", None)["logout_tokens"]
+            .as_array()
+            .map(|tokens| {
+                tokens
+                    .iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// What the provider printed on stderr so far.

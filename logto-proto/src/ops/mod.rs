@@ -26,6 +26,7 @@ mod engine;
 mod callback;
 mod clear;
 mod discover;
+mod logout;
 mod sign_in;
 mod sign_out;
 mod token;
@@ -36,6 +37,7 @@ pub use callback::HandleSignInCallback;
 pub(crate) use clear::ClearAccessTokens;
 pub use discover::Discover;
 use engine::{Engine, Slot};
+pub use logout::HandleBackchannelLogout;
 pub use sign_in::SignIn;
 pub use sign_out::{Revocation, SignOut, SignOutResult};
 pub(crate) use token::cached_token;
@@ -273,6 +275,17 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Verifies the logout token of a back-channel logout request.
+    pub(crate) fn handle_backchannel_logout(
+        self,
+        token: Result<String, crate::error::LogoutTokenError>,
+    ) -> HandleBackchannelLogout<'a> {
+        HandleBackchannelLogout {
+            eng: Engine::new(self),
+            token,
+        }
+    }
+
     /// Signs out: the session's tokens and pending sign-in are cleared at once; then the
     /// refresh token is revoked (its failure is reported, never fatal) and the end-session
     /// URL is built.
@@ -352,6 +365,19 @@ impl<'a> Context<'a> {
     /// The userinfo claims, with the access token for no resource (refreshed if needed).
     pub fn fetch_user_info(self) -> FetchUserInfo<'a> {
         self.cx().fetch_user_info()
+    }
+
+    /// Verifies a back-channel logout request (OpenID Connect Back-Channel Logout 1.0) from
+    /// its `application/x-www-form-urlencoded` body: the logout token's signature (the keys
+    /// fetched when missing, and refetched for an unknown `kid` at most once per
+    /// [`jwks_refetch_cooldown`](crate::ConfigBuilder::jwks_refetch_cooldown)), issuer,
+    /// audience, age, event, `sid`/`sub` and the absence of a nonce. Done gives the sessions
+    /// to end; the replay check by `jti` is the caller's, with a store
+    /// ([`BackchannelLogout::replay_key`](crate::BackchannelLogout::replay_key)). The
+    /// snapshot is not touched.
+    pub fn handle_backchannel_logout(self, form_body: &[u8]) -> HandleBackchannelLogout<'a> {
+        self.cx()
+            .handle_backchannel_logout(crate::logout::logout_token_from_form(form_body))
     }
 
     /// Signs out: the session's tokens and pending sign-in are cleared at once; then the

@@ -9,6 +9,7 @@ use crate::client::{refresh_lease_ttl, session_write, SessionReader, SessionWrit
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::logout::BackchannelLogout;
 use crate::metadata::ProviderCache;
 use crate::ops::{Bound, Cx, Operation, SignOutResult, Step};
 use crate::secret::Secret;
@@ -174,6 +175,19 @@ impl<'a> Call<'a, ()> {
     }
 }
 
+impl<'a> Call<'a, BackchannelLogout> {
+    /// Verifies a back-channel logout request from its form body (see
+    /// [`Context::handle_backchannel_logout`](crate::Context::handle_backchannel_logout)).
+    /// The call never reads or writes the session: it only fetches the provider's keys when
+    /// needed, through the shared cache.
+    pub fn handle_backchannel_logout(env: CallEnv<'a>, form_body: &[u8]) -> Self {
+        let token = crate::logout::logout_token_from_form(form_body);
+        Call::new(env, Policy::Sessionless, None, move |cx, _| {
+            cx.handle_backchannel_logout(token.clone())
+        })
+    }
+}
+
 impl<'a, T: Send + 'a> Call<'a, T> {
     fn new<O>(
         env: CallEnv<'a>,
@@ -184,7 +198,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
     where
         O: Bound<Output = T> + Send + 'a,
     {
-        let machine = Machine {
+        let mut machine = Machine {
             config: env.config,
             holder: format!("{}.{}", env.holder, env.call),
             policy,
@@ -204,6 +218,9 @@ impl<'a, T: Send + 'a> Call<'a, T> {
             writes: 0,
             outcome: None,
         };
+        if policy == Policy::Sessionless {
+            machine.run_op(true);
+        }
         Call {
             machine: Box::new(machine),
         }
@@ -292,6 +309,8 @@ enum Policy {
     /// The operation's first change (sign-out clears the session) is written before any
     /// request; after a conflict the operation starts again on the session stored.
     WriteFirst,
+    /// The operation never looks at the session (back-channel logout): no read, no write.
+    Sessionless,
 }
 
 /// Why the call reads the store.
@@ -472,6 +491,8 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                         self.start_op(true);
                         self.state = State::Write(Then::Run);
                     }
+                    // Never asks to read: it starts running.
+                    Policy::Sessionless => self.run_op(true),
                 }
             }
             Purpose::Merge(then) => self.merge(stored, Arc::unwrap_or_clone(snapshot), then),

@@ -1,0 +1,253 @@
+//! Back-channel logout (OpenID Connect Back-Channel Logout 1.0): the logout token the
+//! provider POSTs to the app when a user's provider session ends, and which of the app's
+//! sessions it ends.
+//!
+//! The checks follow section 2.6 of the spec step by step; the JWS layer (allowed `alg`,
+//! key by `kid`, signature) is the one ID tokens go through.
+
+use crate::claims::{Audience, ExtraClaims};
+use crate::error::{IdTokenError, LogoutTokenError};
+use crate::jwks::Jwks;
+use crate::time::UnixTime;
+use crate::verify::verify_jws;
+use serde::Deserialize;
+use std::fmt;
+
+/// The `events` member that makes a JWT a logout token (section 2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// The `typ` header of an explicitly typed logout token (section 2.4).
+pub const LOGOUT_TOKEN_TYPE: &str = "logout+jwt";
+
+/// How old a logout token without `exp` may be, in seconds (plus the clock tolerance).
+/// oidc-provider gives its logout tokens two minutes.
+pub const LOGOUT_TOKEN_MAX_AGE: u64 = 120;
+
+/// The claims of a verified logout token.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct LogoutTokenClaims {
+    /// Issuer: the provider's issuer.
+    pub iss: String,
+    /// The user, when the token names one.
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// Audience: contains the app id.
+    pub aud: Audience,
+    /// Issue time.
+    pub iat: UnixTime,
+    /// Expiry, when the provider sets one.
+    #[serde(default)]
+    pub exp: Option<UnixTime>,
+    /// The token's unique id (replays are refused by it).
+    #[serde(default)]
+    pub jti: Option<String>,
+    /// The provider session that ended, when the token names one.
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// Must contain [`BACKCHANNEL_LOGOUT_EVENT`].
+    #[serde(default)]
+    pub events: Option<serde_json::Value>,
+    /// Forbidden in a logout token (it would make the token usable as an ID token).
+    #[serde(default)]
+    pub nonce: Option<serde_json::Value>,
+    /// Every other claim.
+    #[serde(flatten)]
+    pub extra: ExtraClaims,
+}
+
+/// Which of the app's sessions a logout ends: the sessions signed in under one provider
+/// session (`sid`), or, when the token names none, every session of one user (`sub`).
+///
+/// Stores that support back-channel logout index each signed-in session under the targets
+/// [`logout_targets`](crate::adapter::logout_targets) gives for it, by
+/// [`index_key`](Self::index_key).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LogoutTarget {
+    /// The sessions of one provider session.
+    Session {
+        /// The `sid` claim.
+        sid: String,
+    },
+    /// Every session of one user.
+    User {
+        /// The `sub` claim.
+        sub: String,
+    },
+}
+
+impl LogoutTarget {
+    /// The key a store indexes sessions by for this target: `sid:<sid>` or `sub:<sub>`.
+    ///
+    /// ```
+    /// use logto_proto::LogoutTarget;
+    /// let target = LogoutTarget::Session { sid: "s1".into() };
+    /// assert_eq!(target.index_key(), "sid:s1");
+    /// ```
+    pub fn index_key(&self) -> String {
+        match self {
+            LogoutTarget::Session { sid } => format!("sid:{sid}"),
+            LogoutTarget::User { sub } => format!("sub:{sub}"),
+        }
+    }
+}
+
+/// A verified back-channel logout request: what to end, and what to remember so that the
+/// same token cannot end anything twice.
+#[derive(Clone, PartialEq)]
+pub struct BackchannelLogout {
+    /// The verified claims.
+    pub claims: LogoutTokenClaims,
+    /// The sessions to end.
+    pub target: LogoutTarget,
+    /// Until when the token could still be accepted, and so how long its `jti` must be
+    /// remembered to refuse a replay.
+    pub valid_until: UnixTime,
+}
+
+impl BackchannelLogout {
+    /// The key under which a store remembers this token's `jti` (`logout-jti:<iss> <jti>`);
+    /// a token whose key is already there is a replay
+    /// ([`LogoutTokenError::Replayed`]).
+    pub fn replay_key(&self) -> String {
+        let jti = self.claims.jti.as_deref().unwrap_or_default();
+        format!("logout-jti:{} {jti}", self.claims.iss)
+    }
+
+    /// How long, from `now`, the `jti` must be remembered (at least one second).
+    pub fn replay_ttl(&self, now: UnixTime) -> std::time::Duration {
+        std::time::Duration::from_secs(self.valid_until.secs_since(now).max(1))
+    }
+}
+
+impl fmt::Debug for BackchannelLogout {
+    // The sid and sub identify a user's session, not a secret; the token itself is not kept.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackchannelLogout")
+            .field("target", &self.target)
+            .field("jti", &self.claims.jti)
+            .field("valid_until", &self.valid_until)
+            .finish()
+    }
+}
+
+/// The values a logout token is checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct LogoutTokenCheck<'a> {
+    /// The discovered issuer.
+    pub issuer: &'a str,
+    /// The app id.
+    pub client_id: &'a str,
+    /// The time of the check.
+    pub now: UnixTime,
+    /// Clock tolerance in seconds for `iat` and `exp`.
+    pub clock_tolerance: u64,
+}
+
+/// The `logout_token` of a back-channel logout request body
+/// (`application/x-www-form-urlencoded`). Exactly one is required.
+///
+/// ```
+/// use logto_proto::logout_token_from_form;
+/// assert_eq!(logout_token_from_form(b"logout_token=a.b.c").unwrap(), "a.b.c");
+/// assert!(logout_token_from_form(b"other=1").is_err());
+/// assert!(logout_token_from_form(b"logout_token=a&logout_token=b").is_err());
+/// ```
+pub fn logout_token_from_form(body: &[u8]) -> Result<String, LogoutTokenError> {
+    let mut tokens = url::form_urlencoded::parse(body)
+        .filter(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned());
+    match (tokens.next(), tokens.next()) {
+        (Some(token), None) if !token.is_empty() => Ok(token),
+        _ => Err(LogoutTokenError::Missing),
+    }
+}
+
+/// Verifies a logout token against a JWKS (Back-Channel Logout 1.0, section 2.6) and says
+/// which sessions it ends. [`LogoutTokenError::Jws`] with [`IdTokenError::UnknownKey`] is
+/// the one error worth a JWKS refetch. The `jti` replay check needs a store: see
+/// [`BackchannelLogout::replay_key`].
+pub fn verify_logout_token(
+    token: &str,
+    jwks: &Jwks,
+    check: &LogoutTokenCheck<'_>,
+) -> Result<BackchannelLogout, LogoutTokenError> {
+    // Step 3: the signature, with the ID token's algorithm rules.
+    let verified = verify_jws::<LogoutTokenClaims>(token, jwks).map_err(LogoutTokenError::Jws)?;
+    // Section 2.4: an explicitly typed token must be a logout token, not an ID token or an
+    // access token signed with the same keys.
+    if let Some(typ) = verified.typ {
+        if !typ.eq_ignore_ascii_case(LOGOUT_TOKEN_TYPE) && !typ.eq_ignore_ascii_case("JWT") {
+            return Err(LogoutTokenError::Type { found: typ });
+        }
+    }
+    let claims = verified.claims;
+    // Step 4: iss, aud, iat and exp as for an ID token.
+    if claims.iss != check.issuer {
+        return Err(LogoutTokenError::Issuer {
+            expected: check.issuer.to_owned(),
+            found: claims.iss,
+        });
+    }
+    if !claims.aud.contains(check.client_id) {
+        return Err(LogoutTokenError::Audience {
+            expected: check.client_id.to_owned(),
+            found: claims.aud.0,
+        });
+    }
+    let tolerance = check.clock_tolerance;
+    let now = check.now;
+    if claims.iat > now.add_secs(tolerance) {
+        return Err(LogoutTokenError::IssuedInFuture {
+            now,
+            iat: claims.iat,
+        });
+    }
+    let valid_until = match claims.exp {
+        Some(exp) => exp,
+        None => claims.iat.add_secs(LOGOUT_TOKEN_MAX_AGE),
+    };
+    if now.sub_secs(tolerance) >= valid_until {
+        return Err(LogoutTokenError::Expired {
+            now,
+            valid_until,
+            iat: claims.iat,
+        });
+    }
+    // Step 5: sub, sid or both.
+    let target = match (&claims.sid, &claims.sub) {
+        (Some(sid), _) if !sid.is_empty() => LogoutTarget::Session { sid: sid.clone() },
+        (_, Some(sub)) if !sub.is_empty() => LogoutTarget::User { sub: sub.clone() },
+        _ => return Err(LogoutTokenError::MissingSubjectAndSession),
+    };
+    // Step 6: the back-channel logout event.
+    let has_event = claims
+        .events
+        .as_ref()
+        .and_then(|events| events.get(BACKCHANNEL_LOGOUT_EVENT))
+        .is_some_and(serde_json::Value::is_object);
+    if !has_event {
+        return Err(LogoutTokenError::MissingEvent);
+    }
+    // Step 7: no nonce.
+    if claims.nonce.is_some() {
+        return Err(LogoutTokenError::NonceForbidden);
+    }
+    // Step 8 (replay) needs a unique id to remember.
+    if claims.jti.as_deref().is_none_or(str::is_empty) {
+        return Err(LogoutTokenError::MissingJti);
+    }
+    Ok(BackchannelLogout {
+        claims,
+        target,
+        valid_until: valid_until.add_secs(tolerance),
+    })
+}
+
+/// Whether a logout token's failure is an unknown signing key (a refetch of the JWKS may
+/// help).
+pub(crate) fn is_unknown_key(error: &LogoutTokenError) -> bool {
+    matches!(
+        error,
+        LogoutTokenError::Jws(IdTokenError::UnknownKey { .. })
+    )
+}

@@ -1,0 +1,417 @@
+//! The store: connections, scripts, and each operation once (blocking; the async store runs
+//! these on a blocking thread pool).
+
+use crate::Error;
+use logto_proto::adapter::{logout_targets, read_session};
+use logto_proto::{LogoutTarget, StorageError};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Compare-and-swap with the logout index, atomically on the server.
+///
+/// `KEYS[1]`: the session; `KEYS[2 .. 1 + ARGV[6]]`: index sets to add it to;
+/// the remaining keys: index sets to remove it from.
+/// `ARGV[1]`: `any` (no comparison), `absent` or `equal` (to `ARGV[2]`);
+/// `ARGV[3]`: `set` (`ARGV[4]`, for `ARGV[5]` seconds) or `delete`.
+/// Returns 1 if it wrote, 0 if the stored value was not the expected one.
+const SWAP: &str = r"
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == 'absent' then
+  if current then return 0 end
+elseif ARGV[1] == 'equal' then
+  if current ~= ARGV[2] then return 0 end
+end
+if ARGV[3] == 'set' then
+  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+else
+  redis.call('DEL', KEYS[1])
+end
+local adds = tonumber(ARGV[6])
+for i = 2, #KEYS do
+  if i <= adds + 1 then
+    redis.call('SADD', KEYS[i], KEYS[1])
+    redis.call('EXPIRE', KEYS[i], ARGV[5])
+  else
+    redis.call('SREM', KEYS[i], KEYS[1])
+  end
+end
+return 1
+";
+
+/// Deletes every session an index set names, and the set. Returns how many sessions
+/// existed.
+const END_SESSIONS: &str = r"
+local ended = 0
+for _, session in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  ended = ended + redis.call('DEL', session)
+end
+redis.call('DEL', KEYS[1])
+return ended
+";
+
+/// A Redis session store: cheap to clone (one reference count), shared by every client and
+/// request of an app. See the [crate docs](crate) for what it guarantees.
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: r2d2::Pool<Connector>,
+    prefix: String,
+    session_ttl: Duration,
+    pending_ttl: Duration,
+    /// The server, without credentials (for `Debug` and errors).
+    address: String,
+    swap: redis::Script,
+    end_sessions: redis::Script,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("address", &self.inner.address)
+            .field("prefix", &self.inner.prefix)
+            .field("session_ttl", &self.inner.session_ttl)
+            .field("pending_ttl", &self.inner.pending_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`RedisStore`]; see [`RedisStore::builder`].
+#[must_use]
+#[derive(Clone)]
+pub struct RedisStoreBuilder {
+    url: String,
+    prefix: String,
+    session_ttl: Duration,
+    pending_ttl: Duration,
+    pool_size: u32,
+    connect_timeout: Duration,
+    command_timeout: Duration,
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    // The URL may hold a password: only the server is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreBuilder")
+            .field("address", &redact(&self.url))
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStoreBuilder {
+    /// Prepended to every key (default `logto-rs:`), so that several apps share one Redis.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a signed-in session lives after its last write (default 7 days). Sessions
+    /// write whenever a token is refreshed, so an active one lives on.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = ttl;
+        self
+    }
+
+    /// How long a session that never signed in (a sign-in under way) lives (default 10
+    /// minutes, the core's limit for a sign-in anyway).
+    pub fn pending_ttl(mut self, ttl: Duration) -> Self {
+        self.pending_ttl = ttl;
+        self
+    }
+
+    /// How many connections are kept open at most (default 16); more concurrent commands
+    /// wait for one, up to the connect timeout.
+    pub fn pool_size(mut self, size: u32) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// How long connecting, or waiting for a pooled connection, may take (default 2 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one command may take to be written or answered (default 2 s).
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+
+    /// The store. Fails only on an invalid URL or setting: the server is connected to when
+    /// first used, so an app can start while Redis is still coming up.
+    pub fn build(self) -> Result<RedisStore, Error> {
+        let address = redact(&self.url);
+        let client = redis::Client::open(self.url.as_str()).map_err(|e| Error::InvalidUrl {
+            url: address.clone(),
+            reason: e.to_string(),
+        })?;
+        for (name, value) in [
+            ("session_ttl", self.session_ttl),
+            ("pending_ttl", self.pending_ttl),
+            ("connect_timeout", self.connect_timeout),
+            ("command_timeout", self.command_timeout),
+        ] {
+            // Redis counts TTLs in whole seconds; a zero timeout would mean none at all.
+            if value.is_zero() || (name.ends_with("ttl") && value.as_secs() == 0) {
+                return Err(Error::InvalidSetting { name, value });
+            }
+        }
+        let connector = Connector {
+            client,
+            connect_timeout: self.connect_timeout,
+            command_timeout: self.command_timeout,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(self.pool_size)
+            // Connections are made when needed: nothing is connected before first use.
+            .min_idle(Some(0))
+            .connection_timeout(self.connect_timeout)
+            // A checkout costs no PING: a connection the server closed fails its command,
+            // and the command runs again on a new one (`with_connection`).
+            .test_on_check_out(false)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(connector);
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                pool,
+                prefix: self.prefix,
+                session_ttl: self.session_ttl,
+                pending_ttl: self.pending_ttl,
+                address,
+                swap: redis::Script::new(SWAP),
+                end_sessions: redis::Script::new(END_SESSIONS),
+            }),
+        })
+    }
+}
+
+impl RedisStore {
+    /// A store at `url` (`redis://[:password@]host:port/db`, or `redis+unix:///path`) with
+    /// the defaults.
+    pub fn open(url: &str) -> Result<RedisStore, Error> {
+        RedisStore::builder(url).build()
+    }
+
+    /// A builder for a store at `url`.
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: url.into(),
+            prefix: "logto-rs:".to_owned(),
+            session_ttl: Duration::from_secs(7 * 24 * 3600),
+            pending_ttl: Duration::from_secs(600),
+            pool_size: 16,
+            connect_timeout: Duration::from_secs(2),
+            command_timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// The value under `key`, if any.
+    pub fn get_value(&self, key: &str) -> Result<Option<String>, StorageError> {
+        let full = self.key(key);
+        self.with_connection(key, |conn| redis::cmd("GET").arg(&full).query(conn))
+    }
+
+    /// Writes `new` (`None`: deletes) under `key` if the stored value is `expected`
+    /// (`Some(None)`: absent), or whatever it is (`None`), in one step on the server; the
+    /// session's logout index follows. Returns whether it wrote.
+    pub fn swap(
+        &self,
+        key: &str,
+        expected: Option<Option<&str>>,
+        new: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        let full = self.key(key);
+        let new_targets = new.map(session_targets).unwrap_or_default();
+        let ttl = match new {
+            Some(value) if !new_targets.is_empty() || !is_pending(value) => self.inner.session_ttl,
+            _ => self.inner.pending_ttl,
+        };
+        // The sets the session leaves: those of the value it replaces, not of the new one.
+        let old_targets: Vec<LogoutTarget> = match expected {
+            Some(Some(old)) => session_targets(old)
+                .into_iter()
+                .filter(|target| !new_targets.contains(target))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let (mode, compared) = match expected {
+            None => ("any", ""),
+            Some(None) => ("absent", ""),
+            Some(Some(value)) => ("equal", value),
+        };
+        let index = |targets: &[LogoutTarget]| -> Vec<String> {
+            targets.iter().map(|t| self.index_key(t)).collect()
+        };
+        let (adds, removes) = (index(&new_targets), index(&old_targets));
+        let written: i64 = self.with_connection(key, |conn| {
+            self.inner
+                .swap
+                .key(&full)
+                .key(&adds)
+                .key(&removes)
+                .arg(mode)
+                .arg(compared)
+                .arg(if new.is_some() { "set" } else { "delete" })
+                .arg(new.unwrap_or_default())
+                .arg(ttl.as_secs().max(1))
+                .arg(adds.len())
+                .invoke(conn)
+        })?;
+        Ok(written == 1)
+    }
+
+    /// Deletes every session indexed under `target` (every instance's), and returns how
+    /// many there were. What back-channel logout does with a verified logout token.
+    pub fn end_sessions(&self, target: &LogoutTarget) -> Result<usize, StorageError> {
+        let index = self.index_key(target);
+        let ended: i64 = self.with_connection(&index, |conn| {
+            self.inner.end_sessions.key(&index).invoke(conn)
+        })?;
+        Ok(usize::try_from(ended).unwrap_or(0))
+    }
+
+    /// Records `key` for `ttl` unless it is recorded already; returns whether this call
+    /// recorded it (false: seen before). Back-channel logout refuses a replayed logout
+    /// token by its `jti` this way.
+    pub fn insert_once(&self, key: &str, ttl: Duration) -> Result<bool, StorageError> {
+        let full = format!("{}once:{key}", self.inner.prefix);
+        let reply: Option<String> = self.with_connection(key, |conn| {
+            redis::cmd("SET")
+                .arg(&full)
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query(conn)
+        })?;
+        Ok(reply.is_some())
+    }
+
+    /// Removes a record of [`insert_once`](Self::insert_once) (so that a request that
+    /// failed after recording can be tried again).
+    pub fn remove_once(&self, key: &str) -> Result<(), StorageError> {
+        let full = format!("{}once:{key}", self.inner.prefix);
+        self.with_connection(key, |conn| redis::cmd("DEL").arg(&full).query::<i64>(conn))?;
+        Ok(())
+    }
+
+    /// The server's remaining lifetime of `key`'s value, if it has one (for tests and
+    /// diagnostics).
+    pub fn ttl(&self, key: &str) -> Result<Option<Duration>, StorageError> {
+        let full = self.key(key);
+        let seconds: i64 =
+            self.with_connection(key, |conn| redis::cmd("TTL").arg(&full).query(conn))?;
+        Ok(u64::try_from(seconds).ok().map(Duration::from_secs))
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.inner.prefix)
+    }
+
+    fn index_key(&self, target: &LogoutTarget) -> String {
+        format!("{}index:{}", self.inner.prefix, target.index_key())
+    }
+
+    /// Runs `command` on a pooled connection. A connection the server closed since it was
+    /// pooled (a restart) fails at once and is dropped by the pool; the command then runs
+    /// on the next one, at most once per pooled connection plus a new one.
+    fn with_connection<T>(
+        &self,
+        key: &str,
+        command: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, StorageError> {
+        let attempts = self.inner.pool.max_size() + 1;
+        let mut last = None;
+        for _ in 0..attempts {
+            let mut conn = self
+                .inner
+                .pool
+                .get()
+                .map_err(|e| StorageError::unavailable(key, self.describe(&e.to_string())))?;
+            match command(&mut conn) {
+                Ok(value) => return Ok(value),
+                Err(e) if e.is_connection_dropped() && !e.is_timeout() => last = Some(e),
+                Err(e) => return Err(self.storage_error(key, &e)),
+            }
+        }
+        let e = last.map_or_else(|| "no connection".to_owned(), |e| e.to_string());
+        Err(StorageError::unavailable(key, self.describe(&e)))
+    }
+
+    fn storage_error(&self, key: &str, e: &redis::RedisError) -> StorageError {
+        let unreachable = e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_refusal()
+            || e.is_connection_dropped();
+        let message = self.describe(&e.to_string());
+        match unreachable {
+            true => StorageError::unavailable(key, message),
+            false => StorageError::backend(key, message),
+        }
+    }
+
+    fn describe(&self, error: &str) -> String {
+        format!("redis at {}: {error}", self.inner.address)
+    }
+}
+
+/// The logout targets of a stored session value (none when it is not a signed-in
+/// snapshot).
+fn session_targets(value: &str) -> Vec<LogoutTarget> {
+    read_session(Some(value))
+        .map(|snapshot| logout_targets(&snapshot))
+        .unwrap_or_default()
+}
+
+/// Whether a value is a session that never signed in (short-lived).
+fn is_pending(value: &str) -> bool {
+    read_session(Some(value)).is_ok_and(|snapshot| !snapshot.is_authenticated())
+}
+
+/// A Redis URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
+/// Makes the pool's connections: with a connect timeout, and read and write timeouts on
+/// every command.
+struct Connector {
+    client: redis::Client,
+    connect_timeout: Duration,
+    command_timeout: Duration,
+}
+
+impl r2d2::ManageConnection for Connector {
+    type Connection = redis::Connection;
+    type Error = redis::RedisError;
+
+    fn connect(&self) -> Result<redis::Connection, redis::RedisError> {
+        let conn = self
+            .client
+            .get_connection_with_timeout(self.connect_timeout)?;
+        conn.set_read_timeout(Some(self.command_timeout))?;
+        conn.set_write_timeout(Some(self.command_timeout))?;
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut redis::Connection) -> Result<(), redis::RedisError> {
+        redis::cmd("PING").query(conn)
+    }
+
+    fn has_broken(&self, conn: &mut redis::Connection) -> bool {
+        !redis::ConnectionLike::is_open(conn)
+    }
+}

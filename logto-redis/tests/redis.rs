@@ -1,0 +1,259 @@
+//! The Redis store against a real `redis-server` (started on a free loopback port by the
+//! harness, stopped by PID).
+
+use logto_integration::RedisServer;
+use logto_redis::{LogoutTarget, RedisStore, StorageError};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+/// A stored session signed in as `sub` in provider session `sid` (its ID token is not
+/// verified by a store, only decoded).
+fn signed_in(sub: &str, sid: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let payload = serde_json::json!({
+        "iss": "http://127.0.0.1/oidc", "sub": sub, "aud": "web-app", "sid": sid,
+        "iat": 1_700_000_000u64, "exp": 4_000_000_000u64,
+    });
+    let token = format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"ES384"}"#),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    serde_json::json!({ "v": 1, "id": token }).to_string()
+}
+
+const PENDING: &str = r#"{"v":1}"#;
+
+fn store(server: &RedisServer) -> RedisStore {
+    RedisStore::builder(server.url())
+        .key_prefix("test:")
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn redis_two_writers_one_wins_the_other_rereads() {
+    let server = RedisServer::start();
+    // Two stores: two processes' pools on one server.
+    let (a, b) = (store(&server), store(&server));
+    assert!(a.swap("s", Some(None), Some("v0")).unwrap());
+    let read_by_a = a.get_value("s").unwrap();
+    let read_by_b = b.get_value("s").unwrap();
+    assert_eq!(read_by_a.as_deref(), Some("v0"));
+    assert!(a.swap("s", Some(read_by_a.as_deref()), Some("a")).unwrap());
+    assert!(
+        !b.swap("s", Some(read_by_b.as_deref()), Some("b")).unwrap(),
+        "the second writer's compare fails"
+    );
+    assert_eq!(
+        b.get_value("s").unwrap().as_deref(),
+        Some("a"),
+        "nothing lost"
+    );
+    let reread = b.get_value("s").unwrap();
+    assert!(b.swap("s", Some(reread.as_deref()), Some("b")).unwrap());
+    assert_eq!(a.get_value("s").unwrap().as_deref(), Some("b"));
+    // Absent means absent, and a delete compares too.
+    assert!(!a.swap("s", Some(None), Some("c")).unwrap());
+    assert!(!a.swap("s", Some(Some("a")), None).unwrap());
+    assert!(a.swap("s", Some(Some("b")), None).unwrap());
+    assert_eq!(a.get_value("s").unwrap(), None);
+}
+
+#[test]
+fn redis_concurrent_compare_and_swap_loses_no_increment() {
+    let server = RedisServer::start();
+    let stores = [store(&server), store(&server)];
+    let (threads, rounds) = (8, 25);
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (store, barrier) = (stores[i % 2].clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut conflicts = 0;
+                for _ in 0..rounds {
+                    loop {
+                        let current = store.get_value("counter").unwrap();
+                        let n: u32 = current.as_deref().map_or(0, |v| v.parse().unwrap());
+                        let next = (n + 1).to_string();
+                        if store
+                            .swap("counter", Some(current.as_deref()), Some(&next))
+                            .unwrap()
+                        {
+                            break;
+                        }
+                        conflicts += 1;
+                    }
+                }
+                conflicts
+            })
+        })
+        .collect();
+    let conflicts: u32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let total = stores[0].get_value("counter").unwrap().unwrap();
+    assert_eq!(total, (threads * rounds).to_string());
+    assert!(
+        conflicts > 0,
+        "the threads did race (conflicts: {conflicts})"
+    );
+}
+
+#[test]
+fn redis_every_write_sets_a_ttl_by_session_kind() {
+    let server = RedisServer::start();
+    let store = RedisStore::builder(server.url())
+        .session_ttl(Duration::from_secs(3600))
+        .pending_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    assert!(store.swap("p", Some(None), Some(PENDING)).unwrap());
+    let pending = store.ttl("p").unwrap().unwrap();
+    assert!(pending <= Duration::from_secs(60) && pending > Duration::from_secs(50));
+    let value = signed_in("u1", "s1");
+    assert!(store.swap("p", Some(Some(PENDING)), Some(&value)).unwrap());
+    let signed = store.ttl("p").unwrap().unwrap();
+    assert!(signed > Duration::from_secs(3500), "{signed:?}");
+    // The default prefix, and a set without compare writes a TTL too.
+    assert_eq!(server.command("EXISTS logto-rs:p"), ":1");
+    assert!(store.swap("q", None, Some("not a snapshot")).unwrap());
+    assert!(store.ttl("q").unwrap().is_some());
+}
+
+#[test]
+fn redis_end_sessions_removes_every_session_of_a_sid_or_a_sub() {
+    let server = RedisServer::start();
+    let (one, other) = (store(&server), store(&server));
+    let put = |store: &RedisStore, key: &str, value: &str| {
+        assert!(store.swap(key, Some(None), Some(value)).unwrap());
+    };
+    put(&one, "a", &signed_in("u1", "s1"));
+    put(&other, "b", &signed_in("u1", "s1"));
+    put(&one, "c", &signed_in("u1", "s2"));
+    put(&other, "d", &signed_in("u2", "s3"));
+    put(&one, "pending", PENDING);
+
+    let sid = LogoutTarget::Session { sid: "s1".into() };
+    assert_eq!(other.end_sessions(&sid).unwrap(), 2);
+    for gone in ["a", "b"] {
+        assert_eq!(one.get_value(gone).unwrap(), None, "{gone}");
+    }
+    assert!(one.get_value("c").unwrap().is_some());
+    assert_eq!(one.end_sessions(&sid).unwrap(), 0, "nothing left to end");
+
+    let user = LogoutTarget::User { sub: "u1".into() };
+    assert_eq!(
+        one.end_sessions(&user).unwrap(),
+        1,
+        "c: a, b are gone already"
+    );
+    assert!(one.get_value("d").unwrap().is_some());
+    assert!(one.get_value("pending").unwrap().is_some());
+
+    // A session deleted by a sign-out leaves its index sets.
+    assert_eq!(server.command("SISMEMBER test:index:sub:u2 test:d"), ":1");
+    let stored = one.get_value("d").unwrap();
+    assert!(one.swap("d", Some(stored.as_deref()), None).unwrap());
+    assert_eq!(server.command("SISMEMBER test:index:sub:u2 test:d"), ":0");
+}
+
+#[test]
+fn redis_insert_once_refuses_a_second_insert_until_it_expires() {
+    let server = RedisServer::start();
+    let store = store(&server);
+    assert!(store.insert_once("jti-1", Duration::from_secs(1)).unwrap());
+    assert!(!store.insert_once("jti-1", Duration::from_secs(1)).unwrap());
+    assert!(store.insert_once("jti-2", Duration::from_secs(60)).unwrap());
+    store.remove_once("jti-2").unwrap();
+    assert!(store.insert_once("jti-2", Duration::from_secs(60)).unwrap());
+    std::thread::sleep(Duration::from_millis(2100));
+    assert!(
+        store.insert_once("jti-1", Duration::from_secs(1)).unwrap(),
+        "expired"
+    );
+}
+
+#[test]
+fn redis_an_outage_is_a_typed_error_and_a_restart_loses_nothing() {
+    let mut server = RedisServer::start();
+    let store = store(&server);
+    let value = signed_in("u1", "s1");
+    assert!(store.swap("s", Some(None), Some(&value)).unwrap());
+    // Fill the pool with connections the restart will close.
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || store.get_value("s").unwrap())
+        })
+        .collect();
+    threads.into_iter().for_each(|t| drop(t.join().unwrap()));
+
+    server.stop();
+    let read = store.get_value("s").unwrap_err();
+    assert!(matches!(read, StorageError::Unavailable { .. }), "{read:?}");
+    let write = store
+        .swap("s", Some(Some(&value)), Some(PENDING))
+        .unwrap_err();
+    assert!(
+        matches!(write, StorageError::Unavailable { .. }),
+        "{write:?}"
+    );
+    let message = write.to_string();
+    assert!(message.contains("127.0.0.1"), "{message}");
+
+    server.start_again();
+    // The stale pooled connections are dropped without the caller seeing them.
+    assert_eq!(
+        store.get_value("s").unwrap().as_deref(),
+        Some(value.as_str())
+    );
+    assert!(store.swap("s", Some(Some(&value)), Some(PENDING)).unwrap());
+    let sid = LogoutTarget::Session { sid: "s1".into() };
+    assert_eq!(store.end_sessions(&sid).unwrap(), 0, "the index followed");
+}
+
+#[test]
+fn redis_the_async_storage_is_the_same_store() {
+    use logto_isahc::Storage;
+    let server = RedisServer::start();
+    let store = store(&server);
+    futures_executor::block_on(async {
+        assert!(store.compare_and_swap("k", None, Some("1")).await.unwrap());
+        assert!(!store.compare_and_swap("k", None, Some("2")).await.unwrap());
+        assert_eq!(store.get("k").await.unwrap().as_deref(), Some("1"));
+        store.set("k", "3").await.unwrap();
+        assert_eq!(
+            logto_ureq::Storage::get(&store, "k").unwrap().as_deref(),
+            Some("3")
+        );
+        store.delete("k").await.unwrap();
+        assert_eq!(store.get("k").await.unwrap(), None);
+    });
+}
+
+#[test]
+fn redis_settings_and_passwords_stay_out_of_messages() {
+    let bad = RedisStore::open("http://:hunter2@127.0.0.1/").unwrap_err();
+    assert!(!bad.to_string().contains("hunter2"), "{bad}");
+    let store = RedisStore::builder("redis://:hunter2@127.0.0.1:1/0")
+        .connect_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    assert!(!format!("{store:?}").contains("hunter2"));
+    let down = store.get_value("k").unwrap_err();
+    assert!(matches!(down, StorageError::Unavailable { .. }));
+    assert!(!down.to_string().contains("hunter2"), "{down}");
+    let zero = RedisStore::builder("redis://127.0.0.1/")
+        .session_ttl(Duration::from_millis(500))
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        zero,
+        logto_redis::Error::InvalidSetting {
+            name: "session_ttl",
+            ..
+        }
+    ));
+}
