@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test of the workspace: formatting, lints, docs, both crypto backends and
-# the provider-backed integration tests. Needs Node.js 20 and `npm ci --prefix tests/provider`
-# (the integration tests fail with a message saying so when the provider cannot start).
+# the provider-backed integration tests. Needs Node.js 20 and `npm ci --prefix tests/provider`,
+# and Debian's redis-server (the tests start their own on a free port); the integration tests
+# fail with a message saying so when either cannot start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p logto-redis -p logto-axum --no-default-features --all-targets -- -D warnings
 cargo clippy -p logto-proto --no-default-features --features rustcrypto --all-targets -- -D warnings
 
 step "cargo doc (warnings are errors)"
@@ -28,17 +30,17 @@ cargo test -p logto-proto --no-default-features --features rustcrypto 2>&1 | tee
 
 summary() {
   # Totals over every `test result:` line; provider-backed = the binaries that start the
-  # provider (logto-integration's tests, the browser ones included, and the adapters'
-  # tests/provider.rs).
+  # provider or redis-server (logto-integration's tests, the browser ones included, the
+  # adapters' tests/provider.rs, and the tests/redis.rs of logto-redis and logto-axum).
   awk '
     /Doc-tests/ { provider = 0 }
-    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows|browser_e2e)\.rs/) }
+    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows|browser_e2e|redis)\.rs/) }
     /^test result:/ {
       match($0, /[0-9]+ passed/); p = substr($0, RSTART, RLENGTH) + 0
       match($0, /[0-9]+ failed/); f = substr($0, RSTART, RLENGTH) + 0
       passed += p; failed += f; if (provider) prov += p
     }
-    END { printf "\nprovider-backed tests passed: %d\n%d passed, %d failed\n", prov, passed, failed }
+    END { printf "\nprovider- or Redis-backed tests passed: %d\n%d passed, %d failed\n", prov, passed, failed }
   ' "$@"
 }
 summary target/test-aws-lc.log target/test-rustcrypto.log

@@ -52,12 +52,20 @@ pub enum Error {
     },
     /// A handler asked for a Logto extractor on a router without [`Logto::layer`](crate::Logto::layer).
     MissingLayer,
+    /// The session store setting (`LOGTO_SESSION_STORE`) names no store this build has.
+    InvalidSessionStore {
+        /// The value given, its password replaced by `***`.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl Error {
     /// A short, stable name for the failure: the client error's
     /// [`kind`](logto_isahc::Error::kind), or `sign_in_required`, `return_to_rejected`,
-    /// `cross_site_request`, `invalid_base_url`, `invalid_path`, `missing_layer`.
+    /// `cross_site_request`, `invalid_base_url`, `invalid_path`, `missing_layer`,
+    /// `invalid_session_store`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Client(e) => e.kind(),
@@ -67,6 +75,7 @@ impl Error {
             Error::InvalidBaseUrl { .. } => "invalid_base_url",
             Error::InvalidPath { .. } => "invalid_path",
             Error::MissingLayer => "missing_layer",
+            Error::InvalidSessionStore { .. } => "invalid_session_store",
         }
     }
 
@@ -80,7 +89,10 @@ impl Error {
             Error::SignInRequired { .. } => 303,
             Error::ReturnToRejected { .. } => 400,
             Error::CrossSiteRequest { .. } => 403,
-            Error::InvalidBaseUrl { .. } | Error::InvalidPath { .. } | Error::MissingLayer => 500,
+            Error::InvalidBaseUrl { .. }
+            | Error::InvalidPath { .. }
+            | Error::MissingLayer
+            | Error::InvalidSessionStore { .. } => 500,
         }
     }
 }
@@ -116,6 +128,9 @@ impl fmt::Display for Error {
                 "a Logto extractor ran without Logto's layer: add `.layer(logto.layer())` \
                  to the router",
             ),
+            Error::InvalidSessionStore { value, reason } => {
+                write!(f, "session store `{value}`: {reason}")
+            }
         }
     }
 }

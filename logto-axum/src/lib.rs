@@ -79,9 +79,9 @@
 //! Logto snapshot does not live in its per-request copy.
 //!
 //! The default store, [`MemoryStore`], lives in the process (idle and absolute expiry, a
-//! periodic sweep, a cap on sessions that never signed in). Any
-//! [`Storage`](logto_isahc::Storage) can replace it ([`LogtoBuilder::store`]); its keys are
-//! `logto:` and a digest of a session id. What a store must guarantee:
+//! periodic sweep, a cap on sessions that never signed in). Any [`SessionStore`] can replace
+//! it ([`LogtoBuilder::store`]); its keys are `logto:` and a digest of a session id. What a
+//! store must guarantee:
 //! - **compare-and-swap is atomic** (`compare_and_swap` writes only if the stored value is
 //!   the one expected, in one step): the refresh lease and every write of the session
 //!   protocol rely on it, and without it two requests can present one refresh token, which
@@ -89,7 +89,40 @@
 //! - **integrity and confidentiality**: what it returns is trusted (the tokens were
 //!   verified before they were stored), so keep it server-side;
 //! - **a written value stays** until the next write or its expiry: a store that drops a
-//!   write loses the rotated refresh token.
+//!   write loses the rotated refresh token;
+//! - **back-channel logout**: it indexes each signed-in session under its ID token's `sid`
+//!   and `sub` and deletes them on [`SessionStore::end_sessions`], and records logout-token
+//!   ids once ([`SessionStore::insert_once`]).
+//!
+//! ## Several instances: Redis
+//! Behind a load balancer, every instance must see the same sessions. With the `redis`
+//! feature (on by default), [`RedisStore`] keeps them in Redis: compare-and-swap runs as one
+//! script on the server, every key has a TTL, and the logout index lives there too, so a
+//! refresh stays single-flight across instances and a sign-out anywhere ends the session
+//! everywhere.
+//!
+//! ```no_run
+//! # async fn app(config: logto_axum::LogtoConfig) -> Result<(), Box<dyn std::error::Error>> {
+//! use logto_axum::{Logto, RedisStore};
+//! let store = RedisStore::open("redis://127.0.0.1:6379/0")?;
+//! let logto = Logto::builder(config, "https://app.example.com").store(store).build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`Logto::from_env`] picks it from `LOGTO_SESSION_STORE=redis://host:port/db`. While Redis
+//! cannot be reached, session requests fail with 503 (`storage_unavailable`); nothing stored
+//! is lost.
+//!
+//! ## Back-channel logout
+//! [`routes`](Logto::routes) serves `POST /backchannel-logout`: register
+//! `<base URL>/backchannel-logout` as the app's back-channel logout URI in Logto Console (and
+//! turn on "session required", so that the logout token names the provider session). When
+//! the user signs out at Logto (from any app, or an admin ends the session), Logto POSTs a
+//! logout token there; the route verifies it (signature with the provider's keys, issuer,
+//! audience, age, event, no nonce, never the same `jti` twice) and deletes every session of
+//! that provider session (or of the user, when the token names no session) from the store,
+//! on every instance that shares it. It answers 200, or 400 with an OAuth error body, and
+//! `Cache-Control: no-store`, as the spec says.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -102,5 +135,7 @@ mod store;
 pub use error::Error;
 pub use extract::User;
 pub use logto_isahc::{self, IdTokenClaims, LogtoClient, LogtoConfig, UserInfo};
+#[cfg(feature = "redis")]
+pub use logto_redis::{self, RedisStore};
 pub use session::{Logto, LogtoBuilder, LogtoSession};
-pub use store::{MemoryStore, MemoryStoreLimits, StoreClock};
+pub use store::{MemoryStore, MemoryStoreLimits, SessionStore, StoreClock};

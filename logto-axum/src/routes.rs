@@ -2,11 +2,12 @@
 
 use crate::session::{Logto, SessionId};
 use crate::Error;
+use axum::body::Bytes;
 use axum::extract::{OriginalUri, Query};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Extension, Router};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
 use logto_isahc::{FirstScreen, InteractionMode, SignInOptions, StorageError};
 use serde::Deserialize;
 use std::time::Duration;
@@ -29,7 +30,11 @@ impl Logto {
     ///   `return_to` path (default `/`);
     /// - `GET` or `POST /sign-out`: signs out (refused from another site) and redirects to
     ///   Logto's end-session page, which comes back to `/` (see
-    ///   [`LogtoBuilder::after_sign_out`](crate::LogtoBuilder::after_sign_out)).
+    ///   [`LogtoBuilder::after_sign_out`](crate::LogtoBuilder::after_sign_out));
+    /// - `POST /backchannel-logout`: Logto's back-channel logout (register
+    ///   `<base URL>/backchannel-logout` as the app's back-channel logout URI): ends every
+    ///   session of the provider session the logout token names, in the store shared by
+    ///   the app's instances (see [`Logto::handle_backchannel_logout`]).
     ///
     /// `return_to` must be a path of this app; anything else is refused with 400. With
     /// [`LogtoBuilder::route_prefix`](crate::LogtoBuilder::route_prefix) the paths start with
@@ -41,6 +46,7 @@ impl Logto {
             .route(&path("sign-up"), get(sign_up))
             .route(&path("callback"), get(callback))
             .route(&path("sign-out"), get(sign_out).post(sign_out))
+            .route(&path("backchannel-logout"), post(backchannel_logout))
             .layer(self.layer())
     }
 
@@ -180,6 +186,44 @@ impl Logto {
         }
     }
 
+    /// Handles a back-channel logout request (OpenID Connect Back-Channel Logout 1.0) from
+    /// its form body: verifies the logout token (signature, issuer, audience, age, event,
+    /// no nonce), refuses a replay of its `jti` (remembered in the store, so across
+    /// instances, for the token's lifetime), and deletes every session of the provider
+    /// session it names (or of the user, when it names no session). Returns how many
+    /// sessions ended. The `/backchannel-logout` route calls it; an app with its own route
+    /// can too.
+    pub async fn handle_backchannel_logout(&self, form_body: &[u8]) -> Result<usize, Error> {
+        let logout = self
+            .inner
+            .no_session_client()
+            .handle_backchannel_logout(form_body)
+            .await?;
+        let store = &self.inner.store;
+        let replay_key = logout.replay_key();
+        let now = logto_isahc::UnixTime::from_secs(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
+        if !store
+            .insert_once(&replay_key, logout.replay_ttl(now))
+            .await?
+        {
+            let jti = logout.claims.jti.clone().unwrap_or_default();
+            let replayed = logto_isahc::proto::LogoutTokenError::Replayed { jti };
+            return Err(logto_isahc::Error::Protocol(replayed.into()).into());
+        }
+        match store.end_sessions(&logout.target).await {
+            Ok(ended) => Ok(ended),
+            Err(e) => {
+                // Nothing ended: let the provider's retry (or a replay of it) through.
+                let _ = store.remove_once(&replay_key).await;
+                Err(e.into())
+            }
+        }
+    }
+
     /// Refuses a request another site made the browser send (`Sec-Fetch-Site:
     /// cross-site`, or an `Origin` that is not this app's).
     pub(crate) fn refuse_cross_site(&self, headers: &HeaderMap) -> Result<(), Error> {
@@ -288,6 +332,30 @@ async fn sign_out(
     let mut response = Redirect::to(&location).into_response();
     logto.set_cookie(&mut response, logto.removal_cookie(logto.cookie_name()));
     Ok(response)
+}
+
+/// Back-Channel Logout 1.0, 2.8: 200 when the logout succeeded, 400 with an OAuth error
+/// body when the request is refused, `Cache-Control: no-store` either way.
+async fn backchannel_logout(Extension(logto): Extension<Logto>, body: Bytes) -> Response {
+    let mut response = match logto.handle_backchannel_logout(&body).await {
+        Ok(ended) => {
+            tracing::info!(ended, "back-channel logout");
+            StatusCode::OK.into_response()
+        }
+        Err(Error::Client(e)) if e.kind() == "logout_token" => {
+            tracing::warn!(kind = e.kind(), "back-channel logout refused: {e}");
+            let body = serde_json::json!({
+                "error": "invalid_request",
+                "error_description": e.to_string(),
+            });
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+        Err(e) => e.into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The Logto state of an app: its client, its session store, and each browser session's
 //! client, found by the session cookie.
 
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, SessionStore};
 use crate::Error;
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -91,7 +91,7 @@ impl fmt::Debug for SessionId {
 
 /// One browser session's view of the app's store: the client's only key is the session id.
 struct SessionStorage {
-    store: Arc<dyn Storage>,
+    store: Arc<dyn SessionStore>,
     id: SessionId,
 }
 
@@ -166,7 +166,7 @@ pub struct Logto {
 pub(crate) struct Inner {
     pub(crate) client: LogtoClient,
     no_session: Arc<LogtoClient>,
-    pub(crate) store: Arc<dyn Storage>,
+    pub(crate) store: Arc<dyn SessionStore>,
     /// The base URL without its trailing slash (`https://app.example.com`).
     pub(crate) origin: String,
     pub(crate) base_url: Url,
@@ -178,6 +178,13 @@ pub(crate) struct Inner {
     /// Each session's client (one reference count per request to share it).
     clients: RwLock<HashMap<SessionId, Arc<LogtoClient>>>,
     max_cached_sessions: usize,
+}
+
+impl Inner {
+    /// The client of requests without a session (it reads nothing, writes nothing).
+    pub(crate) fn no_session_client(&self) -> &LogtoClient {
+        &self.no_session
+    }
 }
 
 impl fmt::Debug for Logto {
@@ -194,7 +201,7 @@ impl fmt::Debug for Logto {
 pub struct LogtoBuilder {
     config: LogtoConfig,
     base_url: String,
-    store: Option<Arc<dyn Storage>>,
+    store: Option<Arc<dyn SessionStore>>,
     client: Option<LogtoClient>,
     after_sign_out: String,
     route_prefix: String,
@@ -212,11 +219,42 @@ impl fmt::Debug for LogtoBuilder {
 }
 
 impl LogtoBuilder {
-    /// Where sessions live (default: a [`MemoryStore`]). Any [`Storage`] whose keys are
-    /// session ids; see the crate docs for what a store must guarantee.
-    pub fn store(mut self, store: impl Storage + 'static) -> Self {
+    /// Where sessions live (default: a [`MemoryStore`]; a
+    /// [`RedisStore`](logto_redis::RedisStore) with the `redis` feature, for several
+    /// instances). See the crate docs for what a store must guarantee.
+    pub fn store(mut self, store: impl SessionStore + 'static) -> Self {
         self.store = Some(Arc::new(store));
         self
+    }
+
+    /// The store a `LOGTO_SESSION_STORE`-style value names: `memory`, or a `redis://` URL
+    /// (the `redis` feature).
+    pub fn store_from_url(self, value: &str) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidSessionStore {
+            value: crate::store::redact_url(value),
+            reason,
+        };
+        if value.trim() == "memory" {
+            return Ok(self.store(MemoryStore::new()));
+        }
+        if value.starts_with("redis://")
+            || value.starts_with("rediss://")
+            || value.starts_with("redis+unix://")
+        {
+            #[cfg(feature = "redis")]
+            {
+                let store =
+                    logto_redis::RedisStore::open(value).map_err(|e| invalid(e.to_string()))?;
+                return Ok(self.store(store));
+            }
+            #[cfg(not(feature = "redis"))]
+            return Err(invalid(
+                "Redis stores need logto-axum's `redis` feature".to_owned(),
+            ));
+        }
+        Err(invalid(
+            "expected `memory` or a `redis://host:port/db` URL".to_owned(),
+        ))
     }
 
     /// Sends the provider requests with this client (your own `isahc::HttpClient`, a clock
@@ -332,14 +370,20 @@ impl Logto {
 
     /// The state of an app configured by environment variables: `LOGTO_ENDPOINT`,
     /// `LOGTO_APP_ID`, `LOGTO_APP_SECRET`, `LOGTO_SCOPES` and `LOGTO_RESOURCES` (see
-    /// [`LogtoConfig::from_vars`](logto_isahc::proto::Config::from_vars)) and `BASE_URL`
-    /// (default `http://localhost:3000`), with a [`MemoryStore`]. The error names the
-    /// variable.
+    /// [`LogtoConfig::from_vars`](logto_isahc::proto::Config::from_vars)), `BASE_URL`
+    /// (default `http://localhost:3000`) and `LOGTO_SESSION_STORE`: unset or `memory` for
+    /// a [`MemoryStore`], `redis://host:port/db` for a
+    /// [`RedisStore`](logto_redis::RedisStore) (the `redis` feature) shared by every
+    /// instance pointed at it. The error names the variable.
     pub fn from_env() -> Result<Logto, Error> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let config = LogtoConfig::from_vars(var).map_err(logto_isahc::Error::Config)?;
         let base_url = var("BASE_URL").unwrap_or_else(|| "http://localhost:3000".to_owned());
-        Logto::new(config, base_url)
+        let builder = Logto::builder(config, base_url);
+        match var("LOGTO_SESSION_STORE") {
+            None => builder.build(),
+            Some(store) => builder.store_from_url(&store)?.build(),
+        }
     }
 
     /// `Logto::builder(config, base_url).build()` with a [`MemoryStore`].

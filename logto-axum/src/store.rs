@@ -1,8 +1,8 @@
 //! The server-side session store: the Logto snapshot of each browser session, by session id.
 
-use logto_isahc::proto::adapter::read_session;
-use logto_isahc::{Storage, StorageFuture};
-use std::collections::{HashMap, VecDeque};
+use logto_isahc::proto::adapter::{logout_targets, read_session};
+use logto_isahc::{LogoutTarget, Storage, StorageFuture};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -44,6 +44,31 @@ impl Default for MemoryStoreLimits {
 /// Seconds since the Unix epoch (the store's clock; replaceable for tests).
 pub type StoreClock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
+/// A session store for [`Logto`](crate::Logto): a [`Storage`] with what back-channel logout
+/// needs, for every instance of the app that shares it.
+///
+/// - It indexes each signed-in session it writes under the session's
+///   [`logout_targets`](logto_isahc::proto::adapter::logout_targets) (the ID token's `sid`
+///   and `sub`), so that [`end_sessions`](Self::end_sessions) finds them.
+/// - [`insert_once`](Self::insert_once) records a key for a while, atomically, so that a
+///   logout token is accepted once (by its `jti`), whichever instance receives it.
+///
+/// [`MemoryStore`] (one process) and, with the `redis` feature, [`RedisStore`] (shared by
+/// instances) implement it; see the crate docs for what a store must guarantee.
+///
+/// [`RedisStore`]: logto_redis::RedisStore
+pub trait SessionStore: Storage {
+    /// Deletes every session indexed under `target`; how many there were.
+    fn end_sessions<'a>(&'a self, target: &'a LogoutTarget) -> StorageFuture<'a, usize>;
+
+    /// Records `key` for `ttl` unless it is recorded already; whether this call recorded
+    /// it (false: a replay).
+    fn insert_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StorageFuture<'a, bool>;
+
+    /// Forgets a record of [`insert_once`](Self::insert_once).
+    fn remove_once<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()>;
+}
+
 /// The default session store: a map in this process's memory, with atomic
 /// compare-and-swap under one lock, idle and absolute expiry, a periodic sweep and a cap on
 /// sessions that never signed in (see [`MemoryStoreLimits`]).
@@ -70,6 +95,10 @@ struct State {
     pending: VecDeque<String>,
     pending_count: usize,
     last_sweep: u64,
+    /// Back-channel logout: the sessions of each [`LogoutTarget::index_key`].
+    index: HashMap<String, HashSet<String>>,
+    /// [`SessionStore::insert_once`] records, with when each expires.
+    once: HashMap<String, u64>,
 }
 
 struct Entry {
@@ -79,6 +108,8 @@ struct Entry {
     /// Updated by reads under the shared lock.
     last_used: AtomicU64,
     signed_in: bool,
+    /// The index keys the session is listed under.
+    targets: Vec<String>,
 }
 
 impl Entry {
@@ -99,6 +130,18 @@ impl fmt::Debug for MemoryStore {
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore::new()
+    }
+}
+
+/// A store URL without its password, for messages.
+pub(crate) fn redact_url(value: &str) -> String {
+    match url::Url::parse(value) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => value.to_owned(),
+        Err(_) => "<not a URL>".to_owned(),
     }
 }
 
@@ -186,8 +229,9 @@ impl MemoryStore {
     /// Writes `new` if the current value is `expected` (`Some(None)`: absent), or whatever
     /// it is (`None`).
     fn swap(&self, key: &str, expected: Option<Option<&str>>, new: Option<&str>) -> bool {
-        // Parsed before the lock: only the sessions that never signed in are capped.
-        let signed_in = new.is_some_and(is_signed_in);
+        // Parsed before the lock: only the sessions that never signed in are capped, and
+        // only signed-in ones are indexed for back-channel logout.
+        let kind = new.map(SessionKind::of).unwrap_or_default();
         let now = (self.inner.clock)();
         let limits = &self.inner.limits;
         let mut state = self.write_state();
@@ -201,7 +245,7 @@ impl MemoryStore {
             return false;
         }
         match new {
-            Some(value) => state.put(key, value, signed_in, now),
+            Some(value) => state.put(key, value, kind, now),
             None => state.remove(key),
         }
         state.enforce_cap(limits.max_pending.max(1));
@@ -209,8 +253,32 @@ impl MemoryStore {
     }
 }
 
+/// What the store needs to know of a value: whether it is a signed-in session, and the
+/// logout index keys it goes under.
+#[derive(Default)]
+struct SessionKind {
+    signed_in: bool,
+    targets: Vec<String>,
+}
+
+impl SessionKind {
+    fn of(value: &str) -> SessionKind {
+        match read_session(Some(value)) {
+            Ok(session) => SessionKind {
+                signed_in: session.is_authenticated(),
+                targets: logout_targets(&session)
+                    .iter()
+                    .map(LogoutTarget::index_key)
+                    .collect(),
+            },
+            Err(_) => SessionKind::default(),
+        }
+    }
+}
+
+#[cfg(test)]
 fn is_signed_in(value: &str) -> bool {
-    read_session(Some(value)).is_ok_and(|s| s.is_authenticated())
+    SessionKind::of(value).signed_in
 }
 
 impl MemoryStoreLimits {
@@ -226,7 +294,15 @@ impl MemoryStoreLimits {
 }
 
 impl State {
-    fn put(&mut self, key: &str, value: &str, signed_in: bool, now: u64) {
+    fn put(&mut self, key: &str, value: &str, kind: SessionKind, now: u64) {
+        let SessionKind { signed_in, targets } = kind;
+        self.unindex(key);
+        for target in &targets {
+            self.index
+                .entry(target.clone())
+                .or_default()
+                .insert(key.to_owned());
+        }
         match self.sessions.get_mut(key) {
             Some(entry) => {
                 // A session that signs in leaves the capped set; one that signs out joins it.
@@ -241,6 +317,7 @@ impl State {
                 entry.value = value.into();
                 *entry.last_used.get_mut() = now;
                 entry.signed_in = signed_in;
+                entry.targets = targets;
             }
             None => {
                 if !signed_in {
@@ -252,6 +329,7 @@ impl State {
                     created: now,
                     last_used: AtomicU64::new(now),
                     signed_in,
+                    targets,
                 };
                 self.sessions.insert(key.to_owned(), entry);
             }
@@ -269,11 +347,39 @@ impl State {
     }
 
     fn remove(&mut self, key: &str) {
+        self.unindex(key);
         if let Some(entry) = self.sessions.remove(key) {
             if !entry.signed_in {
                 self.pending_count -= 1;
             }
         }
+    }
+
+    /// Takes session `key` out of the logout index.
+    fn unindex(&mut self, key: &str) {
+        let Some(entry) = self.sessions.get(key) else {
+            return;
+        };
+        for target in &entry.targets {
+            if let Some(sessions) = self.index.get_mut(target) {
+                sessions.remove(key);
+                if sessions.is_empty() {
+                    self.index.remove(target);
+                }
+            }
+        }
+    }
+
+    /// Deletes the sessions indexed under `target`; how many.
+    fn end_sessions(&mut self, target: &str) -> usize {
+        let mut ended = 0;
+        for key in self.index.remove(target).unwrap_or_default() {
+            if self.sessions.contains_key(&key) {
+                self.remove(&key);
+                ended += 1;
+            }
+        }
+        ended
     }
 
     /// Drops the oldest sessions that never signed in while there are too many.
@@ -289,7 +395,16 @@ impl State {
     }
 
     fn sweep(&mut self, limits: &MemoryStoreLimits, now: u64) {
-        self.sessions.retain(|_, entry| !limits.expired(entry, now));
+        let expired: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, entry)| limits.expired(entry, now))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            self.remove(&key);
+        }
+        self.once.retain(|_, expires| *expires > now);
         let mut pending: Vec<(u64, &String)> = self
             .sessions
             .iter()
@@ -331,12 +446,67 @@ impl Storage for MemoryStore {
     }
 }
 
+impl SessionStore for MemoryStore {
+    fn end_sessions<'a>(&'a self, target: &'a LogoutTarget) -> StorageFuture<'a, usize> {
+        let ended = self.write_state().end_sessions(&target.index_key());
+        Box::pin(async move { Ok(ended) })
+    }
+
+    fn insert_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StorageFuture<'a, bool> {
+        let now = (self.inner.clock)();
+        let mut state = self.write_state();
+        let fresh = state.once.get(key).is_none_or(|expires| *expires <= now);
+        if fresh {
+            state
+                .once
+                .insert(key.to_owned(), now.saturating_add(ttl.as_secs().max(1)));
+        }
+        Box::pin(async move { Ok(fresh) })
+    }
+
+    fn remove_once<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
+        self.write_state().once.remove(key);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(feature = "redis")]
+impl SessionStore for logto_redis::RedisStore {
+    fn end_sessions<'a>(&'a self, target: &'a LogoutTarget) -> StorageFuture<'a, usize> {
+        let (store, target) = (self.clone(), target.clone());
+        Box::pin(blocking::unblock(move || store.end_sessions(&target)))
+    }
+
+    fn insert_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StorageFuture<'a, bool> {
+        let (store, key) = (self.clone(), key.to_owned());
+        Box::pin(blocking::unblock(move || store.insert_once(&key, ttl)))
+    }
+
+    fn remove_once<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
+        let (store, key) = (self.clone(), key.to_owned());
+        Box::pin(blocking::unblock(move || store.remove_once(&key)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const PENDING: &str = r#"{"v":1}"#;
     const SIGNED_IN: &str = r#"{"v":1,"id":"e30.e30.sig"}"#;
+
+    /// A session signed in as `sub` in provider session `sid` (a store decodes the ID
+    /// token, it does not verify it).
+    fn signed_in_as(sub: &str, sid: &str) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        let payload = serde_json::json!({
+            "iss": "https://tenant.logto.app/oidc", "sub": sub, "aud": "app", "sid": sid,
+            "iat": 1, "exp": 2,
+        });
+        let token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(payload.to_string()));
+        serde_json::json!({ "v": 1, "id": token }).to_string()
+    }
 
     fn store(limits: MemoryStoreLimits) -> (MemoryStore, Arc<AtomicU64>) {
         let now = Arc::new(AtomicU64::new(1_000_000));
@@ -435,6 +605,59 @@ mod tests {
         put(&store, "user", PENDING).await;
         assert_eq!(store.pending_len(), 3);
         assert_eq!(store.get("p2").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn back_channel_logout_ends_the_sessions_of_a_sid_or_a_sub() {
+        let (store, now) = store(MemoryStoreLimits::default());
+        put(&store, "a", &signed_in_as("u1", "s1")).await;
+        put(&store, "b", &signed_in_as("u1", "s1")).await;
+        put(&store, "c", &signed_in_as("u1", "s2")).await;
+        put(&store, "d", &signed_in_as("u2", "s3")).await;
+        put(&store, "pending", PENDING).await;
+        let sid = LogoutTarget::Session { sid: "s1".into() };
+        assert_eq!(store.end_sessions(&sid).await.unwrap(), 2);
+        assert_eq!(store.get("a").await.unwrap(), None);
+        assert_eq!(store.get("b").await.unwrap(), None);
+        assert_eq!(store.end_sessions(&sid).await.unwrap(), 0);
+        // A session signed out (deleted) or signed in again elsewhere leaves the index.
+        put(&store, "d", PENDING).await;
+        let user = LogoutTarget::User { sub: "u2".into() };
+        assert_eq!(store.end_sessions(&user).await.unwrap(), 0);
+        assert!(
+            store.get("d").await.unwrap().is_some(),
+            "d signed out: not u2's now"
+        );
+        let user = LogoutTarget::User { sub: "u1".into() };
+        assert_eq!(store.end_sessions(&user).await.unwrap(), 1, "c");
+        assert_eq!(store.len(), 2, "d and pending");
+        // An expired session leaves the index with the sweep.
+        put(&store, "e", &signed_in_as("u3", "s4")).await;
+        now.fetch_add(8 * 24 * 3600, Ordering::SeqCst);
+        put(&store, "f", PENDING).await; // sweeps
+        assert!(
+            store.write_state().index.is_empty(),
+            "no index entry outlives its session"
+        );
+    }
+
+    #[tokio::test]
+    async fn insert_once_refuses_a_replay_until_the_record_expires() {
+        let limits = MemoryStoreLimits {
+            sweep_interval: Duration::from_secs(1),
+            ..MemoryStoreLimits::default()
+        };
+        let (store, now) = store(limits);
+        let ttl = Duration::from_secs(120);
+        assert!(store.insert_once("jti", ttl).await.unwrap());
+        assert!(!store.insert_once("jti", ttl).await.unwrap());
+        store.remove_once("jti").await.unwrap();
+        assert!(store.insert_once("jti", ttl).await.unwrap());
+        now.fetch_add(121, Ordering::SeqCst);
+        assert!(store.insert_once("jti", ttl).await.unwrap(), "expired");
+        now.fetch_add(121, Ordering::SeqCst);
+        put(&store, "p", PENDING).await; // the sweep drops expired records
+        assert!(store.write_state().once.is_empty());
     }
 
     #[tokio::test]

@@ -1,92 +1,34 @@
 //! logto-axum against the project's Logto-compatible provider: an app built like the sample,
 //! served on a loopback port, visited by cookie-keeping HTTP clients on real threads.
 
-use axum::{extract::Query, routing::get, Json, Router};
-use logto_axum::{Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, MemoryStore, User};
-use logto_integration::fixtures::{API_RESOURCE, ORG1};
-use logto_integration::{raw, Fault, FaultMode, Provider, Visitor};
-use serde::Deserialize;
+mod support;
+
+use logto_axum::MemoryStore;
+use logto_integration::fixtures::ORG1;
+use logto_integration::{raw, Browser, Fault, FaultMode, Provider, Visitor};
 use serde_json::{json, Value};
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
+use support::{burst, token_path, Instance, Port};
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    resource: Option<String>,
-    organization_id: Option<String>,
-}
-
-async fn claims(user: User) -> Json<IdTokenClaims> {
-    Json(user.claims)
-}
-
-async fn userinfo(session: LogtoSession) -> Result<Json<logto_axum::UserInfo>, Error> {
-    Ok(Json(session.fetch_user_info().await?))
-}
-
-async fn access_token(
-    session: LogtoSession,
-    Query(q): Query<TokenQuery>,
-) -> Result<Json<Value>, Error> {
-    let token = match (q.resource, q.organization_id) {
-        (_, Some(organization)) => session.organization_token(&organization).await?,
-        (resource, None) => session.access_token(&resource.unwrap_or_default()).await?,
-    };
-    Ok(Json(json!({ "token": token })))
-}
-
-/// The app of the sample, on its own runtime.
+/// The app of the sample with a memory store, and its provider.
 struct App {
     base: String,
     store: MemoryStore,
     provider: Provider,
-    _runtime: tokio::runtime::Runtime,
+    _instance: Instance,
 }
 
 impl App {
     fn start(provider: impl FnOnce(&str) -> Provider, prefix: &str) -> App {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let provider = provider(&base);
-        let client = provider.confidential_client();
-        let config = LogtoConfig::builder(provider.endpoint(), &client.client_id)
-            .app_secret(client.client_secret.as_deref().unwrap())
-            .scopes(["email", "urn:logto:scope:organizations", "read:data"])
-            .resources([API_RESOURCE])
-            .expiry_leeway(0)
-            .build()
-            .unwrap();
+        let port = Port::bind();
+        let provider = provider(&port.base);
         let store = MemoryStore::new();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let logto = runtime
-            .block_on(async {
-                Logto::builder(config, &base)
-                    .store(store.clone())
-                    .route_prefix(prefix)
-                    .build()
-            })
-            .unwrap();
-        let app = Router::new()
-            .route("/api/id-token-claims", get(claims))
-            .route("/protected", get(claims))
-            .route("/api/access-token", get(access_token))
-            .route("/api/userinfo", get(userinfo))
-            .merge(logto.routes())
-            .layer(logto.layer());
-        listener.set_nonblocking(true).unwrap();
-        runtime.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
+        let instance = Instance::start(port, support::config(&provider), store.clone(), prefix);
         App {
-            base,
+            base: instance.base.clone(),
             store,
             provider,
-            _runtime: runtime,
+            _instance: instance,
         }
     }
 
@@ -117,51 +59,13 @@ impl App {
 
     /// Signs `visitor` in as alice; the reply to the callback.
     fn sign_in(&self, visitor: &Visitor) -> raw::HttpReply {
-        let started = visitor.get("/sign-in");
-        assert_eq!(started.status, 303, "{}", started.body);
-        let pending = visitor.cookie("logto_sign_in").expect("a sign-in cookie");
-        let done = self.complete(visitor, started.header("location").unwrap());
-        assert_eq!(done.status, 303, "{}", done.body);
-        let session = visitor.cookie("logto_session").expect("a session cookie");
-        assert_ne!(
-            pending, session,
-            "the session id is not the pending sign-in's"
-        );
-        assert!(
-            visitor.cookie("logto_sign_in").is_none(),
-            "sign-in cookie removed"
-        );
-        done
+        support::sign_in(visitor, "/sign-in", &self.provider, &Browser::new())
     }
 
     /// Signs in as alice at the provider, and sends the callback from `visitor`.
     fn complete(&self, visitor: &Visitor, authorization_url: &str) -> raw::HttpReply {
-        let alice = self.provider.alice();
-        let callback_url =
-            self.provider
-                .sign_in(authorization_url, &alice.username, &alice.password);
-        visitor.get(&callback_url)
+        support::complete(visitor, authorization_url, &self.provider, &Browser::new())
     }
-}
-
-/// `count` requests at once (one thread each, released together); their replies.
-fn burst(visitor: &Visitor, paths: &[String]) -> Vec<raw::HttpReply> {
-    let barrier = Arc::new(Barrier::new(paths.len()));
-    let threads: Vec<_> = paths
-        .iter()
-        .map(|path| {
-            let (visitor, barrier, path) = (visitor.clone(), barrier.clone(), path.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                visitor.get(&path)
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
-}
-
-fn token_path() -> String {
-    format!("/api/access-token?resource={API_RESOURCE}")
 }
 
 #[test]

@@ -1,9 +1,7 @@
 //! The adapters' `Storage` traits, each a thin call of the store's one implementation.
 
-use crate::RedisStore;
-
 #[cfg(feature = "ureq")]
-impl logto_ureq::Storage for RedisStore {
+impl logto_ureq::Storage for crate::RedisStore {
     fn get(&self, key: &str) -> Result<Option<String>, logto_proto::StorageError> {
         self.get_value(key)
     }

@@ -356,6 +356,11 @@ pub fn decode_jwt(token: &str) -> (Value, Value) {
     (decode(parts[0]), decode(parts[1]))
 }
 
+/// A JSON value as a JWT part (base64url of its JSON), to build or tamper with a token.
+pub fn encode_jwt_part(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
 /// Whether a token looks like a compact JWS (three dot-separated parts).
 pub fn is_jwt(token: &str) -> bool {
     token.split('.').count() == 3

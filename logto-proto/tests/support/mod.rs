@@ -58,6 +58,26 @@ impl SigningKey {
         serde_json::from_str(&s).unwrap()
     }
 
+    /// Signs exactly `payload` with the header's `typ` set to `typ`.
+    pub fn sign_typed(&self, payload: &Value, typ: &str) -> String {
+        let custom: Map<String, Value> = payload.as_object().unwrap().clone();
+        let mut claims = Claims::with_custom_claims(custom, Duration::from_secs(0));
+        claims.issued_at = None;
+        claims.expires_at = None;
+        claims.invalid_before = None;
+        let options = HeaderOptions {
+            signature_type: Some(typ.to_owned()),
+            ..HeaderOptions::default()
+        };
+        match self {
+            SigningKey::Es384(k) => k.sign_with_options(claims, &options),
+            SigningKey::Es256(k) => k.sign_with_options(claims, &options),
+            SigningKey::Rs256(k) => k.sign_with_options(claims, &options),
+            SigningKey::Ps256(k) => k.sign_with_options(claims, &options),
+        }
+        .unwrap()
+    }
+
     /// Signs exactly `payload` (no claim is added).
     pub fn sign(&self, payload: &Value) -> String {
         let custom: Map<String, Value> = payload.as_object().unwrap().clone();

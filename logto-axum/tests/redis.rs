@@ -1,0 +1,255 @@
+//! Two instances of an app built like the sample, on two loopback ports, sharing one real
+//! `redis-server` and one browser's cookie, against the project's provider with refresh
+//! tokens rotating on every use and back-channel logout to the second instance.
+
+mod support;
+
+use logto_axum::RedisStore;
+use logto_integration::{raw, Browser, Provider, RedisServer, Visitor};
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{burst, token_path, Instance, Port};
+
+struct Cluster {
+    redis: RedisServer,
+    provider: Provider,
+    a: Instance,
+    b: Instance,
+}
+
+impl Cluster {
+    fn start(access_token_ttl: u64) -> Cluster {
+        let redis = RedisServer::start();
+        let (port_a, port_b) = (Port::bind(), Port::bind());
+        let callbacks = [&port_a.base, &port_b.base].map(|base| format!("{base}/callback"));
+        let provider = Provider::builder()
+            .rotate_refresh_tokens_every_use()
+            .access_token_ttl(access_token_ttl)
+            .redirect_uris(&[&callbacks[0], &callbacks[1]])
+            .env(
+                "POST_LOGOUT_REDIRECT_URIS",
+                &format!("{}/,{}/", port_a.base, port_b.base),
+            )
+            .backchannel_logout_uri(&format!("{}/backchannel-logout", port_b.base))
+            .start();
+        // Each instance its own store and connections, as two processes would have.
+        let store = || {
+            RedisStore::builder(redis.url())
+                .connect_timeout(Duration::from_millis(500))
+                .command_timeout(Duration::from_secs(1))
+                .build()
+                .unwrap()
+        };
+        let a = Instance::start(port_a, support::config(&provider), store(), "");
+        let b = Instance::start(port_b, support::config(&provider), store(), "");
+        Cluster {
+            redis,
+            provider,
+            a,
+            b,
+        }
+    }
+
+    /// A browser signed in through instance A; its provider session stays in `browser`.
+    fn signed_in_visitor(&self, browser: &Browser) -> Visitor {
+        let visitor = Visitor::new(&self.a.base);
+        support::sign_in(&visitor, "/sign-in", &self.provider, browser);
+        visitor
+    }
+
+    /// `path` on instance A for even `i`, on instance B for odd.
+    fn either(&self, i: usize, path: &str) -> String {
+        let base = if i.is_multiple_of(2) {
+            &self.a.base
+        } else {
+            &self.b.base
+        };
+        format!("{base}{path}")
+    }
+}
+
+fn token_of(reply: &raw::HttpReply) -> Value {
+    reply.ok_json()["token"].clone()
+}
+
+#[test]
+fn axum_redis_two_instances_share_a_session_and_refresh_once() {
+    let cluster = Cluster::start(4);
+    let visitor = cluster.signed_in_visitor(&Browser::new());
+    let on_b = visitor.get(&format!("{}/api/id-token-claims", cluster.b.base));
+    assert_eq!(on_b.ok_json()["sub"], "user-alice", "B knows A's session");
+    let first = token_of(&visitor.get(&token_path()));
+    std::thread::sleep(Duration::from_millis(4200)); // the access token expires
+    let before = cluster.provider.refresh_count();
+
+    let paths: Vec<String> = (0..40).map(|i| cluster.either(i, &token_path())).collect();
+    let replies = burst(&visitor, &paths);
+
+    assert_eq!(
+        cluster.provider.refresh_count(),
+        before + 1,
+        "exactly one refresh across both instances"
+    );
+    let tokens: Vec<Value> = replies.iter().map(token_of).collect();
+    assert!(tokens.iter().all(|t| *t == tokens[0] && *t != first));
+    // Still signed in on both, and the grant lives: the next refresh works.
+    for base in [&cluster.a.base, &cluster.b.base] {
+        visitor
+            .get(&format!("{base}/api/id-token-claims"))
+            .expect_status(200);
+    }
+    std::thread::sleep(Duration::from_millis(4200));
+    let path = format!("{}{}", cluster.b.base, token_path());
+    assert_ne!(token_of(&visitor.get(&path)), tokens[0]);
+    assert_eq!(cluster.provider.refresh_count(), before + 2);
+}
+
+#[test]
+fn axum_redis_restart_mid_burst_is_a_503_and_loses_nothing() {
+    let mut cluster = Cluster::start(8);
+    let visitor = cluster.signed_in_visitor(&Browser::new());
+    let token = token_of(&visitor.get(&token_path()));
+    let before = cluster.provider.refresh_count();
+
+    // Requests to both instances, four at a time, until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|worker| {
+            let (visitor, stop) = (visitor.clone(), stop.clone());
+            let paths = [
+                format!("{}/api/id-token-claims", cluster.a.base),
+                format!("{}{}", cluster.b.base, token_path()),
+                format!("{}{}", cluster.a.base, token_path()),
+                format!("{}/api/id-token-claims", cluster.b.base),
+            ];
+            std::thread::spawn(move || {
+                let mut replies = Vec::new();
+                let mut i = worker;
+                while !stop.load(Ordering::SeqCst) {
+                    replies.push(visitor.get(&paths[i % paths.len()]));
+                    i += 1;
+                }
+                replies
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    cluster.redis.stop();
+    std::thread::sleep(Duration::from_millis(1500));
+    cluster.redis.start_again();
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::SeqCst);
+    let replies: Vec<raw::HttpReply> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+
+    let unavailable = replies.iter().filter(|r| r.status == 503).count();
+    assert!(unavailable > 0, "requests during the outage failed");
+    for reply in &replies {
+        match reply.status {
+            200 => {}
+            503 => assert_eq!(reply.json()["error"], "storage_unavailable"),
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    let last = replies.iter().rev().take(4).collect::<Vec<_>>();
+    assert!(
+        last.iter().all(|r| r.status == 200),
+        "served again after the restart"
+    );
+    // Nothing lost: the same session and token, and the refresh token still works.
+    assert_eq!(token_of(&visitor.get(&token_path())), token);
+    assert_eq!(
+        cluster.provider.refresh_count(),
+        before,
+        "no refresh meanwhile"
+    );
+    std::thread::sleep(Duration::from_millis(8200));
+    let path = format!("{}{}", cluster.b.base, token_path());
+    assert_ne!(token_of(&visitor.get(&path)), token);
+    assert_eq!(cluster.provider.refresh_count(), before + 1);
+}
+
+#[test]
+fn axum_redis_backchannel_logout_ends_the_session_on_both_instances() {
+    let cluster = Cluster::start(3600);
+    let browser = Browser::new();
+    let visitor = cluster.signed_in_visitor(&browser);
+    // Alice in another browser: another provider session, which stays.
+    let elsewhere = cluster.signed_in_visitor(&Browser::new());
+    for base in [&cluster.a.base, &cluster.b.base] {
+        visitor
+            .get(&format!("{base}/api/id-token-claims"))
+            .expect_status(200);
+    }
+
+    // Sign-out at the provider, from the browser: end session, confirmed.
+    let client_id = &cluster.provider.confidential_client().client_id;
+    let end_session = format!(
+        "{}?client_id={client_id}&post_logout_redirect_uri={}",
+        cluster.provider.end_session_endpoint(),
+        url::form_urlencoded::byte_serialize(format!("{}/", cluster.a.base).as_bytes())
+            .collect::<String>()
+    );
+    browser.end_session(&end_session);
+
+    let calls = cluster.provider.backchannel_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["ok"], true, "the app answered 200: {calls:?}");
+    for base in [&cluster.a.base, &cluster.b.base] {
+        let reply = visitor.get(&format!("{base}/api/id-token-claims"));
+        assert_eq!(reply.status, 401, "signed out on {base}: {}", reply.body);
+    }
+    elsewhere.get("/api/id-token-claims").expect_status(200);
+
+    // The same token again, to either instance: a replay.
+    let token = cluster
+        .provider
+        .logout_tokens()
+        .pop()
+        .expect("a logout token");
+    let post = |base: &str, body: String| {
+        raw::agent(Duration::from_secs(10))
+            .post(&format!("{base}/backchannel-logout"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send(body)
+    };
+    let form = |token: &str| format!("logout_token={token}");
+    let replayed = raw::reply(post(&cluster.a.base, form(&token))).unwrap();
+    assert_eq!(replayed.status, 400, "{}", replayed.body);
+    assert_eq!(replayed.header("cache-control"), Some("no-store"));
+    assert_eq!(replayed.json()["error"], "invalid_request");
+    assert!(replayed.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("used before"));
+
+    // Forged: another session id under the provider's signature; no signature at all.
+    let [header, _, signature]: [&str; 3] =
+        token.split('.').collect::<Vec<_>>().try_into().unwrap();
+    let mut claims = raw::decode_jwt(&token).1;
+    claims["sid"] = Value::from("someone-else");
+    claims["jti"] = Value::from("fresh-jti");
+    let tampered = format!("{header}.{}.{signature}", raw::encode_jwt_part(&claims));
+    let unsigned = format!(
+        "{}.{}.",
+        raw::encode_jwt_part(&serde_json::json!({ "alg": "none" })),
+        raw::encode_jwt_part(&claims)
+    );
+    for (forged, why) in [
+        (tampered, "signature does not verify"),
+        (unsigned, "algorithm `none` refused"),
+        ("not-a-jwt".to_owned(), "malformed"),
+    ] {
+        let reply = raw::reply(post(&cluster.b.base, form(&forged))).unwrap();
+        assert_eq!(reply.status, 400, "{why}: {}", reply.body);
+        let description = reply.json()["error_description"].to_string();
+        assert!(description.contains(why), "{why}: {description}");
+    }
+    let empty = raw::reply(post(&cluster.b.base, String::new())).unwrap();
+    assert_eq!(empty.status, 400);
+    elsewhere.get("/api/id-token-claims").expect_status(200);
+}
