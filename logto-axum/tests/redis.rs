@@ -5,7 +5,7 @@
 mod support;
 
 use logto_axum::RedisStore;
-use logto_integration::{raw, Browser, Provider, RedisServer, Visitor};
+use logto_integration::{raw, Browser, Fault, FaultMode, Provider, RedisServer, Visitor};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -171,6 +171,44 @@ fn axum_redis_restart_mid_burst_is_a_503_and_loses_nothing() {
     let path = format!("{}{}", cluster.b.base, token_path());
     assert_ne!(token_of(&visitor.get(&path)), token);
     assert_eq!(cluster.provider.refresh_count(), before + 1);
+}
+
+#[test]
+fn axum_redis_a_refresh_whose_store_goes_down_keeps_its_rotated_token() {
+    let mut cluster = Cluster::start(4);
+    let visitor = cluster.signed_in_visitor(&Browser::new());
+    let first = token_of(&visitor.get(&token_path()));
+    std::thread::sleep(Duration::from_millis(4200)); // the access token expires
+    let before = cluster.provider.refresh_count();
+    // The provider rotates the refresh token at once and answers 1.5 s later, by which time
+    // Redis is down: the rotated token cannot be written until it is back.
+    cluster.provider.inject_fault(Fault {
+        mode: FaultMode::LateAnswer,
+        count: 1,
+        path: None,
+        grant_type: Some("refresh_token".into()),
+        hang_ms: Some(1500),
+    });
+    let request = {
+        let visitor = visitor.clone();
+        std::thread::spawn(move || visitor.get(&token_path()))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    cluster.redis.stop();
+    std::thread::sleep(Duration::from_millis(2000));
+    cluster.redis.start_again();
+    let refreshed = request.join().unwrap();
+
+    let second = token_of(&refreshed);
+    assert_ne!(second, first);
+    assert_eq!(cluster.provider.refresh_count(), before + 1);
+    // The rotated refresh token reached Redis: the next refresh presents it, and the grant
+    // lives (a lost rotation would present the consumed token, and Logto would revoke it).
+    std::thread::sleep(Duration::from_millis(4200));
+    let path = format!("{}{}", cluster.b.base, token_path());
+    let third = token_of(&visitor.get(&path));
+    assert_ne!(third, second);
+    assert_eq!(cluster.provider.refresh_count(), before + 2);
 }
 
 #[test]

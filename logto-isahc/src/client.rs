@@ -428,8 +428,13 @@ impl LogtoClient {
                     let written = self
                         .storage
                         .compare_and_swap(SESSION_KEY, expected.as_deref(), new.as_deref())
-                        .await?;
-                    call.handle_written(written, (self.clock)())?;
+                        .await;
+                    match written {
+                        Ok(written) => call.handle_written(written, (self.clock)())?,
+                        // A rotated refresh token: the call waits and writes again.
+                        Err(_) if call.handle_write_failed((self.clock)()) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Step::Wait(duration) => {
                     futures_timer::Delay::new(duration).await;

@@ -9,15 +9,22 @@
 //! `for_session`, whose storage is that session's entry in a shared map keyed by a random
 //! session id (the `logto_sample_session` cookie). The map is bounded (10,000 sessions, the
 //! least recently used one goes first) and a session unused for a day expires; 16 worker
-//! threads serve the requests.
+//! threads serve the requests. With `LOGTO_SESSION_STORE=redis://host:port/db` the sessions
+//! live in Redis instead (`logto-redis`, keyed by a SHA-256 digest of the id), shared by
+//! every instance pointed at it. `POST /backchannel-logout` serves Logto's back-channel
+//! logout with either store.
 
+use logto_redis::RedisStore;
+use logto_ureq::proto::adapter::{logout_targets, read_session};
 use logto_ureq::proto::decode_claims;
 use logto_ureq::{Error, FirstScreen, InteractionMode, LogtoClient, LogtoConfig, SignInOptions};
-use logto_ureq::{Storage, StorageError};
+use logto_ureq::{LogoutTarget, Storage, StorageError, UnixTime};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tiny_http::{Header, Request, Response, Server};
 use url::Url;
 
@@ -28,6 +35,8 @@ const MAX_SESSIONS: usize = 10_000;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Requests are served by this many threads (a burst waits in the listener's queue).
 const WORKERS: usize = 16;
+/// The largest back-channel logout body read.
+const MAX_BODY: u64 = 64 * 1024;
 
 /// One session's stored snapshot and when it was last used.
 struct Entry {
@@ -82,15 +91,113 @@ impl Sessions {
         };
         map.insert(id.to_owned(), entry);
     }
+}
+
+/// Where the sessions live: this process's map, or Redis, shared by every instance.
+enum Backend {
+    Memory {
+        sessions: Sessions,
+        /// Logout tokens seen (by replay key), until when.
+        seen: Mutex<HashMap<String, Instant>>,
+    },
+    Redis(RedisStore),
+}
+
+impl Backend {
+    /// The Redis key of a session: a digest of its id (the store never sees the cookie).
+    fn redis_key(id: &str) -> String {
+        let digest: String = Sha256::digest(id.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("sample:{digest}")
+    }
+
+    fn get(&self, id: &str) -> Result<Option<String>, StorageError> {
+        match self {
+            Backend::Memory { sessions, .. } => {
+                let mut map = sessions.lock();
+                Ok(Sessions::live(&mut map, id).map(|entry| {
+                    entry.last_used = Instant::now();
+                    entry.value.clone()
+                }))
+            }
+            Backend::Redis(store) => store.get_value(&Backend::redis_key(id)),
+        }
+    }
+
+    /// Atomic: under the map's lock, or in one script on the Redis server.
+    fn compare_and_swap(
+        &self,
+        id: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        match self {
+            Backend::Memory { sessions, .. } => {
+                let mut map = sessions.lock();
+                let current = Sessions::live(&mut map, id).map(|e| e.value.as_str());
+                if current != expected {
+                    return Ok(false);
+                }
+                match new {
+                    Some(value) => Sessions::insert(&mut map, id, value.to_owned()),
+                    None => drop(map.remove(id)),
+                }
+                Ok(true)
+            }
+            Backend::Redis(store) => store.swap(&Backend::redis_key(id), Some(expected), new),
+        }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        match self {
+            Backend::Memory { sessions, .. } => sessions.contains(id),
+            Backend::Redis(store) => store
+                .get_value(&Backend::redis_key(id))
+                .is_ok_and(|v| v.is_some()),
+        }
+    }
 
     /// Moves a session to a new id (after sign-in, against session fixation).
-    fn cycle(&self, id: &str) -> String {
+    fn cycle(&self, id: &str) -> Result<String, StorageError> {
         let new_id = new_session_id();
-        let mut map = self.lock();
-        if let Some(entry) = map.remove(id) {
-            map.insert(new_id.clone(), entry);
+        if let Some(value) = self.get(id)? {
+            if self.compare_and_swap(&new_id, None, Some(&value))? {
+                self.compare_and_swap(id, Some(&value), None)?;
+            }
         }
-        new_id
+        Ok(new_id)
+    }
+
+    /// Records a logout token's replay key; false if it was seen before.
+    fn insert_once(&self, key: &str, ttl: Duration) -> Result<bool, StorageError> {
+        match self {
+            Backend::Memory { seen, .. } => {
+                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                seen.retain(|_, until| *until > now);
+                Ok(seen.insert(key.to_owned(), now + ttl).is_none())
+            }
+            Backend::Redis(store) => store.insert_once(key, ttl),
+        }
+    }
+
+    /// Ends every session a logout names: the map is scanned (a back-channel logout is
+    /// rare); Redis keeps an index.
+    fn end_sessions(&self, target: &LogoutTarget) -> Result<usize, StorageError> {
+        match self {
+            Backend::Memory { sessions, .. } => {
+                let mut map = sessions.lock();
+                let before = map.len();
+                map.retain(|_, entry| {
+                    let session = read_session(Some(&entry.value)).unwrap_or_default();
+                    !logout_targets(&session).contains(target)
+                });
+                Ok(before - map.len())
+            }
+            Backend::Redis(store) => store.end_sessions(target),
+        }
     }
 }
 
@@ -100,19 +207,15 @@ fn new_session_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The SDK's store for one session: its entry in [`Sessions`] (the client's one key).
+/// The SDK's store for one session: its entry in the [`Backend`] (the client's one key).
 struct SessionStorage {
-    sessions: Arc<Sessions>,
+    sessions: Arc<Backend>,
     id: String,
 }
 
 impl Storage for SessionStorage {
     fn get(&self, _key: &str) -> Result<Option<String>, StorageError> {
-        let mut map = self.sessions.lock();
-        Ok(Sessions::live(&mut map, &self.id).map(|entry| {
-            entry.last_used = Instant::now();
-            entry.value.clone()
-        }))
+        self.sessions.get(&self.id)
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
@@ -121,34 +224,27 @@ impl Storage for SessionStorage {
             .map(drop)
     }
 
-    fn delete(&self, _key: &str) -> Result<(), StorageError> {
-        self.sessions.lock().remove(&self.id);
-        Ok(())
+    fn delete(&self, key: &str) -> Result<(), StorageError> {
+        let current = self.get(key)?;
+        self.compare_and_swap(key, current.as_deref(), None)
+            .map(drop)
     }
 
-    /// Atomic under the map's lock: concurrent requests of one session take turns refreshing.
+    /// Atomic (see [`Backend::compare_and_swap`]): concurrent requests of one session, on
+    /// any instance, take turns refreshing.
     fn compare_and_swap(
         &self,
         _key: &str,
         expected: Option<&str>,
         new: Option<&str>,
     ) -> Result<bool, StorageError> {
-        let mut map = self.sessions.lock();
-        let current = Sessions::live(&mut map, &self.id).map(|e| e.value.as_str());
-        if current != expected {
-            return Ok(false);
-        }
-        match new {
-            Some(value) => Sessions::insert(&mut map, &self.id, value.to_owned()),
-            None => drop(map.remove(&self.id)),
-        }
-        Ok(true)
+        self.sessions.compare_and_swap(&self.id, expected, new)
     }
 }
 
 struct App {
     client: LogtoClient,
-    sessions: Arc<Sessions>,
+    sessions: Arc<Backend>,
     base_url: Url,
 }
 
@@ -257,7 +353,7 @@ fn route(app: &App, session_id: &mut String, url: &Url) -> Result<Reply, Error> 
         ),
         "/callback" => {
             client.handle_sign_in_callback(url.as_str())?;
-            *session_id = app.sessions.cycle(session_id);
+            *session_id = app.sessions.cycle(session_id)?;
             Reply::Redirect("/".into())
         }
         "/sign-out" => Reply::Redirect(client.sign_out(Some(app.base_url.as_str()))?),
@@ -279,11 +375,49 @@ fn route(app: &App, session_id: &mut String, url: &Url) -> Result<Reply, Error> 
     })
 }
 
+/// Logto's back-channel logout (Back-Channel Logout 1.0): 200 once the sessions of the
+/// logout token's provider session (or user) are gone, 400 for a refused or replayed token.
+fn backchannel_logout(app: &App, body: &[u8]) -> Reply {
+    let refused = |e: &Error| {
+        eprintln!("back-channel logout refused: {e}");
+        Reply::Json(
+            400,
+            json!({ "error": "invalid_request", "error_description": e.to_string() }),
+        )
+    };
+    let logout = match app.client.handle_backchannel_logout(body) {
+        Ok(logout) => logout,
+        Err(e) if e.kind() == "logout_token" => return refused(&e),
+        Err(e) => return error_reply(&e),
+    };
+    let now = UnixTime::from_secs(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    match app
+        .sessions
+        .insert_once(&logout.replay_key(), logout.replay_ttl(now))
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            let jti = logout.claims.jti.clone().unwrap_or_default();
+            let replayed = logto_ureq::proto::LogoutTokenError::Replayed { jti };
+            return refused(&Error::Protocol(replayed.into()));
+        }
+        Err(e) => return error_reply(&e.into()),
+    }
+    match app.sessions.end_sessions(&logout.target) {
+        Ok(ended) => Reply::Json(200, json!({ "ended": ended })),
+        Err(e) => error_reply(&e.into()),
+    }
+}
+
 fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
 }
 
-fn handle(app: &App, request: Request) {
+fn handle(app: &App, mut request: Request) {
     // The session cookie, if it names a live session; otherwise a fresh id (used only if the
     // request stores something in it).
     let cookie_id = request
@@ -303,9 +437,22 @@ fn handle(app: &App, request: Request) {
         Ok(url) if *request.method() == tiny_http::Method::Get => {
             route(app, &mut session_id, &url).unwrap_or_else(|e| error_reply(&e))
         }
+        Ok(url)
+            if *request.method() == tiny_http::Method::Post
+                && url.path() == "/backchannel-logout" =>
+        {
+            let mut body = Vec::new();
+            match request.as_reader().take(MAX_BODY).read_to_end(&mut body) {
+                Ok(_) => backchannel_logout(app, &body),
+                Err(e) => Reply::Json(
+                    400,
+                    json!({ "error": "bad_request", "message": e.to_string() }),
+                ),
+            }
+        }
         Ok(_) => Reply::Json(
             405,
-            json!({ "error": "method_not_allowed", "message": "GET only" }),
+            json!({ "error": "method_not_allowed", "message": "GET, or POST /backchannel-logout" }),
         ),
         Err(e) => Reply::Json(
             400,
@@ -317,7 +464,8 @@ fn handle(app: &App, request: Request) {
             .with_header(header("Content-Type", "text/html; charset=utf-8")),
         Reply::Json(status, body) => Response::from_string(body.to_string())
             .with_status_code(status)
-            .with_header(header("Content-Type", "application/json")),
+            .with_header(header("Content-Type", "application/json"))
+            .with_header(header("Cache-Control", "no-store")),
         Reply::Redirect(location) => Response::from_string("")
             .with_status_code(303)
             .with_header(header("Location", &location)),
@@ -334,6 +482,21 @@ fn handle(app: &App, request: Request) {
     }
     if let Err(e) = request.respond(response) {
         eprintln!("cannot answer: {e}");
+    }
+}
+
+/// The session store `LOGTO_SESSION_STORE` names: `memory` (default) or a Redis URL.
+fn sessions_from_env() -> Result<Backend, String> {
+    let value = std::env::var("LOGTO_SESSION_STORE").unwrap_or_default();
+    match value.trim() {
+        "" | "memory" => Ok(Backend::Memory {
+            sessions: Sessions::default(),
+            seen: Mutex::default(),
+        }),
+        url if url.starts_with("redis") => RedisStore::open(url)
+            .map(Backend::Redis)
+            .map_err(|e| format!("LOGTO_SESSION_STORE: {e}")),
+        _ => Err("LOGTO_SESSION_STORE must be `memory` or a `redis://host:port/db` URL".into()),
     }
 }
 
@@ -360,10 +523,12 @@ fn config_from_env() -> Result<(LogtoConfig, Url), String> {
 }
 
 fn main() {
-    let (config, base_url) = config_from_env().unwrap_or_else(|message| {
-        eprintln!("configuration error: {message}");
-        std::process::exit(2);
-    });
+    let (config, base_url, sessions) = config_from_env()
+        .and_then(|(config, base_url)| Ok((config, base_url, sessions_from_env()?)))
+        .unwrap_or_else(|message| {
+            eprintln!("configuration error: {message}");
+            std::process::exit(2);
+        });
     let (host, port) = (
         base_url.host_str().unwrap_or("localhost"),
         base_url.port_or_known_default().unwrap_or(3000),
@@ -379,7 +544,7 @@ fn main() {
     });
     let app = Arc::new(App {
         client,
-        sessions: Arc::default(),
+        sessions: Arc::new(sessions),
         base_url,
     });
     let server = Arc::new(server);

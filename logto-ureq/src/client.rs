@@ -398,8 +398,13 @@ impl LogtoClient {
                         SESSION_KEY,
                         expected.as_deref(),
                         new.as_deref(),
-                    )?;
-                    call.handle_written(written, (self.clock)())?;
+                    );
+                    match written {
+                        Ok(written) => call.handle_written(written, (self.clock)())?,
+                        // A rotated refresh token: the call waits and writes again.
+                        Err(_) if call.handle_write_failed((self.clock)()) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Step::Wait(duration) => {
                     std::thread::sleep(duration);

@@ -216,6 +216,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
             held: None,
             waits: 0,
             writes: 0,
+            write_failures: 0,
             outcome: None,
         };
         if policy == Policy::Sessionless {
@@ -254,6 +255,21 @@ impl<T> Call<'_, T> {
     /// Whether the compare-and-swap of [`Step::WriteSession`] wrote.
     pub fn handle_written(&mut self, written: bool, now: UnixTime) -> Result<(), Error> {
         self.machine.written(written, now)
+    }
+
+    /// The compare-and-swap of [`Step::WriteSession`] failed: the store could not be
+    /// reached, or answered with an error, so nothing is known to be written. Returns
+    /// whether the call goes on.
+    ///
+    /// It goes on when the write carries a refresh token the provider has just rotated: the
+    /// old one is consumed, so losing the new one would end the session (and a client that
+    /// presented the old one would make Logto revoke the grant). The call then waits
+    /// ([`Step::Wait`], growing from 200 ms to 1 s) and writes again, for as long as its
+    /// refresh lease lasts; other clients wait for the lease meanwhile. For any other write,
+    /// and once the lease has run out, it returns false: the call is over, and the driver
+    /// reports the store's error (the stored session is as it was).
+    pub fn handle_write_failed(&mut self, now: UnixTime) -> bool {
+        self.machine.write_failed(now)
     }
 
     /// The wait of [`Step::Wait`] is over.
@@ -355,6 +371,11 @@ enum State {
     Writing { then: Then, text: Option<String> },
     /// Waiting for [`Call::handle_waited`].
     Waiting,
+    /// The store failed a write that carries a rotated refresh token: wait this long, then
+    /// write again.
+    WriteAgain { then: Then, wait: Duration },
+    /// Waiting for [`Call::handle_waited`] before writing again.
+    WaitingToWrite(Then),
     /// Revoke this refresh token (the session was signed out meanwhile), then finish.
     Revoke(HttpRequest),
     /// Waiting for the revocation's answer.
@@ -381,6 +402,7 @@ trait Drive<T> {
         now: UnixTime,
     ) -> Result<(), Error>;
     fn written(&mut self, written: bool, now: UnixTime) -> Result<(), Error>;
+    fn write_failed(&mut self, now: UnixTime) -> bool;
     fn waited(&mut self, now: UnixTime) -> Result<(), Error>;
     fn response(&mut self, response: Option<HttpResponse>, now: UnixTime) -> Result<(), Error>;
     fn shared(&mut self, shared: &ProviderCache, now: UnixTime) -> bool;
@@ -416,6 +438,8 @@ struct Machine<'a, O: Operation> {
     held: Option<HttpRequest>,
     waits: u32,
     writes: u32,
+    /// Writes of a rotated refresh token the store failed.
+    write_failures: u32,
     outcome: Option<Result<O::Output, Error>>,
 }
 
@@ -692,6 +716,10 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                         return Ok(step);
                     }
                 }
+                State::WriteAgain { then, wait } => {
+                    self.state = State::WaitingToWrite(then);
+                    return Ok(Step::Wait(wait));
+                }
                 State::SendHeld => {
                     let request = self.held.take().ok_or(Error::Usage("no request held"))?;
                     self.state = State::Sending;
@@ -713,6 +741,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 | State::Sending
                 | State::Writing { .. }
                 | State::Waiting
+                | State::WaitingToWrite(_)
                 | State::Revoking) => {
                     self.state = waiting;
                     return Err(Error::Usage("a step's answer is awaited"));
@@ -808,11 +837,45 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         Ok(())
     }
 
-    fn waited(&mut self, _now: UnixTime) -> Result<(), Error> {
-        if !matches!(self.state, State::Waiting) {
-            return Err(Error::Usage("no wait is awaited"));
+    fn write_failed(&mut self, now: UnixTime) -> bool {
+        let State::Writing { then, .. } = std::mem::replace(&mut self.state, State::Over) else {
+            return false;
+        };
+        // Only a refresh token the provider has rotated is worth waiting for the store: the
+        // old one is consumed. Anything else fails now; the user's next request retries it.
+        let unsaved_rotation = self.policy == Policy::Leased
+            && self.ours().refresh_token.is_some()
+            && self.ours().refresh_token != self.written_rt;
+        let lease_until = self
+            .ours()
+            .lease
+            .as_ref()
+            .filter(|lease| lease.holder == self.holder)
+            .map(|lease| lease.until);
+        match lease_until {
+            Some(until) if unsaved_rotation && now < until => {
+                self.write_failures += 1;
+                let backoff = Duration::from_millis(100 << self.write_failures.min(4));
+                let left = Duration::from_secs(until.secs_since(now));
+                self.state = State::WriteAgain {
+                    then,
+                    wait: backoff.min(Duration::from_secs(1)).min(left),
+                };
+                true
+            }
+            _ => false,
         }
-        self.state = State::Read(Purpose::Begin);
+    }
+
+    fn waited(&mut self, _now: UnixTime) -> Result<(), Error> {
+        match std::mem::replace(&mut self.state, State::Over) {
+            State::Waiting => self.state = State::Read(Purpose::Begin),
+            State::WaitingToWrite(then) => self.state = State::Write(then),
+            other => {
+                self.state = other;
+                return Err(Error::Usage("no wait is awaited"));
+            }
+        }
         Ok(())
     }
 

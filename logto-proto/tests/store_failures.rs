@@ -1,0 +1,159 @@
+//! A store that fails writes (a network store down or restarting) in the middle of a
+//! session call: a refresh token the provider has just rotated is written again until the
+//! store is back, for as long as the call's refresh lease lasts; any other write fails at
+//! once, leaving the stored session as it was.
+
+mod support;
+
+use logto_proto::adapter::{Call, CallEnv, SessionReader};
+use logto_proto::*;
+use std::time::Duration;
+use support::*;
+
+/// A session signed in at the simulated provider, as a store holds it.
+fn signed_in_store() -> (Harness, Option<String>) {
+    let h = Harness::signed_in("ES384");
+    let stored = Some(h.snapshot.to_json());
+    (h, stored)
+}
+
+struct Run {
+    outcome: Result<AccessToken, Error>,
+    waits: Vec<Duration>,
+    /// Whether the call gave up on a failed write.
+    gave_up: bool,
+}
+
+/// Drives a forced refresh; `fail(write_number, after_refresh, now)` says whether the
+/// store fails that write. Every wait advances the clock by `wait_secs`.
+fn refresh(
+    h: &mut Harness,
+    store: &mut Option<String>,
+    wait_secs: u64,
+    mut fail: impl FnMut(usize, bool) -> bool,
+) -> Run {
+    let env = CallEnv {
+        config: &h.config,
+        cache: std::sync::Arc::new(h.cache.clone()),
+        holder: "client",
+        call: 1,
+    };
+    let mut call = Call::access_token(env, TokenTarget::resource(API), true);
+    let mut reader = SessionReader::default();
+    let (mut waits, mut writes, mut refreshed) = (Vec::new(), 0, false);
+    loop {
+        let now = h.now();
+        let step = match call.step(now) {
+            Ok(step) => step,
+            Err(e) => {
+                return Run {
+                    outcome: Err(e),
+                    waits,
+                    gave_up: false,
+                }
+            }
+        };
+        match step {
+            Step::Done(token) => {
+                return Run {
+                    outcome: Ok(token),
+                    waits,
+                    gave_up: false,
+                }
+            }
+            Step::ReadSession => call.handle_read(store.clone(), &mut reader, now).unwrap(),
+            Step::WriteSession { expected, new } => {
+                writes += 1;
+                if fail(writes, refreshed) {
+                    if !call.handle_write_failed(now) {
+                        return Run {
+                            outcome: Err(Error::Usage("the store failed")),
+                            waits,
+                            gave_up: true,
+                        };
+                    }
+                    continue;
+                }
+                let written = *store == expected;
+                if written {
+                    *store = new;
+                }
+                call.handle_written(written, now).unwrap();
+            }
+            Step::Wait(duration) => {
+                waits.push(duration);
+                h.provider.now += wait_secs;
+                call.handle_waited(h.now()).unwrap();
+            }
+            Step::Send(request) => {
+                refreshed |= String::from_utf8_lossy(&request.body).contains("refresh_token");
+                let response = h.provider.handle(request);
+                call.handle_response(response, h.now()).unwrap();
+            }
+            _ => unreachable!(),
+        }
+    }
+}
+
+fn stored_refresh_token(store: &Option<String>) -> String {
+    let snapshot = Snapshot::from_json(store.as_deref().unwrap()).unwrap();
+    snapshot.refresh_token().unwrap().expose().to_owned()
+}
+
+#[test]
+fn a_rotated_refresh_token_is_written_again_until_the_store_is_back() {
+    let (mut h, mut store) = signed_in_store();
+    let before = stored_refresh_token(&store);
+    // The store fails the three writes after the token response, then comes back.
+    let mut failed = 0;
+    let run = refresh(&mut h, &mut store, 0, |_, refreshed| {
+        let fail = refreshed && failed < 3;
+        failed += usize::from(fail);
+        fail
+    });
+    assert!(run.outcome.is_ok(), "{:?}", run.outcome.err());
+    assert_eq!(
+        run.waits,
+        [200, 400, 800].map(Duration::from_millis),
+        "growing waits"
+    );
+    let after = stored_refresh_token(&store);
+    assert_ne!(after, before, "the rotated token reached the store");
+    assert!(h.provider.is_live_refresh_token(&after));
+    // The session goes on: the next refresh presents the stored token, no reuse.
+    h.snapshot = Snapshot::from_json(store.as_deref().unwrap()).unwrap();
+    let again = refresh(&mut h, &mut store, 0, |_, _| false);
+    assert!(again.outcome.is_ok());
+    assert_eq!(h.provider.reuse_detected, 0);
+}
+
+#[test]
+fn a_failed_write_before_the_refresh_ends_the_call_with_nothing_changed() {
+    let (mut h, mut store) = signed_in_store();
+    let before = store.clone();
+    let refreshes = h.provider.refresh_requests();
+    // The first write takes the lease: it fails, and nothing is worth waiting for.
+    let run = refresh(&mut h, &mut store, 0, |write, _| write == 1);
+    assert!(run.gave_up);
+    assert!(run.waits.is_empty());
+    assert_eq!(store, before, "the stored session is as it was");
+    assert_eq!(
+        h.provider.refresh_requests(),
+        refreshes,
+        "no refresh was made"
+    );
+}
+
+#[test]
+fn a_store_down_past_the_lease_is_given_up_on() {
+    let (mut h, mut store) = signed_in_store();
+    let lease = adapter::refresh_lease_ttl(&h.config);
+    // Every write after the refresh fails, and each wait lasts five seconds.
+    let run = refresh(&mut h, &mut store, 5, |_, refreshed| refreshed);
+    assert!(run.gave_up);
+    let waited: u64 = run.waits.len() as u64 * 5;
+    assert!(
+        waited <= lease + 5 && waited + 5 >= lease,
+        "tried for about the lease ({lease} s): {waited} s"
+    );
+}
