@@ -1,6 +1,9 @@
 //! The two sample web apps (`logto-axum`'s and `logto-ureq`'s `web` example) signing in
 //! through a real headless Chromium, driven over WebDriver (chromedriver + fantoccini),
-//! against the project's Logto-compatible provider.
+//! against the project's Logto-compatible provider. Each sample runs as two instances (two
+//! processes on two ports) sharing one `redis-server` (`LOGTO_SESSION_STORE`): a sign-in on
+//! one is a sign-in on the other, and a sign-out at the provider, from the browser, reaches
+//! the second instance by back-channel logout and signs the user out of both.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (or `CHROMIUM` / `CHROMEDRIVER` pointing at
 //! the binaries) besides the provider's prerequisites; without them the tests fail, they never
@@ -8,7 +11,7 @@
 //! of the authenticated page land in `<target dir>/e2e/<sample>-authenticated.png`.
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use logto_integration::Provider;
+use logto_integration::{Provider, RedisServer};
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -132,8 +135,15 @@ fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-/// Starts the sample against the provider and waits for its "Listening" line.
-fn start_sample(binary: &Path, provider: &Provider, base_url: &str, log: &Path) -> Process {
+/// Starts the sample against the provider, with its sessions in Redis, and waits for its
+/// "Listening" line.
+fn start_sample(
+    binary: &Path,
+    provider: &Provider,
+    base_url: &str,
+    redis: &RedisServer,
+    log: &Path,
+) -> Process {
     let client = provider.confidential_client();
     let mut command = Command::new(binary);
     command
@@ -146,6 +156,7 @@ fn start_sample(binary: &Path, provider: &Provider, base_url: &str, log: &Path) 
         )
         .env("LOGTO_RESOURCES", "https://api.example.com")
         .env("BASE_URL", base_url)
+        .env("LOGTO_SESSION_STORE", redis.url())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).expect("create the sample's log"));
     let mut process = Process::spawn(&mut command, "the sample app");
@@ -310,6 +321,45 @@ async fn browse(browser: &Client, provider: &Provider, base: &str, screenshot: &
         .unwrap();
 }
 
+/// Two instances sharing one Redis: a sign-in on A is one on B (the browser sends its cookie
+/// to both ports), and a sign-out at the provider, from the browser, reaches B by
+/// back-channel logout and ends the session on both.
+async fn sign_out_at_the_provider(browser: &Client, provider: &Provider, base: &str, base_b: &str) {
+    let home = format!("{base}/");
+    browser.goto(&home).await.unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    sign_in_on_provider(browser, provider).await;
+    wait_for_url(browser, &home).await;
+    wait_for_text(browser, "#status", "Authenticated").await;
+    browser.goto(&format!("{base_b}/")).await.unwrap();
+    wait_for_text(browser, "#status", "Authenticated").await;
+
+    let end_session = format!(
+        "{}?client_id={}&post_logout_redirect_uri={}",
+        provider.end_session_endpoint(),
+        provider.confidential_client().client_id,
+        url::form_urlencoded::byte_serialize(home.as_bytes()).collect::<String>()
+    );
+    browser.goto(&end_session).await.unwrap();
+    wait_for_url(browser, &home).await;
+    wait_for_text(browser, "#status", "Not authenticated").await;
+    browser.goto(&format!("{base_b}/")).await.unwrap();
+    wait_for_text(browser, "#status", "Not authenticated").await;
+    let calls = provider.backchannel_calls();
+    assert!(
+        calls
+            .last()
+            .is_some_and(|call| call["ok"] == true && call["sid"].is_string()),
+        "the back-channel call reached the second instance: {calls:?}"
+    );
+}
+
 fn run(sample: &str, package: &str) {
     let chromium = binary("CHROMIUM", "/usr/bin/chromium");
     let chromedriver = binary("CHROMEDRIVER", "chromedriver");
@@ -317,15 +367,20 @@ fn run(sample: &str, package: &str) {
     let binary = sample_binary(package);
     eprintln!("{sample}: built in {:?}", started.elapsed());
 
-    let port = free_port();
-    let base = format!("http://localhost:{port}");
+    // Two instances of the sample sharing one Redis; the provider's back-channel logout
+    // calls reach the second.
+    let redis = RedisServer::start();
+    let [base, base_b] = [free_port(), free_port()].map(|port| format!("http://localhost:{port}"));
     let provider = Provider::builder()
-        .redirect_uris(&[&format!("{base}/callback")])
-        .env("POST_LOGOUT_REDIRECT_URIS", &format!("{base}/"))
+        .redirect_uris(&[&format!("{base}/callback"), &format!("{base_b}/callback")])
+        .env("POST_LOGOUT_REDIRECT_URIS", &format!("{base}/,{base_b}/"))
+        .backchannel_logout_uri(&format!("{base_b}/backchannel-logout"))
         .start();
     let artifacts = artifacts_dir();
     let log = artifacts.join(format!("{sample}.log"));
-    let _sample = start_sample(&binary, &provider, &base, &log);
+    let log_b = artifacts.join(format!("{sample}-b.log"));
+    let _sample = start_sample(&binary, &provider, &base, &redis, &log);
+    let _sample_b = start_sample(&binary, &provider, &base_b, &redis, &log_b);
 
     let driver_port = free_port();
     let _driver = Process::spawn(
@@ -368,6 +423,7 @@ fn run(sample: &str, package: &str) {
             .await
             .unwrap_or_else(|e| panic!("cannot start {chromium} through chromedriver: {e}"));
         browse(&browser, &provider, &base, &screenshot).await;
+        sign_out_at_the_provider(&browser, &provider, &base, &base_b).await;
         browser.close().await.unwrap();
     });
     let _ = std::fs::remove_dir_all(&profile);
