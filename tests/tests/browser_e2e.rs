@@ -247,6 +247,21 @@ async fn sign_in_on_provider(browser: &Client, provider: &Provider) {
         .unwrap();
 }
 
+/// Clicks "Sign in" on the sample's home page, signs in at the provider and waits for the
+/// home page to say so.
+async fn sign_in_from(browser: &Client, provider: &Provider, home: &str) {
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    sign_in_on_provider(browser, provider).await;
+    wait_for_url(browser, home).await;
+    wait_for_text(browser, "#status", "Authenticated").await;
+}
+
 async fn browse(browser: &Client, provider: &Provider, base: &str, screenshot: &Path) {
     let home = format!("{base}/");
     browser.goto(&home).await.unwrap();
@@ -273,16 +288,7 @@ async fn browse(browser: &Client, provider: &Provider, base: &str, screenshot: &
     assert_eq!(heading.text().await.unwrap(), "Create your account");
     browser.goto(&home).await.unwrap();
 
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    sign_in_on_provider(browser, provider).await;
-    wait_for_url(browser, &home).await;
-    wait_for_text(browser, "#status", "Authenticated").await;
+    sign_in_from(browser, provider, &home).await;
     wait_for_text(browser, "#username", &provider.alice().username).await;
     wait_for_text(browser, "#sub", &provider.alice().id).await;
     let png = browser.screenshot().await.unwrap();
@@ -327,16 +333,7 @@ async fn browse(browser: &Client, provider: &Provider, base: &str, screenshot: &
 async fn sign_out_at_the_provider(browser: &Client, provider: &Provider, base: &str, base_b: &str) {
     let home = format!("{base}/");
     browser.goto(&home).await.unwrap();
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    sign_in_on_provider(browser, provider).await;
-    wait_for_url(browser, &home).await;
-    wait_for_text(browser, "#status", "Authenticated").await;
+    sign_in_from(browser, provider, &home).await;
     browser.goto(&format!("{base_b}/")).await.unwrap();
     wait_for_text(browser, "#status", "Authenticated").await;
 
