@@ -50,6 +50,7 @@ impl ClientError {
             ClientError::NotAuthenticated => "not_authenticated",
             ClientError::Protocol(crate::Error::Callback(_)) => "callback",
             ClientError::Protocol(crate::Error::LogoutToken(_)) => "logout_token",
+            ClientError::Protocol(crate::Error::AccessToken(_)) => "access_token",
             ClientError::Protocol(
                 crate::Error::SessionBusy { .. } | crate::Error::WriteContended { .. },
             ) => "session_busy",
@@ -87,6 +88,7 @@ impl ClientError {
             ClientError::Protocol(crate::Error::Callback(CallbackError::Provider { .. })) => 403,
             ClientError::Protocol(crate::Error::Callback(_)) => 400,
             ClientError::Protocol(crate::Error::LogoutToken(_)) => 400,
+            ClientError::Protocol(crate::Error::AccessToken(e)) => e.http_status(),
             ClientError::Protocol(
                 crate::Error::SessionBusy { .. } | crate::Error::WriteContended { .. },
             ) => 503,

@@ -22,6 +22,8 @@ pub enum Error {
     IdToken(IdTokenError),
     /// A back-channel logout request was refused.
     LogoutToken(LogoutTokenError),
+    /// A bearer access token presented to an API was refused.
+    AccessToken(AccessTokenError),
     /// The JWKS document could not be used.
     Jwks(JwksError),
     /// The discovery document could not be used.
@@ -72,6 +74,7 @@ impl fmt::Display for Error {
             Error::Callback(e) => write!(f, "sign-in callback rejected: {e}"),
             Error::IdToken(e) => write!(f, "ID token rejected: {e}"),
             Error::LogoutToken(e) => write!(f, "logout token rejected: {e}"),
+            Error::AccessToken(e) => write!(f, "access token rejected: {e}"),
             Error::Jwks(e) => write!(f, "JWKS unusable: {e}"),
             Error::Discovery(e) => write!(f, "discovery failed: {e}"),
             Error::Response(e) => write!(f, "unexpected response: {e}"),
@@ -106,6 +109,7 @@ impl std::error::Error for Error {
             Error::Callback(e) => Some(e),
             Error::IdToken(e) => Some(e),
             Error::LogoutToken(e) => Some(e),
+            Error::AccessToken(e) => Some(e),
             Error::Jwks(e) => Some(e),
             Error::Discovery(e) => Some(e),
             Error::Response(e) => Some(e),
@@ -141,6 +145,11 @@ impl From<CallbackError> for Error {
 impl From<IdTokenError> for Error {
     fn from(e: IdTokenError) -> Self {
         Error::IdToken(e)
+    }
+}
+impl From<AccessTokenError> for Error {
+    fn from(e: AccessTokenError) -> Self {
+        Error::AccessToken(e)
     }
 }
 impl From<LogoutTokenError> for Error {
@@ -618,6 +627,176 @@ impl std::error::Error for LogoutTokenError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LogoutTokenError::Jws(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a bearer access token was refused by an API, with the values compared. Each kind
+/// answers as RFC 6750 says: [`http_status`](Self::http_status) and
+/// [`www_authenticate`](Self::www_authenticate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AccessTokenError {
+    /// No `Authorization` header.
+    Missing,
+    /// The `Authorization` header is not `Bearer <token>`.
+    NotBearer,
+    /// The JWS layer failed, as it would for an ID token: not a JWT, an algorithm not
+    /// allowed (`none`, HS*), no key for the `kid`, a key that does not fit, a bad
+    /// signature, or claims of the wrong type.
+    Jws(IdTokenError),
+    /// The `typ` header names another kind of token (an ID token, a logout token).
+    Type {
+        /// The header's `typ`.
+        found: String,
+    },
+    /// `iss` is not the discovered issuer.
+    Issuer {
+        /// The discovered issuer.
+        expected: String,
+        /// The token's `iss`.
+        found: Option<String>,
+    },
+    /// The token has no `exp`.
+    MissingExpiry,
+    /// `exp` has passed (beyond the clock tolerance).
+    Expired {
+        /// The time of the check.
+        now: UnixTime,
+        /// The token's `exp`.
+        exp: UnixTime,
+    },
+    /// `nbf` lies in the future (beyond the clock tolerance).
+    NotYetValid {
+        /// The time of the check.
+        now: UnixTime,
+        /// The token's `nbf`.
+        nbf: UnixTime,
+    },
+    /// `iat` lies in the future (beyond the clock tolerance).
+    IssuedInFuture {
+        /// The time of the check.
+        now: UnixTime,
+        /// The token's `iat`.
+        iat: UnixTime,
+    },
+    /// `aud` does not name this API (or this organization).
+    Audience {
+        /// The audience the route requires.
+        expected: String,
+        /// The token's audiences.
+        found: Vec<String>,
+    },
+    /// The token's `organization_id` is not the organization the request is about (or the
+    /// token is scoped to an organization and the route is not).
+    OrganizationMismatch {
+        /// The route's organization.
+        expected: Option<String>,
+        /// The token's `organization_id`.
+        found: Option<String>,
+    },
+    /// A scope the route requires is not granted.
+    InsufficientScope {
+        /// Every scope the route requires.
+        required: Vec<String>,
+        /// Those the token lacks.
+        missing: Vec<String>,
+    },
+}
+
+impl AccessTokenError {
+    /// 403 when the token is valid but does not grant the route (a scope, another
+    /// organization), else 401 (RFC 6750 3.1).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AccessTokenError::InsufficientScope { .. }
+            | AccessTokenError::OrganizationMismatch { .. } => 403,
+            _ => 401,
+        }
+    }
+
+    /// The RFC 6750 error code: `insufficient_scope` (403), `invalid_token` (401), or none
+    /// for a request without credentials (RFC 6750 3.1: only `Bearer` is asked for).
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            AccessTokenError::Missing => None,
+            AccessTokenError::InsufficientScope { .. }
+            | AccessTokenError::OrganizationMismatch { .. } => Some("insufficient_scope"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// The `WWW-Authenticate` header value (RFC 6750 3), with the required `scope` for
+    /// `insufficient_scope`.
+    ///
+    /// ```
+    /// use logto_proto::AccessTokenError;
+    /// assert_eq!(AccessTokenError::Missing.www_authenticate(), "Bearer");
+    /// assert_eq!(AccessTokenError::MissingExpiry.www_authenticate(), r#"Bearer error="invalid_token""#);
+    /// let e = AccessTokenError::InsufficientScope { required: vec!["read".into(), "write".into()], missing: vec!["write".into()] };
+    /// assert_eq!(e.www_authenticate(), r#"Bearer error="insufficient_scope", scope="read write""#);
+    /// ```
+    pub fn www_authenticate(&self) -> String {
+        // Scope tokens are printable ASCII without `"` or `\` (RFC 6749 3.3); anything
+        // else is left out rather than quoted into the header.
+        let quotable = |s: &str| {
+            s.bytes()
+                .all(|b| (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        };
+        match (self, self.error_code()) {
+            (_, None) => "Bearer".to_owned(),
+            (AccessTokenError::InsufficientScope { required, .. }, Some(code)) => {
+                let scope: Vec<&str> = required
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| quotable(s))
+                    .collect();
+                format!("Bearer error=\"{code}\", scope=\"{}\"", scope.join(" "))
+            }
+            (_, Some(code)) => format!("Bearer error=\"{code}\""),
+        }
+    }
+}
+
+impl fmt::Display for AccessTokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccessTokenError::Missing => f.write_str("no Authorization header"),
+            AccessTokenError::NotBearer => {
+                f.write_str("the Authorization header is not `Bearer <token>`")
+            }
+            AccessTokenError::Jws(e) => write!(f, "{e}"),
+            AccessTokenError::Type { found } => write!(f, "typ `{found}` is not `at+jwt`"),
+            AccessTokenError::Issuer { expected, found } => {
+                write!(f, "iss {found:?} is not `{expected}`")
+            }
+            AccessTokenError::MissingExpiry => f.write_str("`exp` is missing"),
+            AccessTokenError::Expired { now, exp } => write!(f, "expired at {exp} (now {now})"),
+            AccessTokenError::NotYetValid { now, nbf } => {
+                write!(f, "not valid before {nbf} (now {now})")
+            }
+            AccessTokenError::IssuedInFuture { now, iat } => {
+                write!(f, "issued in the future at {iat} (now {now})")
+            }
+            AccessTokenError::Audience { expected, found } => {
+                write!(f, "aud {found:?} does not contain `{expected}`")
+            }
+            AccessTokenError::OrganizationMismatch { expected, found } => write!(
+                f,
+                "organization_id {found:?} is not the route's organization {expected:?}"
+            ),
+            AccessTokenError::InsufficientScope { missing, .. } => {
+                write!(f, "missing scope {missing:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AccessTokenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AccessTokenError::Jws(e) => Some(e),
             _ => None,
         }
     }

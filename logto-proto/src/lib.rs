@@ -114,6 +114,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
 mod claims;
 mod client;
 mod config;
@@ -136,6 +137,10 @@ mod time;
 mod token;
 mod verify;
 
+pub use access::{
+    bearer_token, verify_access_token, AccessTokenCheck, Requirement, VerifiedAccessToken,
+    ACCESS_TOKEN_TYPE,
+};
 pub use claims::{
     decode_claims, AccessTokenClaims, Address, Audience, ExtraClaims, IdTokenClaims, Identity,
     OrganizationData, OrganizationTokenClaims, UserInfo,
@@ -173,8 +178,8 @@ pub mod adapter {
 pub use config::{ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};
 pub use error::{
-    CallbackError, ClaimsError, ConfigError, DiscoveryError, Error, IdTokenError, JwksError,
-    LogoutTokenError, ProviderError, ResponseError, SignInError, SnapshotError,
+    AccessTokenError, CallbackError, ClaimsError, ConfigError, DiscoveryError, Error, IdTokenError,
+    JwksError, LogoutTokenError, ProviderError, ResponseError, SignInError, SnapshotError,
 };
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use jwks::{Jwk, Jwks};
@@ -184,8 +189,9 @@ pub use logout::{
 };
 pub use metadata::{ProviderCache, ProviderMetadata};
 pub use ops::{
-    run, Context, Discover, FetchUserInfo, GetAccessToken, HandleBackchannelLogout,
-    HandleSignInCallback, Operation, Revocation, RunError, SignIn, SignOut, SignOutResult, Step,
+    run, Context, Discover, FetchMachineToken, FetchUserInfo, GetAccessToken,
+    HandleBackchannelLogout, HandleSignInCallback, Operation, Revocation, RunError, SignIn,
+    SignOut, SignOutResult, Step, VerifyAccessToken,
 };
 #[doc(hidden)]
 pub use scope::{compose_resources, compose_scopes, has_organizations_scope};

@@ -35,6 +35,12 @@ pub(super) enum Verified {
     Fetch(HttpRequest),
 }
 
+/// What [`Engine::verify_presented`] gives: the verified value, or a request to send first.
+pub(super) enum Presented<T> {
+    Verified(T),
+    Fetch(HttpRequest),
+}
+
 /// A value an operation works on: the caller's (borrowed through a [`Context`]), or its
 /// own (an operation run inside a session call, which keeps the session between steps). An
 /// owned value remembers whether it was ever borrowed mutably: a session call writes back
@@ -226,6 +232,46 @@ impl<'a> Engine<'a> {
                     tried: jwks.clone(),
                 };
                 Ok(Verified::Fetch(HttpRequest::get(jwks_uri)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Verifies a token an outsider presents (a bearer access token, a logout token) with
+    /// the cached keys: asks for the discovery document and the JWKS when they are missing
+    /// or stale, and for the JWKS again when the token names a key it lacks, but at most once
+    /// per [`jwks_refetch_cooldown`](Config::jwks_refetch_cooldown): anyone can present
+    /// such a token, so its `kid` is an outsider's choice, and made-up ones must not make
+    /// the app fetch keys at will. `verify` gets the keys and the issuer.
+    pub(super) fn verify_presented<T, E: Into<Error>>(
+        &mut self,
+        now: UnixTime,
+        verify: impl FnOnce(&Jwks, &str) -> Result<T, E>,
+        is_unknown_key: impl FnOnce(&E) -> bool,
+    ) -> Result<Presented<T>, Error> {
+        if let Some(request) = self.need_metadata(now) {
+            self.awaiting = Some(Awaiting::Metadata);
+            return Ok(Presented::Fetch(request));
+        }
+        let metadata = self.metadata()?;
+        let (issuer, jwks_uri) = (metadata.issuer.clone(), metadata.jwks_uri.clone());
+        let Some(jwks) = self.cache.fresh_jwks(self.config, now) else {
+            self.jwks_need = JwksNeed::Missing;
+            self.awaiting = Some(Awaiting::Jwks);
+            return Ok(Presented::Fetch(HttpRequest::get(jwks_uri)));
+        };
+        match verify(jwks, &issuer) {
+            Ok(value) => Ok(Presented::Verified(value)),
+            Err(e)
+                if is_unknown_key(&e)
+                    && !self.jwks_fetched
+                    && now.secs_since(jwks.fetched_at()) >= self.config.jwks_refetch_cooldown() =>
+            {
+                self.jwks_need = JwksNeed::Rotated {
+                    tried: jwks.clone(),
+                };
+                self.awaiting = Some(Awaiting::Jwks);
+                Ok(Presented::Fetch(HttpRequest::get(jwks_uri)))
             }
             Err(e) => Err(e.into()),
         }

@@ -1,9 +1,9 @@
 //! Back-channel logout: verifying the logout token the provider POSTs to the app.
 
-use super::engine::{Awaiting, Engine, JwksNeed};
+use super::engine::{Awaiting, Engine, Presented};
 use super::{Operation, Step};
 use crate::error::{Error, LogoutTokenError};
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::HttpResponse;
 use crate::logout::{is_unknown_key, verify_logout_token, BackchannelLogout, LogoutTokenCheck};
 use crate::metadata::ProviderCache;
 use crate::time::UnixTime;
@@ -32,40 +32,25 @@ impl fmt::Debug for HandleBackchannelLogout<'_> {
 impl HandleBackchannelLogout<'_> {
     fn advance(&mut self, now: UnixTime) -> Result<Step<BackchannelLogout>, Error> {
         let token = self.token.clone()?;
-        if let Some(request) = self.eng.need_metadata(now) {
-            return self.eng.send(Awaiting::Metadata, request);
-        }
-        let metadata = self.eng.metadata()?;
-        let (issuer, jwks_uri) = (metadata.issuer.clone(), metadata.jwks_uri.clone());
-        let Some(jwks) = self.eng.cache.fresh_jwks(self.eng.config, now) else {
-            self.eng.jwks_need = JwksNeed::Missing;
-            return self.eng.send(Awaiting::Jwks, HttpRequest::get(jwks_uri));
-        };
-        let check = LogoutTokenCheck {
-            issuer: &issuer,
-            client_id: self.eng.config.app_id(),
+        let client_id = self.eng.config.app_id().to_owned();
+        let tolerance = self.eng.config.clock_tolerance();
+        let verified = self.eng.verify_presented(
             now,
-            clock_tolerance: self.eng.config.clock_tolerance(),
-        };
-        match verify_logout_token(&token, jwks, &check) {
-            Ok(logout) => Ok(Step::Done(logout)),
-            // Anyone can POST to the logout route, so the `kid` is an outsider's choice: an
-            // unknown one refetches the keys (a rotation) only when they were fetched more
-            // than the cooldown ago, so that made-up kids cost at most one JWKS request per
-            // cooldown.
-            Err(e)
-                if is_unknown_key(&e)
-                    && !self.eng.jwks_fetched
-                    && now.secs_since(jwks.fetched_at())
-                        >= self.eng.config.jwks_refetch_cooldown() =>
-            {
-                self.eng.jwks_need = JwksNeed::Rotated {
-                    tried: jwks.clone(),
+            |jwks, issuer| {
+                let check = LogoutTokenCheck {
+                    issuer,
+                    client_id: &client_id,
+                    now,
+                    clock_tolerance: tolerance,
                 };
-                self.eng.send(Awaiting::Jwks, HttpRequest::get(jwks_uri))
-            }
-            Err(e) => Err(e.into()),
-        }
+                verify_logout_token(&token, jwks, &check)
+            },
+            is_unknown_key,
+        )?;
+        Ok(match verified {
+            Presented::Verified(logout) => Step::Done(logout),
+            Presented::Fetch(request) => Step::Send(request),
+        })
     }
 
     fn on_response(&mut self, _: Awaiting, _: HttpResponse, _: UnixTime) -> Result<(), Error> {

@@ -27,10 +27,12 @@ mod callback;
 mod clear;
 mod discover;
 mod logout;
+mod machine;
 mod sign_in;
 mod sign_out;
 mod token;
 mod user_info;
+mod validate;
 
 use callback::CallbackPhase;
 pub use callback::HandleSignInCallback;
@@ -38,6 +40,8 @@ pub(crate) use clear::ClearAccessTokens;
 pub use discover::Discover;
 use engine::{Engine, Slot};
 pub use logout::HandleBackchannelLogout;
+pub use machine::FetchMachineToken;
+use machine::MachinePhase;
 pub use sign_in::SignIn;
 pub use sign_out::{Revocation, SignOut, SignOutResult};
 pub(crate) use token::cached_token;
@@ -45,6 +49,7 @@ pub use token::GetAccessToken;
 use token::TokenFetch;
 pub use user_info::FetchUserInfo;
 use user_info::UserInfoPhase;
+pub use validate::VerifyAccessToken;
 
 /// What an operation wants next. Operations on values ([`Context`]) only send requests and
 /// finish; [session calls](crate::adapter::Call) also read and write the stored session and
@@ -275,6 +280,26 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Verifies a bearer access token presented to an API.
+    pub(crate) fn verify_access_token(
+        self,
+        token: Result<String, crate::error::AccessTokenError>,
+    ) -> VerifyAccessToken<'a> {
+        VerifyAccessToken {
+            eng: Engine::new(self),
+            token,
+        }
+    }
+
+    /// A machine-to-machine token for `target` (client credentials).
+    pub(crate) fn fetch_machine_token(self, target: TokenTarget) -> FetchMachineToken<'a> {
+        FetchMachineToken {
+            eng: Engine::new(self),
+            target,
+            phase: MachinePhase::Start,
+        }
+    }
+
     /// Verifies the logout token of a back-channel logout request.
     pub(crate) fn handle_backchannel_logout(
         self,
@@ -365,6 +390,32 @@ impl<'a> Context<'a> {
     /// The userinfo claims, with the access token for no resource (refreshed if needed).
     pub fn fetch_user_info(self) -> FetchUserInfo<'a> {
         self.cx().fetch_user_info()
+    }
+
+    /// Verifies a bearer access token presented to an API (RFC 9068, Logto's JWT access
+    /// tokens): the signature with the provider's keys (fetched when missing; refetched for
+    /// an unknown `kid` at most once per
+    /// [`jwks_refetch_cooldown`](crate::ConfigBuilder::jwks_refetch_cooldown), since the
+    /// presenter chooses it), `typ`, `iss`, `exp`, `nbf` and `iat`. Done gives a
+    /// [`VerifiedAccessToken`](crate::VerifiedAccessToken), which may be cached until it
+    /// expires; each route then checks its
+    /// [`Requirement`](crate::Requirement) (audience, organization, scopes) with
+    /// [`authorize`](crate::VerifiedAccessToken::authorize). `authorization` is the request's
+    /// `Authorization` header value. The snapshot is not touched: an API has no session.
+    pub fn verify_access_token(self, authorization: Option<&str>) -> VerifyAccessToken<'a> {
+        let token = crate::access::bearer_token(authorization).map(str::to_owned);
+        self.cx().verify_access_token(token)
+    }
+
+    /// A machine-to-machine access token (OAuth 2.0 client credentials, authenticated with
+    /// the app secret): for `target`'s API resource (Logto takes exactly one), narrowed to
+    /// its scopes, and with its organization an organization token (no resource) or an
+    /// organization-scoped API token. Nothing is stored in the snapshot; the caller caches
+    /// the token until it nears [`AccessToken::expires_at`](crate::AccessToken). A machine
+    /// app that is not in the organization gets [`Error::Provider`] with status 403
+    /// (`access_denied`).
+    pub fn fetch_machine_token(self, target: TokenTarget) -> FetchMachineToken<'a> {
+        self.cx().fetch_machine_token(target)
     }
 
     /// Verifies a back-channel logout request (OpenID Connect Back-Channel Logout 1.0) from

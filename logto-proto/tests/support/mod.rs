@@ -170,6 +170,8 @@ pub struct SimProvider {
     pub access_ttl: u64,
     pub include_nonce_on_refresh: bool,
     pub org_members: Vec<String>,
+    /// Organizations the app (as a machine) belongs to.
+    pub machine_orgs: Vec<String>,
     /// Kids the JWKS leaves out (a provider that signs with a key it does not publish).
     pub hidden_kids: Vec<String>,
     /// How often a consumed refresh token was presented (each revoked a grant).
@@ -192,6 +194,7 @@ impl SimProvider {
             access_ttl: 3600,
             include_nonce_on_refresh: false,
             org_members: vec!["org1".into()],
+            machine_orgs: vec!["org1".into()],
             hidden_kids: Vec::new(),
             reuse_detected: 0,
             codes: HashMap::new(),
@@ -234,6 +237,11 @@ impl SimProvider {
 
     pub fn sign(&self, payload: &Value) -> String {
         self.keys[self.current].sign(payload)
+    }
+
+    /// Signs with the current key as a JWT access token (`typ: at+jwt`).
+    pub fn sign_typed_current(&self, payload: &Value) -> String {
+        self.keys[self.current].sign_typed(payload, "at+jwt")
     }
 
     fn next(&mut self, prefix: &str) -> String {
@@ -399,7 +407,8 @@ impl SimProvider {
                     if let (Some(o), Some(_)) = (&org, form.get("resource")) {
                         c["organization_id"] = json!(o);
                     }
-                    self.sign(&c)
+                    // Logto's JWT access tokens are typed (RFC 9068).
+                    self.keys[self.current].sign_typed(&c, "at+jwt")
                 };
                 let nonce = self.grants[grant]
                     .nonce
@@ -411,12 +420,45 @@ impl SimProvider {
                 let id = self.sign(&idc);
                 HttpResponse::new(200, json!({"access_token": access_token, "token_type": "Bearer", "expires_in": self.access_ttl, "scope": "read:data", "id_token": id, "refresh_token": new_rt}).to_string())
             }
+            Some("client_credentials") => self.machine_token(&form),
             _ => Self::error(
                 400,
                 "unsupported_grant_type",
                 "unsupported grant_type requested",
             ),
         }
+    }
+
+    /// The client credentials grant: a token for the app itself (`sub` = `client_id`), for
+    /// one resource, an organization, or a resource in an organization.
+    fn machine_token(&mut self, form: &HashMap<String, String>) -> HttpResponse {
+        let org = form.get("organization_id");
+        if let Some(org) = org {
+            if !self.machine_orgs.contains(org) {
+                return Self::error(
+                    403,
+                    "access_denied",
+                    "app is not a member of the organization",
+                );
+            }
+        }
+        let aud = match (form.get("resource"), org) {
+            (Some(resource), _) => resource.clone(),
+            (None, Some(org)) => format!("urn:logto:organization:{org}"),
+            (None, None) => {
+                return Self::error(400, "invalid_target", "resource indicator is missing")
+            }
+        };
+        let scope = form.get("scope").cloned().unwrap_or_else(|| "all".into());
+        let mut claims = json!({
+            "iss": ISSUER, "sub": APP_ID, "client_id": APP_ID, "aud": aud, "scope": scope,
+            "exp": self.now + self.access_ttl, "iat": self.now, "jti": self.next("jti"),
+        });
+        if let (Some(org), Some(_)) = (org, form.get("resource")) {
+            claims["organization_id"] = json!(org);
+        }
+        let token = self.keys[self.current].sign_typed(&claims, "at+jwt");
+        HttpResponse::new(200, json!({"access_token": token, "token_type": "Bearer", "expires_in": self.access_ttl, "scope": scope}).to_string())
     }
 
     /// The grant a refresh token belongs to, while the grant stands (consumed or not).
