@@ -199,29 +199,23 @@ impl Logto {
             .no_session_client()
             .handle_backchannel_logout(form_body)
             .await?;
-        let store = &self.inner.store;
-        let replay_key = logout.replay_key();
         let now = logto_isahc::UnixTime::from_secs(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
         );
-        if !store
-            .insert_once(&replay_key, logout.replay_ttl(now))
-            .await?
-        {
+        // The token's id is recorded and its sessions ended in one atomic step: a replay
+        // ends nothing, and a failure records nothing (the provider may try again).
+        let ended = self
+            .inner
+            .store
+            .end_sessions_once(&logout.target, &logout.replay_key(), logout.replay_ttl(now))
+            .await?;
+        ended.ok_or_else(|| {
             let jti = logout.claims.jti.clone().unwrap_or_default();
             let replayed = logto_isahc::proto::LogoutTokenError::Replayed { jti };
-            return Err(logto_isahc::Error::Protocol(replayed.into()).into());
-        }
-        match store.end_sessions(&logout.target).await {
-            Ok(ended) => Ok(ended),
-            Err(e) => {
-                // Nothing ended: let the provider's retry (or a replay of it) through.
-                let _ = store.remove_once(&replay_key).await;
-                Err(e.into())
-            }
-        }
+            logto_isahc::Error::Protocol(replayed.into()).into()
+        })
     }
 
     /// Refuses a request another site made the browser send (`Sec-Fetch-Site:

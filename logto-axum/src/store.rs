@@ -50,8 +50,9 @@ pub type StoreClock = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// - It indexes each signed-in session it writes under the session's
 ///   [`logout_targets`](logto_isahc::proto::adapter::logout_targets) (the ID token's `sid`
 ///   and `sub`), so that [`end_sessions`](Self::end_sessions) finds them.
-/// - [`insert_once`](Self::insert_once) records a key for a while, atomically, so that a
-///   logout token is accepted once (by its `jti`), whichever instance receives it.
+/// - [`end_sessions_once`](Self::end_sessions_once) also records the logout token's replay
+///   key, in the same atomic step, so that a token is accepted once (by its `jti`),
+///   whichever instance receives it.
 ///
 /// [`MemoryStore`] (one process) and, with the `redis` feature, [`RedisStore`] (shared by
 /// instances) implement it; see the crate docs for what a store must guarantee.
@@ -61,12 +62,15 @@ pub trait SessionStore: Storage {
     /// Deletes every session indexed under `target`; how many there were.
     fn end_sessions<'a>(&'a self, target: &'a LogoutTarget) -> StorageFuture<'a, usize>;
 
-    /// Records `key` for `ttl` unless it is recorded already; whether this call recorded
-    /// it (false: a replay).
-    fn insert_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StorageFuture<'a, bool>;
-
-    /// Forgets a record of [`insert_once`](Self::insert_once).
-    fn remove_once<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()>;
+    /// In one atomic step: unless `replay_key` is recorded (a replay: `None`, nothing
+    /// ended), records it for `ttl` and deletes every session indexed under `target`;
+    /// how many there were.
+    fn end_sessions_once<'a>(
+        &'a self,
+        target: &'a LogoutTarget,
+        replay_key: &'a str,
+        ttl: Duration,
+    ) -> StorageFuture<'a, Option<usize>>;
 }
 
 /// The default session store: a map in this process's memory, with atomic
@@ -133,14 +137,19 @@ impl Default for MemoryStore {
     }
 }
 
-/// A store URL without its password, for messages.
+/// A store URL without its password (in its user part, or in its query, where a Redis
+/// socket URL carries it), for messages.
 pub(crate) fn redact_url(value: &str) -> String {
     match url::Url::parse(value) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            if parsed.query().is_some() {
+                parsed.set_query(Some("***"));
+            }
             parsed.to_string()
         }
-        Ok(_) => value.to_owned(),
         Err(_) => "<not a URL>".to_owned(),
     }
 }
@@ -452,21 +461,25 @@ impl SessionStore for MemoryStore {
         Box::pin(async move { Ok(ended) })
     }
 
-    fn insert_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StorageFuture<'a, bool> {
+    /// Atomic: under the store's lock.
+    fn end_sessions_once<'a>(
+        &'a self,
+        target: &'a LogoutTarget,
+        replay_key: &'a str,
+        ttl: Duration,
+    ) -> StorageFuture<'a, Option<usize>> {
         let now = (self.inner.clock)();
         let mut state = self.write_state();
-        let fresh = state.once.get(key).is_none_or(|expires| *expires <= now);
-        if fresh {
-            state
-                .once
-                .insert(key.to_owned(), now.saturating_add(ttl.as_secs().max(1)));
-        }
-        Box::pin(async move { Ok(fresh) })
-    }
-
-    fn remove_once<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
-        self.write_state().once.remove(key);
-        Box::pin(async { Ok(()) })
+        let fresh = state
+            .once
+            .get(replay_key)
+            .is_none_or(|expires| *expires <= now);
+        let ended = fresh.then(|| {
+            let expires = now.saturating_add(ttl.as_secs().max(1));
+            state.once.insert(replay_key.to_owned(), expires);
+            state.end_sessions(&target.index_key())
+        });
+        Box::pin(async move { Ok(ended) })
     }
 }
 
@@ -477,14 +490,17 @@ impl SessionStore for logto_redis::RedisStore {
         Box::pin(blocking::unblock(move || store.end_sessions(&target)))
     }
 
-    fn insert_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StorageFuture<'a, bool> {
-        let (store, key) = (self.clone(), key.to_owned());
-        Box::pin(blocking::unblock(move || store.insert_once(&key, ttl)))
-    }
-
-    fn remove_once<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
-        let (store, key) = (self.clone(), key.to_owned());
-        Box::pin(blocking::unblock(move || store.remove_once(&key)))
+    /// Atomic: one script on the server.
+    fn end_sessions_once<'a>(
+        &'a self,
+        target: &'a LogoutTarget,
+        replay_key: &'a str,
+        ttl: Duration,
+    ) -> StorageFuture<'a, Option<usize>> {
+        let (store, target, key) = (self.clone(), target.clone(), replay_key.to_owned());
+        Box::pin(blocking::unblock(move || {
+            store.end_sessions_once(&target, &key, ttl)
+        }))
     }
 }
 
@@ -642,19 +658,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn insert_once_refuses_a_replay_until_the_record_expires() {
+    async fn a_logout_token_ends_sessions_once_until_its_record_expires() {
         let limits = MemoryStoreLimits {
             sweep_interval: Duration::from_secs(1),
             ..MemoryStoreLimits::default()
         };
         let (store, now) = store(limits);
         let ttl = Duration::from_secs(120);
-        assert!(store.insert_once("jti", ttl).await.unwrap());
-        assert!(!store.insert_once("jti", ttl).await.unwrap());
-        store.remove_once("jti").await.unwrap();
-        assert!(store.insert_once("jti", ttl).await.unwrap());
+        let sid = LogoutTarget::Session { sid: "s1".into() };
+        put(&store, "a", &signed_in_as("u1", "s1")).await;
+        let once = |key| store.end_sessions_once(&sid, key, ttl);
+        assert_eq!(once("jti").await.unwrap(), Some(1));
+        put(&store, "b", &signed_in_as("u1", "s1")).await;
+        assert_eq!(once("jti").await.unwrap(), None, "a replay ends nothing");
+        assert!(store.get("b").await.unwrap().is_some());
         now.fetch_add(121, Ordering::SeqCst);
-        assert!(store.insert_once("jti", ttl).await.unwrap(), "expired");
+        assert_eq!(once("jti").await.unwrap(), Some(1), "the record expired");
         now.fetch_add(121, Ordering::SeqCst);
         put(&store, "p", PENDING).await; // the sweep drops expired records
         assert!(store.write_state().once.is_empty());

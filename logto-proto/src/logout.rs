@@ -47,10 +47,8 @@ pub struct LogoutTokenClaims {
     /// Must contain [`BACKCHANNEL_LOGOUT_EVENT`].
     #[serde(default)]
     pub events: Option<serde_json::Value>,
-    /// Forbidden in a logout token (it would make the token usable as an ID token).
-    #[serde(default)]
-    pub nonce: Option<serde_json::Value>,
-    /// Every other claim.
+    /// Every other claim. A `nonce` (forbidden in a logout token, which would then pass
+    /// for an ID token) would be here, even as `null`.
     #[serde(flatten)]
     pub extra: ExtraClaims,
 }
@@ -228,8 +226,8 @@ pub fn verify_logout_token(
     if !has_event {
         return Err(LogoutTokenError::MissingEvent);
     }
-    // Step 7: no nonce.
-    if claims.nonce.is_some() {
+    // Step 7: no nonce, whatever its value (`null` included).
+    if claims.extra.contains_key("nonce") {
         return Err(LogoutTokenError::NonceForbidden);
     }
     // Step 8 (replay) needs a unique id to remember.

@@ -132,6 +132,10 @@ fn each_check_of_section_2_6_refuses_with_its_own_error() {
         refused(&mut h, &with("nonce", json!("n"))),
         LogoutTokenError::NonceForbidden
     );
+    assert_eq!(
+        refused(&mut h, &with("nonce", Value::Null)),
+        LogoutTokenError::NonceForbidden
+    );
     let mut anonymous = without("sid");
     anonymous.as_object_mut().unwrap().remove("sub");
     assert_eq!(

@@ -32,6 +32,17 @@ fn refresh(
     wait_secs: u64,
     mut fail: impl FnMut(usize, bool) -> bool,
 ) -> Run {
+    refresh_with(h, store, wait_secs, &mut fail, &mut |_| {})
+}
+
+/// [`refresh`], with `before_response` called before each response is handed to the call.
+fn refresh_with(
+    h: &mut Harness,
+    store: &mut Option<String>,
+    wait_secs: u64,
+    fail: &mut dyn FnMut(usize, bool) -> bool,
+    before_response: &mut dyn FnMut(&mut SimProvider),
+) -> Run {
     let env = CallEnv {
         config: &h.config,
         cache: std::sync::Arc::new(h.cache.clone()),
@@ -88,6 +99,7 @@ fn refresh(
             Step::Send(request) => {
                 refreshed |= String::from_utf8_lossy(&request.body).contains("refresh_token");
                 let response = h.provider.handle(request);
+                before_response(&mut h.provider);
                 call.handle_response(response, h.now()).unwrap();
             }
             _ => unreachable!(),
@@ -156,4 +168,52 @@ fn a_store_down_past_the_lease_is_given_up_on() {
         waited <= lease + 5 && waited + 5 >= lease,
         "tried for about the lease ({lease} s): {waited} s"
     );
+}
+
+#[test]
+fn a_frozen_clock_does_not_make_the_retries_endless() {
+    let (mut h, mut store) = signed_in_store();
+    let lease = adapter::refresh_lease_ttl(&h.config);
+    // The clock never moves while the store keeps failing.
+    let run = refresh(&mut h, &mut store, 0, |_, refreshed| refreshed);
+    assert!(run.gave_up);
+    assert_eq!(run.waits.len() as u64, lease * 5);
+}
+
+#[test]
+fn the_retries_end_with_the_lease_as_stored_not_as_renewed() {
+    let (mut h, mut store) = signed_in_store();
+    let lease = adapter::refresh_lease_ttl(&h.config);
+    // The token response comes late: the call renews the lease in the write that fails, but
+    // the store still holds the lease it took, which ends `lease` seconds after it was taken.
+    let taken = h.provider.now;
+    let late = 20;
+    let run = refresh_late(&mut h, &mut store, late);
+    assert!(run.gave_up);
+    let gave_up_at = h.provider.now;
+    assert!(
+        gave_up_at <= taken + lease + 1,
+        "gave up at +{} s, the stored lease ends at +{lease} s",
+        gave_up_at - taken
+    );
+}
+
+/// Like [`refresh`] with every write after the refresh failing, a token response that
+/// arrives `late` seconds after it was sent, and each wait a second long.
+fn refresh_late(h: &mut Harness, store: &mut Option<String>, late: u64) -> Run {
+    let mut sent = false;
+    let mut delayed = false;
+    refresh_with(
+        h,
+        store,
+        1,
+        &mut |_, refreshed| refreshed,
+        &mut |provider| {
+            if sent && !delayed {
+                provider.now += late;
+                delayed = true;
+            }
+            sent = true;
+        },
+    )
 }

@@ -29,8 +29,9 @@
 //!   session (7 days by default), [`pending_ttl`] for one that never signed in (10
 //!   minutes), so that abandoned sign-ins and idle sessions leave Redis by themselves.
 //! - **Back-channel logout**: each signed-in session is indexed, in the same script, under
-//!   its ID token's `sid` and `sub`, so that [`end_sessions`](RedisStore::end_sessions)
-//!   removes every session a logout token names, whichever instance wrote it.
+//!   its ID token's `sid` and `sub`, so that
+//!   [`end_sessions_once`](RedisStore::end_sessions_once) removes every session a logout
+//!   token names, whichever instance wrote it, and refuses the same token twice.
 //! - **A timeout on every command** ([`command_timeout`]) and on connecting
 //!   ([`connect_timeout`]); reused connections (a pool of [`pool_size`]); reconnection after
 //!   the server restarts: a pooled connection the server closed is dropped and the command
@@ -39,10 +40,13 @@
 //!   [`StorageError::Unavailable`] (a web app answers 503), any other Redis error
 //!   [`StorageError::Backend`]; a failed write leaves the stored session as it was.
 //!
-//! Keys: `<prefix><key>` for a session, `<prefix>index:sid:<sid>` and
-//! `<prefix>index:sub:<sub>` for the logout index, `<prefix>once:<key>` for
-//! [`insert_once`](RedisStore::insert_once). Redis Cluster is not supported (the scripts
-//! touch keys of several slots); a standalone server, or a primary with replicas, is.
+//! Keys: `<prefix><key>` for a session (a hash: the value, and the logout targets it is
+//! indexed under, so that an index entry left by a value since replaced ends nothing),
+//! `<prefix>index:sid:<sid>` and `<prefix>index:sub:<sub>` for the logout index, and
+//! `<prefix>once:<key>` for the logout tokens seen
+//! ([`end_sessions_once`](RedisStore::end_sessions_once)). Redis Cluster is not supported
+//! (the scripts touch keys of several slots); a standalone server, or a primary with
+//! replicas, is.
 //!
 //! ## Why redis-rs, and its blocking connections
 //! The client is [redis-rs](https://docs.rs/redis) over its plain blocking connection,

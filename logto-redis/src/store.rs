@@ -10,41 +10,53 @@ use std::time::Duration;
 
 /// Compare-and-swap with the logout index, atomically on the server.
 ///
-/// `KEYS[1]`: the session; `KEYS[2 .. 1 + ARGV[6]]`: index sets to add it to;
-/// the remaining keys: index sets to remove it from.
-/// `ARGV[1]`: `any` (no comparison), `absent` or `equal` (to `ARGV[2]`);
-/// `ARGV[3]`: `set` (`ARGV[4]`, for `ARGV[5]` seconds) or `delete`.
-/// Returns 1 if it wrote, 0 if the stored value was not the expected one.
+/// A session is a hash: `v`, the value, and `t`, the logout targets it is indexed under
+/// (newline-separated), so that the script can take it out of the sets of the value it
+/// replaces, and so that ending a target's sessions deletes only those that still name it.
+///
+/// `KEYS[1]`: the session. `ARGV[1]`: `any` (no comparison), `absent` or `equal` (to
+/// `ARGV[2]`); `ARGV[3]`: `set` (`ARGV[4]`, for `ARGV[5]` seconds, under the targets
+/// `ARGV[7]`) or `delete`; `ARGV[6]`: the index key prefix. Returns 1 if it wrote, 0 if the
+/// stored value was not the expected one.
 const SWAP: &str = r"
-local current = redis.call('GET', KEYS[1])
+local current = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == 'absent' then
   if current then return 0 end
 elseif ARGV[1] == 'equal' then
   if current ~= ARGV[2] then return 0 end
 end
-if ARGV[3] == 'set' then
-  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
-else
-  redis.call('DEL', KEYS[1])
+local old = redis.call('HGET', KEYS[1], 't')
+if old then
+  for target in string.gmatch(old, '[^\n]+') do
+    redis.call('SREM', ARGV[6] .. target, KEYS[1])
+  end
 end
-local adds = tonumber(ARGV[6])
-for i = 2, #KEYS do
-  if i <= adds + 1 then
-    redis.call('SADD', KEYS[i], KEYS[1])
-    redis.call('EXPIRE', KEYS[i], ARGV[5])
-  else
-    redis.call('SREM', KEYS[i], KEYS[1])
+redis.call('DEL', KEYS[1])
+if ARGV[3] == 'set' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[4], 't', ARGV[7])
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  for target in string.gmatch(ARGV[7], '[^\n]+') do
+    redis.call('SADD', ARGV[6] .. target, KEYS[1])
+    redis.call('EXPIRE', ARGV[6] .. target, ARGV[5])
   end
 end
 return 1
 ";
 
-/// Deletes every session an index set names, and the set. Returns how many sessions
-/// existed.
+/// Ends the sessions of a logout target: deletes those of the index set `KEYS[1]` that still
+/// name target `ARGV[1]`, and the set. With `KEYS[2]`, first records it for `ARGV[2]`
+/// seconds unless it is recorded already (a replay: returns -1, nothing ended). Returns how
+/// many sessions ended.
 const END_SESSIONS: &str = r"
+if KEYS[2] and not redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then
+  return -1
+end
 local ended = 0
 for _, session in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  ended = ended + redis.call('DEL', session)
+  local targets = redis.call('HGET', session, 't')
+  if targets and string.find('\n' .. targets .. '\n', '\n' .. ARGV[1] .. '\n', 1, true) then
+    ended = ended + redis.call('DEL', session)
+  end
 end
 redis.call('DEL', KEYS[1])
 return ended
@@ -213,7 +225,9 @@ impl RedisStore {
     /// The value under `key`, if any.
     pub fn get_value(&self, key: &str) -> Result<Option<String>, StorageError> {
         let full = self.key(key);
-        self.with_connection(key, |conn| redis::cmd("GET").arg(&full).query(conn))
+        self.with_connection(key, Retry::Yes, |conn| {
+            redis::cmd("HGET").arg(&full).arg("v").query(conn)
+        })
     }
 
     /// Writes `new` (`None`: deletes) under `key` if the stored value is `expected`
@@ -226,61 +240,78 @@ impl RedisStore {
         new: Option<&str>,
     ) -> Result<bool, StorageError> {
         let full = self.key(key);
-        let new_targets = new.map(session_targets).unwrap_or_default();
+        let targets = new.map(session_targets).unwrap_or_default();
         let ttl = match new {
-            Some(value) if !new_targets.is_empty() || !is_pending(value) => self.inner.session_ttl,
+            Some(value) if !targets.is_empty() || !is_pending(value) => self.inner.session_ttl,
             _ => self.inner.pending_ttl,
-        };
-        // The sets the session leaves: those of the value it replaces, not of the new one.
-        let old_targets: Vec<LogoutTarget> = match expected {
-            Some(Some(old)) => session_targets(old)
-                .into_iter()
-                .filter(|target| !new_targets.contains(target))
-                .collect(),
-            _ => Vec::new(),
         };
         let (mode, compared) = match expected {
             None => ("any", ""),
             Some(None) => ("absent", ""),
             Some(Some(value)) => ("equal", value),
         };
-        let index = |targets: &[LogoutTarget]| -> Vec<String> {
-            targets.iter().map(|t| self.index_key(t)).collect()
-        };
-        let (adds, removes) = (index(&new_targets), index(&old_targets));
-        let written: i64 = self.with_connection(key, |conn| {
+        let targets: Vec<String> = targets.iter().map(LogoutTarget::index_key).collect();
+        let written: i64 = self.with_connection(key, Retry::Yes, |conn| {
             self.inner
                 .swap
                 .key(&full)
-                .key(&adds)
-                .key(&removes)
                 .arg(mode)
                 .arg(compared)
                 .arg(if new.is_some() { "set" } else { "delete" })
                 .arg(new.unwrap_or_default())
                 .arg(ttl.as_secs().max(1))
-                .arg(adds.len())
+                .arg(self.index_prefix())
+                .arg(targets.join("\n"))
                 .invoke(conn)
         })?;
         Ok(written == 1)
     }
 
     /// Deletes every session indexed under `target` (every instance's), and returns how
-    /// many there were. What back-channel logout does with a verified logout token.
+    /// many there were.
     pub fn end_sessions(&self, target: &LogoutTarget) -> Result<usize, StorageError> {
         let index = self.index_key(target);
-        let ended: i64 = self.with_connection(&index, |conn| {
-            self.inner.end_sessions.key(&index).invoke(conn)
+        let ended: i64 = self.with_connection(&index, Retry::Yes, |conn| {
+            self.inner
+                .end_sessions
+                .key(&index)
+                .arg(target.index_key())
+                .invoke(conn)
         })?;
         Ok(usize::try_from(ended).unwrap_or(0))
     }
 
+    /// What back-channel logout does with a verified logout token, in one step on the
+    /// server: unless `replay_key` is recorded already, records it for `ttl` and deletes
+    /// every session indexed under `target`. Returns how many sessions ended, or `None` for
+    /// a replay (nothing ended).
+    pub fn end_sessions_once(
+        &self,
+        target: &LogoutTarget,
+        replay_key: &str,
+        ttl: Duration,
+    ) -> Result<Option<usize>, StorageError> {
+        let index = self.index_key(target);
+        let once = self.once_key(replay_key);
+        // Not retried on a dropped connection: had the script run, a second run would take
+        // the token for a replay.
+        let ended: i64 = self.with_connection(&index, Retry::No, |conn| {
+            self.inner
+                .end_sessions
+                .key(&index)
+                .key(&once)
+                .arg(target.index_key())
+                .arg(ttl.as_secs().max(1))
+                .invoke(conn)
+        })?;
+        Ok(usize::try_from(ended).ok())
+    }
+
     /// Records `key` for `ttl` unless it is recorded already; returns whether this call
-    /// recorded it (false: seen before). Back-channel logout refuses a replayed logout
-    /// token by its `jti` this way.
+    /// recorded it (false: seen before).
     pub fn insert_once(&self, key: &str, ttl: Duration) -> Result<bool, StorageError> {
-        let full = format!("{}once:{key}", self.inner.prefix);
-        let reply: Option<String> = self.with_connection(key, |conn| {
+        let full = self.once_key(key);
+        let reply: Option<String> = self.with_connection(key, Retry::No, |conn| {
             redis::cmd("SET")
                 .arg(&full)
                 .arg(1)
@@ -292,20 +323,13 @@ impl RedisStore {
         Ok(reply.is_some())
     }
 
-    /// Removes a record of [`insert_once`](Self::insert_once) (so that a request that
-    /// failed after recording can be tried again).
-    pub fn remove_once(&self, key: &str) -> Result<(), StorageError> {
-        let full = format!("{}once:{key}", self.inner.prefix);
-        self.with_connection(key, |conn| redis::cmd("DEL").arg(&full).query::<i64>(conn))?;
-        Ok(())
-    }
-
     /// The server's remaining lifetime of `key`'s value, if it has one (for tests and
     /// diagnostics).
     pub fn ttl(&self, key: &str) -> Result<Option<Duration>, StorageError> {
         let full = self.key(key);
-        let seconds: i64 =
-            self.with_connection(key, |conn| redis::cmd("TTL").arg(&full).query(conn))?;
+        let seconds: i64 = self.with_connection(key, Retry::Yes, |conn| {
+            redis::cmd("TTL").arg(&full).query(conn)
+        })?;
         Ok(u64::try_from(seconds).ok().map(Duration::from_secs))
     }
 
@@ -313,19 +337,32 @@ impl RedisStore {
         format!("{}{key}", self.inner.prefix)
     }
 
+    fn index_prefix(&self) -> String {
+        format!("{}index:", self.inner.prefix)
+    }
+
     fn index_key(&self, target: &LogoutTarget) -> String {
-        format!("{}index:{}", self.inner.prefix, target.index_key())
+        format!("{}{}", self.index_prefix(), target.index_key())
+    }
+
+    fn once_key(&self, key: &str) -> String {
+        format!("{}once:{key}", self.inner.prefix)
     }
 
     /// Runs `command` on a pooled connection. A connection the server closed since it was
-    /// pooled (a restart) fails at once and is dropped by the pool; the command then runs
-    /// on the next one, at most once per pooled connection plus a new one.
+    /// pooled (a restart) fails at once and is dropped by the pool; a command that may run
+    /// twice ([`Retry::Yes`]) then runs on the next one, at most once per pooled connection
+    /// plus a new one.
     fn with_connection<T>(
         &self,
         key: &str,
+        retry: Retry,
         command: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, StorageError> {
-        let attempts = self.inner.pool.max_size() + 1;
+        let attempts = match retry {
+            Retry::Yes => self.inner.pool.max_size() + 1,
+            Retry::No => 1,
+        };
         let mut last = None;
         for _ in 0..attempts {
             let mut conn = self
@@ -344,7 +381,20 @@ impl RedisStore {
     }
 
     fn storage_error(&self, key: &str, e: &redis::RedisError) -> StorageError {
-        let unreachable = e.is_io_error()
+        use redis::{ErrorKind, ServerErrorKind};
+        // A server loading its data after a restart, or a replica or failover answering,
+        // will answer again shortly: unavailable, like one that cannot be reached.
+        let passing = matches!(
+            e.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::ReadOnly
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::TryAgain
+            )
+        );
+        let unreachable = passing
+            || e.is_io_error()
             || e.is_timeout()
             || e.is_connection_refusal()
             || e.is_connection_dropped();
@@ -360,12 +410,23 @@ impl RedisStore {
     }
 }
 
+/// Whether a command may run twice (it is idempotent, or a second run is harmless).
+#[derive(Clone, Copy)]
+enum Retry {
+    Yes,
+    No,
+}
+
 /// The logout targets of a stored session value (none when it is not a signed-in
-/// snapshot).
+/// snapshot). A target with a line break (never Logto's) is left out: the script keeps
+/// them one per line.
 fn session_targets(value: &str) -> Vec<LogoutTarget> {
     read_session(Some(value))
         .map(|snapshot| logout_targets(&snapshot))
         .unwrap_or_default()
+        .into_iter()
+        .filter(|target| !target.index_key().contains('\n'))
+        .collect()
 }
 
 /// Whether a value is a session that never signed in (short-lived).
@@ -373,12 +434,16 @@ fn is_pending(value: &str) -> bool {
     read_session(Some(value)).is_ok_and(|snapshot| !snapshot.is_authenticated())
 }
 
-/// A Redis URL without its password, for messages.
-fn redact(url: &str) -> String {
+/// A Redis URL without its password (in its user part, or as `?pass=` of a socket URL) and
+/// query, for messages.
+pub(crate) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
+            }
+            if parsed.query().is_some() {
+                parsed.set_query(Some("***"));
             }
             parsed.to_string()
         }

@@ -94,10 +94,10 @@ fn redis_concurrent_compare_and_swap_loses_no_increment() {
         .collect();
     let conflicts: u32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     let total = stores[0].get_value("counter").unwrap().unwrap();
-    assert_eq!(total, (threads * rounds).to_string());
-    assert!(
-        conflicts > 0,
-        "the threads did race (conflicts: {conflicts})"
+    assert_eq!(
+        total,
+        (threads * rounds).to_string(),
+        "after {conflicts} conflicts"
     );
 }
 
@@ -118,6 +118,7 @@ fn redis_every_write_sets_a_ttl_by_session_kind() {
     assert!(signed > Duration::from_secs(3500), "{signed:?}");
     // The default prefix, and a set without compare writes a TTL too.
     assert_eq!(server.command("EXISTS logto-rs:p"), ":1");
+    assert_eq!(server.command("TYPE logto-rs:p"), "+hash");
     assert!(store.swap("q", None, Some("not a snapshot")).unwrap());
     assert!(store.ttl("q").unwrap().is_some());
 }
@@ -160,19 +161,66 @@ fn redis_end_sessions_removes_every_session_of_a_sid_or_a_sub() {
 }
 
 #[test]
-fn redis_insert_once_refuses_a_second_insert_until_it_expires() {
+fn redis_the_index_follows_what_a_key_holds_now() {
     let server = RedisServer::start();
     let store = store(&server);
-    assert!(store.insert_once("jti-1", Duration::from_secs(1)).unwrap());
-    assert!(!store.insert_once("jti-1", Duration::from_secs(1)).unwrap());
-    assert!(store.insert_once("jti-2", Duration::from_secs(60)).unwrap());
-    store.remove_once("jti-2").unwrap();
-    assert!(store.insert_once("jti-2", Duration::from_secs(60)).unwrap());
-    std::thread::sleep(Duration::from_millis(2100));
+    // A refresh replaces the session's value: it is still found by its sid.
+    let first = signed_in("u1", "s1");
+    assert!(store.swap("k", Some(None), Some(&first)).unwrap());
+    let refreshed = first.replace(r#""v":1"#, r#""rt":"rotated","v":1"#);
+    assert_ne!(refreshed, first);
+    assert!(store
+        .swap("k", Some(Some(&first)), Some(&refreshed))
+        .unwrap());
+    assert_eq!(server.command("SISMEMBER test:index:sid:s1 test:k"), ":1");
+    // A fixed key (one session per store, as a CLI keeps it) signed in by another user,
+    // even with a plain set: the first user's logout does not end the second's session.
+    assert!(store.swap("k", None, Some(&signed_in("u2", "s2"))).unwrap());
+    assert_eq!(server.command("SISMEMBER test:index:sid:s1 test:k"), ":0");
+    let u1 = LogoutTarget::User { sub: "u1".into() };
+    assert_eq!(store.end_sessions(&u1).unwrap(), 0);
+    assert!(store.get_value("k").unwrap().is_some());
+    // An index entry left behind (say, by a value that expired) ends nothing either.
+    assert_eq!(server.command("SADD test:index:sub:u1 test:k"), ":1");
+    assert_eq!(store.end_sessions(&u1).unwrap(), 0);
+    assert!(store.get_value("k").unwrap().is_some());
+    let u2 = LogoutTarget::User { sub: "u2".into() };
+    assert_eq!(store.end_sessions(&u2).unwrap(), 1);
+}
+
+#[test]
+fn redis_a_logout_token_ends_sessions_once_until_its_record_expires() {
+    let server = RedisServer::start();
+    let store = store(&server);
+    let sid = LogoutTarget::Session { sid: "s1".into() };
+    let second = Duration::from_secs(1);
+    assert!(store
+        .swap("a", Some(None), Some(&signed_in("u1", "s1")))
+        .unwrap());
+    assert_eq!(
+        store.end_sessions_once(&sid, "jti-1", second).unwrap(),
+        Some(1)
+    );
+    assert!(store
+        .swap("b", Some(None), Some(&signed_in("u1", "s1")))
+        .unwrap());
+    assert_eq!(
+        store.end_sessions_once(&sid, "jti-1", second).unwrap(),
+        None,
+        "a replay"
+    );
     assert!(
-        store.insert_once("jti-1", Duration::from_secs(1)).unwrap(),
+        store.get_value("b").unwrap().is_some(),
+        "a replay ends nothing"
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        store.end_sessions_once(&sid, "jti-1", second).unwrap(),
+        Some(1),
         "expired"
     );
+    assert!(store.insert_once("jti-2", Duration::from_secs(60)).unwrap());
+    assert!(!store.insert_once("jti-2", Duration::from_secs(60)).unwrap());
 }
 
 #[test]
@@ -244,6 +292,14 @@ fn redis_settings_and_passwords_stay_out_of_messages() {
     assert!(!format!("{store:?}").contains("hunter2"));
     let down = store.get_value("k").unwrap_err();
     assert!(matches!(down, StorageError::Unavailable { .. }));
+    assert!(!down.to_string().contains("hunter2"), "{down}");
+    // A socket URL carries its password in the query.
+    let socket = RedisStore::builder("redis+unix:///nonexistent.sock?pass=hunter2")
+        .connect_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    assert!(!format!("{socket:?}").contains("hunter2"));
+    let down = socket.get_value("k").unwrap_err();
     assert!(!down.to_string().contains("hunter2"), "{down}");
     let zero = RedisStore::builder("redis://127.0.0.1/")
         .session_ttl(Duration::from_millis(500))

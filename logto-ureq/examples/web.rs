@@ -159,44 +159,62 @@ impl Backend {
         }
     }
 
-    /// Moves a session to a new id (after sign-in, against session fixation).
+    /// Moves a session to a new id (after sign-in, against session fixation): the old id,
+    /// which someone may have planted, keeps nothing.
     fn cycle(&self, id: &str) -> Result<String, StorageError> {
         let new_id = new_session_id();
-        if let Some(value) = self.get(id)? {
-            if self.compare_and_swap(&new_id, None, Some(&value))? {
-                self.compare_and_swap(id, Some(&value), None)?;
+        match self {
+            Backend::Memory { sessions, .. } => {
+                let mut map = sessions.lock();
+                if let Some(entry) = map.remove(id) {
+                    map.insert(new_id.clone(), entry);
+                }
+            }
+            // Copy, then delete the old one if it still holds what was copied; if another
+            // request wrote it meanwhile, copy again.
+            Backend::Redis(store) => {
+                for _ in 0..5 {
+                    let value = store.get_value(&Backend::redis_key(id))?;
+                    store.swap(&Backend::redis_key(&new_id), None, value.as_deref())?;
+                    let old = Backend::redis_key(id);
+                    if value.is_none() || store.swap(&old, Some(value.as_deref()), None)? {
+                        return Ok(new_id);
+                    }
+                }
+                return Err(StorageError::backend(
+                    "session",
+                    "it kept changing as it moved",
+                ));
             }
         }
         Ok(new_id)
     }
 
-    /// Records a logout token's replay key; false if it was seen before.
-    fn insert_once(&self, key: &str, ttl: Duration) -> Result<bool, StorageError> {
+    /// Ends every session a logout names, unless its replay key was seen (`None`): the map
+    /// is scanned (a back-channel logout is rare); Redis keeps an index. Atomic either way.
+    fn end_sessions_once(
+        &self,
+        target: &LogoutTarget,
+        replay_key: &str,
+        ttl: Duration,
+    ) -> Result<Option<usize>, StorageError> {
         match self {
-            Backend::Memory { seen, .. } => {
+            Backend::Memory { sessions, seen } => {
                 let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
                 seen.retain(|_, until| *until > now);
-                Ok(seen.insert(key.to_owned(), now + ttl).is_none())
-            }
-            Backend::Redis(store) => store.insert_once(key, ttl),
-        }
-    }
-
-    /// Ends every session a logout names: the map is scanned (a back-channel logout is
-    /// rare); Redis keeps an index.
-    fn end_sessions(&self, target: &LogoutTarget) -> Result<usize, StorageError> {
-        match self {
-            Backend::Memory { sessions, .. } => {
+                if seen.insert(replay_key.to_owned(), now + ttl).is_some() {
+                    return Ok(None);
+                }
                 let mut map = sessions.lock();
                 let before = map.len();
                 map.retain(|_, entry| {
                     let session = read_session(Some(&entry.value)).unwrap_or_default();
                     !logout_targets(&session).contains(target)
                 });
-                Ok(before - map.len())
+                Ok(Some(before - map.len()))
             }
-            Backend::Redis(store) => store.end_sessions(target),
+            Backend::Redis(store) => store.end_sessions_once(target, replay_key, ttl),
         }
     }
 }
@@ -395,20 +413,18 @@ fn backchannel_logout(app: &App, body: &[u8]) -> Reply {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     );
-    match app
-        .sessions
-        .insert_once(&logout.replay_key(), logout.replay_ttl(now))
-    {
-        Ok(true) => {}
-        Ok(false) => {
+    let ended = app.sessions.end_sessions_once(
+        &logout.target,
+        &logout.replay_key(),
+        logout.replay_ttl(now),
+    );
+    match ended {
+        Ok(Some(ended)) => Reply::Json(200, json!({ "ended": ended })),
+        Ok(None) => {
             let jti = logout.claims.jti.clone().unwrap_or_default();
             let replayed = logto_ureq::proto::LogoutTokenError::Replayed { jti };
-            return refused(&Error::Protocol(replayed.into()));
+            refused(&Error::Protocol(replayed.into()))
         }
-        Err(e) => return error_reply(&e.into()),
-    }
-    match app.sessions.end_sessions(&logout.target) {
-        Ok(ended) => Reply::Json(200, json!({ "ended": ended })),
         Err(e) => error_reply(&e.into()),
     }
 }

@@ -337,6 +337,7 @@ async fn sign_out_at_the_provider(browser: &Client, provider: &Provider, base: &
     browser.goto(&format!("{base_b}/")).await.unwrap();
     wait_for_text(browser, "#status", "Authenticated").await;
 
+    let calls_before = provider.backchannel_calls().len();
     let end_session = format!(
         "{}?client_id={}&post_logout_redirect_uri={}",
         provider.end_session_endpoint(),
@@ -349,6 +350,11 @@ async fn sign_out_at_the_provider(browser: &Client, provider: &Provider, base: &
     browser.goto(&format!("{base_b}/")).await.unwrap();
     wait_for_text(browser, "#status", "Not authenticated").await;
     let calls = provider.backchannel_calls();
+    assert_eq!(
+        calls.len(),
+        calls_before + 1,
+        "one back-channel call: {calls:?}"
+    );
     assert!(
         calls
             .last()

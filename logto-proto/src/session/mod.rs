@@ -846,14 +846,23 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         let unsaved_rotation = self.policy == Policy::Leased
             && self.ours().refresh_token.is_some()
             && self.ours().refresh_token != self.written_rt;
+        // The lease as stored, not as this call would renew it with the failed write: past
+        // it, another client may take the lease and present the consumed refresh token.
         let lease_until = self
-            .ours()
+            .base
             .lease
             .as_ref()
             .filter(|lease| lease.holder == self.holder)
             .map(|lease| lease.until);
+        // Bounded whatever the clock does (a frozen or stepped-back clock): each wait is at
+        // least 200 ms, so this is about the lease's lifetime of waits.
+        let max_failures = refresh_lease_ttl(self.config).saturating_mul(5);
         match lease_until {
-            Some(until) if unsaved_rotation && now < until => {
+            Some(until)
+                if unsaved_rotation
+                    && now < until
+                    && u64::from(self.write_failures) < max_failures =>
+            {
                 self.write_failures += 1;
                 let backoff = Duration::from_millis(100 << self.write_failures.min(4));
                 let left = Duration::from_secs(until.secs_since(now));
