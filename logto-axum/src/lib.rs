@@ -92,7 +92,7 @@
 //!   write loses the rotated refresh token;
 //! - **back-channel logout**: it indexes each signed-in session under its ID token's `sid`
 //!   and `sub` and deletes them on [`SessionStore::end_sessions`], and records logout-token
-//!   ids once ([`SessionStore::insert_once`]).
+//!   ids once, in the same step ([`SessionStore::end_sessions_once`]).
 //!
 //! ## Several instances: Redis
 //! Behind a load balancer, every instance must see the same sessions. With the `redis`

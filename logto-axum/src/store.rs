@@ -101,7 +101,7 @@ struct State {
     last_sweep: u64,
     /// Back-channel logout: the sessions of each [`LogoutTarget::index_key`].
     index: HashMap<String, HashSet<String>>,
-    /// [`SessionStore::insert_once`] records, with when each expires.
+    /// Logout tokens seen ([`SessionStore::end_sessions_once`]), with when each record expires.
     once: HashMap<String, u64>,
 }
 
