@@ -8,6 +8,7 @@ use logto_proto::{
     decode_claims, AccessToken, AccessTokenClaims, BackchannelLogout, ClientError as Error, Config,
     IdTokenClaims, Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy, SignInOptions,
     SignOutResult, Snapshot, Step, TokenTarget, TransportError, UnixTime, UserInfo,
+    VerifiedAccessToken,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -223,6 +224,30 @@ impl LogtoClient {
     ) -> Result<BackchannelLogout, Error> {
         self.run(Call::handle_backchannel_logout(self.env(), form_body))
             .await
+    }
+
+    /// A machine-to-machine token for `target`, fetched now (client credentials with the
+    /// app secret; not cached: [`MachineClient`](crate::MachineClient) caches). This
+    /// client's session is not read or written.
+    pub async fn fetch_machine_token(&self, target: TokenTarget) -> Result<AccessToken, Error> {
+        self.run(Call::fetch_machine_token(self.env(), target))
+            .await
+    }
+
+    /// Verifies the bearer token of an `Authorization` header value presented to an API,
+    /// now (not cached: [`ApiValidator`](crate::ApiValidator) caches and authorizes). This
+    /// client's session is not read or written.
+    pub async fn verify_access_token(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<VerifiedAccessToken, Error> {
+        self.run(Call::verify_access_token(self.env(), authorization))
+            .await
+    }
+
+    /// The time on this client's clock.
+    pub fn now(&self) -> UnixTime {
+        (self.clock)()
     }
 
     /// Whether the session holds an ID token (a sign-in completed, no sign-out since).

@@ -56,6 +56,7 @@
 #![warn(missing_docs)]
 
 mod client;
+mod machine;
 mod storage;
 mod transport;
 
@@ -63,10 +64,11 @@ pub use client::{Clock, Entropy, LogtoClient};
 pub use logto_proto as proto;
 pub use logto_proto::adapter::SESSION_KEY;
 pub use logto_proto::{
-    AccessToken, AccessTokenClaims, BackchannelLogout, ClientAuth, Config as LogtoConfig,
-    DirectSignIn, FirstScreen, IdTokenClaims, Identifier, InteractionMode, LogoutTarget,
-    OrganizationTokenClaims, Prompt, Revocation, SignInOptions, SignOutResult, TokenTarget,
-    UnixTime, UserInfo, UserScope,
+    AccessToken, AccessTokenClaims, AccessTokenError, BackchannelLogout, ClientAuth,
+    Config as LogtoConfig, DirectSignIn, FirstScreen, IdTokenClaims, Identifier, InteractionMode,
+    LogoutTarget, OrganizationTokenClaims, Prompt, Requirement, Revocation, SignInOptions,
+    SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope, VerifiedAccessToken,
 };
 pub use logto_proto::{ClientError as Error, StorageError, TransportError, TransportErrorKind};
+pub use machine::{ApiValidator, MachineClient, DEFAULT_VERIFIED_CACHE};
 pub use storage::{FileStorage, MemoryStorage, Storage, StorageFuture};

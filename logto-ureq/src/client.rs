@@ -7,6 +7,7 @@ use logto_proto::{
     decode_claims, AccessToken, AccessTokenClaims, BackchannelLogout, ClientError as Error, Config,
     IdTokenClaims, Operation, OrganizationTokenClaims, ProviderCache, SignInEntropy, SignInOptions,
     SignOutResult, Snapshot, Step, TokenTarget, TransportError, UnixTime, UserInfo,
+    VerifiedAccessToken,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -210,6 +211,28 @@ impl LogtoClient {
     /// session is not read or written.
     pub fn handle_backchannel_logout(&self, form_body: &[u8]) -> Result<BackchannelLogout, Error> {
         self.run(Call::handle_backchannel_logout(self.env(), form_body))
+    }
+
+    /// A machine-to-machine token for `target`, fetched now (client credentials with the
+    /// app secret; not cached: [`MachineClient`](crate::MachineClient) caches). This
+    /// client's session is not read or written.
+    pub fn fetch_machine_token(&self, target: TokenTarget) -> Result<AccessToken, Error> {
+        self.run(Call::fetch_machine_token(self.env(), target))
+    }
+
+    /// Verifies the bearer token of an `Authorization` header value presented to an API,
+    /// now (not cached: [`ApiValidator`](crate::ApiValidator) caches and authorizes). This
+    /// client's session is not read or written.
+    pub fn verify_access_token(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<VerifiedAccessToken, Error> {
+        self.run(Call::verify_access_token(self.env(), authorization))
+    }
+
+    /// The time on this client's clock.
+    pub fn now(&self) -> UnixTime {
+        (self.clock)()
     }
 
     /// Whether the session holds an ID token (a sign-in completed, no sign-out since).

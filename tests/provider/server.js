@@ -94,6 +94,8 @@ if (!['all', 'logto'].includes(config.pkceRequired)) fail('PKCE_REQUIRED must be
 // ---------------------------------------------------------------------------------------------
 
 const users = new Map(fixtures.users.map((user) => [user.id, structuredClone(user)]));
+// Machine-to-machine apps (client credentials), with the API scopes their machine roles grant.
+const machineApps = new Map((fixtures.machineApps ?? []).map((app) => [app.id, app]));
 const organizations = new Map(fixtures.organizations.map((org) => [org.id, org]));
 const resources = new Map(fixtures.resources.map((resource) => [resource.indicator, resource]));
 
@@ -313,7 +315,11 @@ async function getResourceServerInfo(ctx, indicator) {
 
   const accountId = ctx.oidc.session?.accountId ?? ctx.oidc.entities.Account?.accountId;
   const user = accountId ? users.get(accountId) : undefined;
-  const scopes = user ? userResourceScopes(user, indicator, organizationIdOf(ctx)) : [];
+  // A machine (client credentials) holds the scopes of its machine roles, like Logto.
+  const machine = !user && ctx.oidc.params?.grant_type === 'client_credentials'
+    ? machineApps.get(ctx.oidc.client?.clientId) : undefined;
+  const scopes = user ? userResourceScopes(user, indicator, organizationIdOf(ctx))
+    : (machine?.resources?.[indicator] ?? []).filter((scope) => resource.scopes.includes(scope));
   return {
     ...sharedResourceServerData(),
     accessTokenTTL: resourceTtl(resource),
@@ -458,6 +464,16 @@ function buildClients() {
       client_name: 'Single-page app (public)',
       token_endpoint_auth_method: 'none',
     },
+    ...[...machineApps.values()].map((app) => ({
+      client_id: app.id,
+      client_secret: app.secret,
+      client_name: app.name,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: state.alg,
+    })),
   ];
 }
 
@@ -749,6 +765,12 @@ function publicConfig() {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     public_client: { client_id: config.publicClient.id, token_endpoint_auth_method: 'none' },
+    machine_clients: [...machineApps.values()].map((app) => ({
+      client_id: app.id,
+      client_secret: app.secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      resources: app.resources,
+    })),
     redirect_uris: config.redirectUris,
     post_logout_redirect_uris: config.postLogoutRedirectUris,
     pkce_required: config.pkceRequired,

@@ -86,6 +86,8 @@ struct ServedConfig {
     signing_alg: String,
     confidential_client: ClientCredentials,
     public_client: ClientCredentials,
+    #[serde(default)]
+    machine_clients: Vec<ClientCredentials>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     resources: Vec<ApiResource>,
@@ -350,6 +352,13 @@ impl Provider {
     /// The public client (`token_endpoint_auth_method: none`, SPA-like).
     pub fn public_client(&self) -> &ClientCredentials {
         &self.config.public_client
+    }
+
+    /// The machine-to-machine app (client credentials, `client_secret_basic`): its machine
+    /// roles grant `read:data write:data` on `https://api.example.com` and `read:reports` on
+    /// `https://api2.example.com`.
+    pub fn machine_client(&self) -> &ClientCredentials {
+        &self.config.machine_clients[0]
     }
 
     /// The first registered redirect URI (`http://127.0.0.1/callback` by default).

@@ -175,6 +175,29 @@ impl<'a> Call<'a, ()> {
     }
 }
 
+impl<'a> Call<'a, crate::access::VerifiedAccessToken> {
+    /// Verifies a bearer access token presented to an API (see
+    /// [`Context::verify_access_token`](crate::Context::verify_access_token)). The call
+    /// never reads or writes a session: it only fetches the provider's keys when needed.
+    pub fn verify_access_token(env: CallEnv<'a>, authorization: Option<&str>) -> Self {
+        let token = crate::access::bearer_token(authorization).map(str::to_owned);
+        Call::new(env, Policy::Sessionless, None, move |cx, _| {
+            cx.verify_access_token(token.clone())
+        })
+    }
+}
+
+impl<'a> Call<'a, AccessToken> {
+    /// A machine-to-machine token (see
+    /// [`Context::fetch_machine_token`](crate::Context::fetch_machine_token)). The call never
+    /// reads or writes a session.
+    pub fn fetch_machine_token(env: CallEnv<'a>, target: TokenTarget) -> Self {
+        Call::new(env, Policy::Sessionless, None, move |cx, _| {
+            cx.fetch_machine_token(target.clone())
+        })
+    }
+}
+
 impl<'a> Call<'a, BackchannelLogout> {
     /// Verifies a back-channel logout request from its form body (see
     /// [`Context::handle_backchannel_logout`](crate::Context::handle_backchannel_logout)).
