@@ -52,6 +52,12 @@ pub enum Error {
     },
     /// A handler asked for a Logto extractor on a router without [`Logto::layer`](crate::Logto::layer).
     MissingLayer,
+    /// An [`OrganizationToken`](crate::OrganizationToken) route has no path parameter of
+    /// that name (see [`LogtoApi::organization_param`](crate::LogtoApi::organization_param)).
+    MissingOrganizationParam {
+        /// The parameter's name.
+        name: String,
+    },
     /// The session store setting (`LOGTO_SESSION_STORE`) names no store this build has.
     InvalidSessionStore {
         /// The value given, its password replaced by `***`.
@@ -76,6 +82,7 @@ impl Error {
             Error::InvalidPath { .. } => "invalid_path",
             Error::MissingLayer => "missing_layer",
             Error::InvalidSessionStore { .. } => "invalid_session_store",
+            Error::MissingOrganizationParam { .. } => "missing_organization_param",
         }
     }
 
@@ -92,7 +99,8 @@ impl Error {
             Error::InvalidBaseUrl { .. }
             | Error::InvalidPath { .. }
             | Error::MissingLayer
-            | Error::InvalidSessionStore { .. } => 500,
+            | Error::InvalidSessionStore { .. }
+            | Error::MissingOrganizationParam { .. } => 500,
         }
     }
 }
@@ -128,6 +136,10 @@ impl fmt::Display for Error {
                 "a Logto extractor ran without Logto's layer: add `.layer(logto.layer())` \
                  to the router",
             ),
+            Error::MissingOrganizationParam { name } => write!(
+                f,
+                "the route has no path parameter `{name}` naming the organization"
+            ),
             Error::InvalidSessionStore { value, reason } => {
                 write!(f, "session store `{value}`: {reason}")
             }
@@ -155,6 +167,11 @@ impl IntoResponse for Error {
         if let Error::SignInRequired { location } = &self {
             return Redirect::to(location).into_response();
         }
+        if let Error::Client(ClientError::Protocol(logto_isahc::proto::Error::AccessToken(e))) =
+            &self
+        {
+            return bearer_refusal(e);
+        }
         let status =
             StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let error = match &self {
@@ -172,4 +189,23 @@ impl IntoResponse for Error {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
+}
+
+/// An API request whose bearer token was refused, as RFC 6750 says: 401 `invalid_token` or
+/// 403 `insufficient_scope` with the `WWW-Authenticate` challenge, and the code as the JSON
+/// body's `error`.
+fn bearer_refusal(e: &logto_isahc::AccessTokenError) -> Response {
+    tracing::info!(kind = "access_token", status = e.http_status(), "{e}");
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let code = e.error_code().unwrap_or("invalid_token");
+    let mut response = (status, Json(serde_json::json!({ "error": code }))).into_response();
+    if let Ok(challenge) = HeaderValue::from_str(&e.www_authenticate()) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

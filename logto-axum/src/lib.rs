@@ -126,15 +126,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod api;
 mod error;
 mod extract;
 mod routes;
 mod session;
 mod store;
 
+pub use api::{ApiToken, LogtoApi, OrganizationToken};
 pub use error::Error;
 pub use extract::User;
-pub use logto_isahc::{self, IdTokenClaims, LogtoClient, LogtoConfig, UserInfo};
+pub use logto_isahc::{
+    self, AccessTokenError, IdTokenClaims, LogtoClient, LogtoConfig, Requirement, UserInfo,
+    VerifiedAccessToken,
+};
 #[cfg(feature = "redis")]
 pub use logto_redis::{self, RedisStore};
 pub use session::{Logto, LogtoBuilder, LogtoSession};

@@ -13,6 +13,7 @@
 //!   clones on several threads are one browser sending concurrent requests.
 //! * [`RedisServer`]: a real `redis-server` on a free loopback port, stopped and restarted
 //!   by PID with its data kept.
+//! * [`examples`]: the workspace's example programs, built and run as processes.
 //! * [`raw`]: plain HTTP helpers for tests that speak the protocol by hand (PKCE, authorization
 //!   URLs, form posts with client authentication, JWT decoding without verification).
 //!
@@ -37,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod browser;
+pub mod examples;
 mod process;
 mod provider;
 pub mod raw;

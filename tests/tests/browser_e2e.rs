@@ -11,110 +11,18 @@
 //! of the authenticated page land in `<target dir>/e2e/<sample>-authenticated.png`.
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use logto_integration::examples::{
+    artifacts_dir, example_binary, free_port, start_server, ChildProcess,
+};
 use logto_integration::{Provider, RedisServer};
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Mutex};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const INSTALL_HINT: &str =
     "install chromium and chromium-driver (apt-get install chromium chromium-driver)";
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A child process (and its process group) killed when dropped.
-struct Process {
-    child: Child,
-}
-
-impl Process {
-    fn spawn(command: &mut Command, what: &str) -> Process {
-        // Its own process group, so that dropping it also ends what it started (chromedriver
-        // starts chromium).
-        command.process_group(0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what} ({command:?}): {e}"));
-        Process { child }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().unwrap().port()
-}
-
-fn workspace_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-/// This test binary's `target/<profile>` directory (honours `CARGO_TARGET_DIR`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent() // deps
-        .and_then(Path::parent)
-        .expect("test binary in target/<profile>/deps")
-        .to_owned()
-}
-
-/// Where the screenshots and logs go: `<target dir>/e2e`.
-fn artifacts_dir() -> PathBuf {
-    let dir = profile_dir().parent().unwrap().join("e2e");
-    std::fs::create_dir_all(&dir).expect("create the e2e artifacts directory");
-    dir
-}
-
-/// Builds `package`'s `web` example with the test's profile and target directory, and copies
-/// it out (both examples are called `web`, so the second build overwrites the first one).
-fn sample_binary(package: &str) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = BUILD.lock().unwrap_or_else(|p| p.into_inner());
-    let profile_dir = profile_dir();
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .current_dir(workspace_dir())
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .args(["build", "--message-format=json-render-diagnostics"])
-        .args(["-p", package, "--example", "web"])
-        .stderr(Stdio::inherit());
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => {}
-        Some(profile) => {
-            cargo.args(["--profile", profile]);
-        }
-    }
-    let output = cargo.output().expect("run cargo build");
-    assert!(
-        output.status.success(),
-        "cargo build -p {package} --example web failed"
-    );
-    let built = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "web")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no `web` executable");
-    let copy = artifacts_dir().join(format!("{package}-web"));
-    std::fs::copy(&built, &copy).expect("copy the sample binary");
-    copy
-}
 
 fn binary(env: &str, default: &str) -> String {
     let path = std::env::var(env).unwrap_or_else(|_| default.to_owned());
@@ -143,7 +51,7 @@ fn start_sample(
     base_url: &str,
     redis: &RedisServer,
     log: &Path,
-) -> Process {
+) -> ChildProcess {
     let client = provider.confidential_client();
     let mut command = Command::new(binary);
     command
@@ -156,24 +64,8 @@ fn start_sample(
         )
         .env("LOGTO_RESOURCES", "https://api.example.com")
         .env("BASE_URL", base_url)
-        .env("LOGTO_SESSION_STORE", redis.url())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).expect("create the sample's log"));
-    let mut process = Process::spawn(&mut command, "the sample app");
-    let stdout = process.child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("Listening") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    if rx.recv_timeout(TIMEOUT).is_err() {
-        let log = std::fs::read_to_string(log).unwrap_or_default();
-        panic!("the sample {} did not start: {log}", binary.display());
-    }
-    process
+        .env("LOGTO_SESSION_STORE", redis.url());
+    start_server(command, log)
 }
 
 /// The text of the element `css`, waiting for it to show `expected` (or panicking with the
@@ -367,7 +259,7 @@ fn run(sample: &str, package: &str) {
     let chromium = binary("CHROMIUM", "/usr/bin/chromium");
     let chromedriver = binary("CHROMEDRIVER", "chromedriver");
     let started = Instant::now();
-    let binary = sample_binary(package);
+    let binary = example_binary(package, "web");
     eprintln!("{sample}: built in {:?}", started.elapsed());
 
     // Two instances of the sample sharing one Redis; the provider's back-channel logout
@@ -386,7 +278,7 @@ fn run(sample: &str, package: &str) {
     let _sample_b = start_sample(&binary, &provider, &base_b, &redis, &log_b);
 
     let driver_port = free_port();
-    let _driver = Process::spawn(
+    let _driver = ChildProcess::spawn(
         Command::new(&chromedriver)
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())
