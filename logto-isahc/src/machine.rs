@@ -4,7 +4,7 @@ use crate::LogtoClient;
 use async_lock::Mutex as AsyncMutex;
 use logto_proto::{
     AccessToken, ClientError as Error, Config, MachineTokens, Requirement, TokenTarget,
-    VerifiedAccessToken, VerifiedTokens,
+    VerifiedAccessToken, VerifiedTokenCache,
 };
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -127,7 +127,7 @@ impl MachineClient {
 #[derive(Clone)]
 pub struct ApiValidator {
     client: LogtoClient,
-    verified: Arc<RwLock<VerifiedTokens>>,
+    verified: Arc<VerifiedTokenCache>,
 }
 
 /// How many verified tokens an [`ApiValidator`] keeps by default.
@@ -154,7 +154,7 @@ impl ApiValidator {
     pub fn with_client(client: LogtoClient) -> ApiValidator {
         ApiValidator {
             client,
-            verified: Arc::new(RwLock::new(VerifiedTokens::new(DEFAULT_VERIFIED_CACHE))),
+            verified: Arc::new(VerifiedTokenCache::new(DEFAULT_VERIFIED_CACHE)),
         }
     }
 
@@ -162,7 +162,7 @@ impl ApiValidator {
     #[must_use]
     pub fn with_cache(self, capacity: usize) -> ApiValidator {
         ApiValidator {
-            verified: Arc::new(RwLock::new(VerifiedTokens::new(capacity))),
+            verified: Arc::new(VerifiedTokenCache::new(capacity)),
             ..self
         }
     }
@@ -189,21 +189,12 @@ impl ApiValidator {
     ) -> Result<Arc<VerifiedAccessToken>, Error> {
         let token =
             logto_proto::bearer_token(authorization).map_err(|e| Error::Protocol(e.into()))?;
-        let key = VerifiedTokens::key(token);
         let now = self.client.now();
-        let cached = self
-            .verified
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key, now);
-        if let Some(verified) = cached {
+        if let Some(verified) = self.verified.get(token, now) {
             return Ok(verified);
         }
         let verified = Arc::new(self.client.verify_access_token(authorization).await?);
-        self.verified
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, verified.clone(), now);
+        self.verified.insert(token, verified.clone(), now);
         Ok(verified)
     }
 }

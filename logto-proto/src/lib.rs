@@ -188,7 +188,7 @@ pub use logout::{
     logout_token_from_form, verify_logout_token, BackchannelLogout, LogoutTarget, LogoutTokenCheck,
     LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_TYPE,
 };
-pub use machine::{MachineTokens, VerifiedTokens};
+pub use machine::{MachineTokens, VerifiedTokenCache, VerifiedTokens};
 pub use metadata::{ProviderCache, ProviderMetadata};
 pub use ops::{
     run, Context, Discover, FetchMachineToken, FetchUserInfo, GetAccessToken,
