@@ -4,7 +4,7 @@
 //! web app for the same API, and organization tokens.
 
 use logto_integration::examples::{artifacts_dir, example_binary, free_port, start_server};
-use logto_integration::{raw, Browser, Provider};
+use logto_integration::{raw, Browser, Provider, Visitor};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
@@ -65,7 +65,11 @@ fn user_token(provider: &Provider, resource: Option<&str>, organization: Option<
 
 #[test]
 fn api_examples_run_with_their_contract() {
-    let provider = Provider::start();
+    let web_port = free_port();
+    let web_base = format!("http://127.0.0.1:{web_port}");
+    let provider = Provider::builder()
+        .redirect_uris(&["http://127.0.0.1/callback", &format!("{web_base}/callback")])
+        .start();
     let api_binary = example_binary("logto-axum", "api");
     let m2m_binary = example_binary("logto-ureq", "m2m");
     let addr = format!("127.0.0.1:{}", free_port());
@@ -145,6 +149,34 @@ fn api_examples_run_with_their_contract() {
     );
     let org2 = user_token(&provider, None, Some("org2"));
     assert_eq!(members("org2", &org2).status, 403);
+
+    // The web sample's token for the API, as its /api/access-token route gives it.
+    let client = provider.confidential_client();
+    let mut command = Command::new(example_binary("logto-axum", "web"));
+    command
+        .env("LOGTO_ENDPOINT", provider.endpoint())
+        .env("LOGTO_APP_ID", &client.client_id)
+        .env("LOGTO_APP_SECRET", client.client_secret.as_deref().unwrap())
+        .env("LOGTO_SCOPES", "read")
+        .env("LOGTO_RESOURCES", SHOPPING)
+        .env("BASE_URL", &web_base);
+    let _web = start_server(command, &artifacts_dir().join("api-web.log"));
+    let visitor = Visitor::new(&web_base);
+    let started = visitor.get("/sign-in");
+    let alice = provider.alice();
+    let callback = Browser::new().sign_in(
+        started.header("location").expect("a redirect to sign in"),
+        &alice.username,
+        &alice.password,
+    );
+    visitor.get(&callback).expect_status(303);
+    let reply = visitor
+        .get(&format!("/api/access-token?resource={SHOPPING}"))
+        .ok_json();
+    let web_token = reply["token"].as_str().expect("a token");
+    let me = call("GET", &format!("{base}/api/me"), Some(web_token)).ok_json();
+    assert_eq!(me["sub"], "user-alice");
+    call("GET", &format!("{base}/api/orders"), Some(web_token)).expect_status(200);
 
     // No token, or not one for this API.
     let none = call("GET", &format!("{base}/api/me"), None);
