@@ -222,6 +222,18 @@ fn every_malformed_or_forged_token_is_a_401_invalid_token() {
         (key.sign(&claims), "Type"), // jwt-simple's default `typ: JWT`
     ];
     let valid = key.sign_typed(&claims, "at+jwt");
+    // Algorithm confusion: HS256 keyed with the provider's public key, which anyone has.
+    let public = key.public_jwk().to_string();
+    let confused = {
+        use jwt_simple::prelude::*;
+        let hmac = HS256Key::from_bytes(public.as_bytes()).with_key_id(kid.as_str().unwrap());
+        let custom: serde_json::Map<String, Value> = claims.as_object().unwrap().clone();
+        let mut c = Claims::with_custom_claims(custom, Duration::from_secs(0));
+        c.issued_at = None;
+        c.expires_at = None;
+        c.invalid_before = None;
+        hmac.authenticate(c).unwrap()
+    };
     for (token, kind) in cases {
         let e = refused(&mut h, &token);
         let shown = format!("{e:?}");
@@ -245,6 +257,11 @@ fn every_malformed_or_forged_token_is_a_401_invalid_token() {
         assert_eq!(verify(&mut h, header), Err(Error::AccessToken(expected)));
     }
     assert_eq!(AccessTokenError::Missing.www_authenticate(), "Bearer");
+    let e = refused(&mut h, &confused);
+    assert!(
+        matches!(e, AccessTokenError::Jws(IdTokenError::UnsupportedAlgorithm { ref alg }) if alg == "HS256"),
+        "{e:?}"
+    );
     // A valid one, to be sure the cases above failed for their reason.
     assert!(verify(&mut h, Some(&bearer(&valid))).is_ok());
 }
