@@ -231,7 +231,7 @@ impl LogtoBuilder {
     /// (the `redis` feature).
     pub fn store_from_url(self, value: &str) -> Result<Self, Error> {
         let invalid = |reason: String| Error::InvalidSessionStore {
-            value: crate::store::redact_url(value),
+            value: logto_isahc::proto::redact_url(value),
             reason,
         };
         if value.trim() == "memory" {

@@ -137,23 +137,6 @@ impl Default for MemoryStore {
     }
 }
 
-/// A store URL without its password (in its user part, or in its query, where a Redis
-/// socket URL carries it), for messages.
-pub(crate) fn redact_url(value: &str) -> String {
-    match url::Url::parse(value) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            if parsed.query().is_some() {
-                parsed.set_query(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<not a URL>".to_owned(),
-    }
-}
-
 fn system_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

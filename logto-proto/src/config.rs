@@ -528,6 +528,26 @@ fn normalise_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<Strin
 
 /// `url` with any `user:password@` before its host replaced by `***@`: what errors show of
 /// a URL that may carry credentials.
+/// A URL as messages and logs may show it: the credentials before its host and its query
+/// (where, say, a Redis socket URL carries a password) replaced by `***`.
+///
+/// ```
+/// use logto_proto::redact_url;
+/// assert_eq!(redact_url("redis://:hunter2@cache:6379/0"), "redis://***@cache:6379/0");
+/// assert_eq!(redact_url("redis+unix:///run/redis.sock?pass=hunter2"), "redis+unix:///run/redis.sock?***");
+/// assert_eq!(redact_url("https://tenant.logto.app"), "https://tenant.logto.app");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let redacted = redact_credentials(url);
+    match redacted.split_once('?') {
+        Some((before, after)) => {
+            let fragment = after.find('#').map_or("", |i| &after[i..]);
+            format!("{before}?***{fragment}")
+        }
+        None => redacted,
+    }
+}
+
 pub(crate) fn redact_credentials(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_owned();

@@ -176,7 +176,7 @@ pub mod adapter {
     };
     pub use crate::session::{Call, CallEnv};
 }
-pub use config::{ClientAuth, Config, ConfigBuilder, Prompt};
+pub use config::{redact_url, ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};
 pub use error::{
     AccessTokenError, CallbackError, ClaimsError, ConfigError, DiscoveryError, Error, IdTokenError,

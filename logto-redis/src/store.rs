@@ -108,7 +108,7 @@ impl fmt::Debug for RedisStoreBuilder {
     // The URL may hold a password: only the server is shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStoreBuilder")
-            .field("address", &redact(&self.url))
+            .field("address", &logto_proto::redact_url(&self.url))
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
@@ -157,7 +157,7 @@ impl RedisStoreBuilder {
     /// The store. Fails only on an invalid URL or setting: the server is connected to when
     /// first used, so an app can start while Redis is still coming up.
     pub fn build(self) -> Result<RedisStore, Error> {
-        let address = redact(&self.url);
+        let address = logto_proto::redact_url(&self.url);
         let client = redis::Client::open(self.url.as_str()).map_err(|e| Error::InvalidUrl {
             url: address.clone(),
             reason: e.to_string(),
@@ -432,23 +432,6 @@ fn session_targets(value: &str) -> Vec<LogoutTarget> {
 /// Whether a value is a session that never signed in (short-lived).
 fn is_pending(value: &str) -> bool {
     read_session(Some(value)).is_ok_and(|snapshot| !snapshot.is_authenticated())
-}
-
-/// A Redis URL without its password (in its user part, or as `?pass=` of a socket URL) and
-/// query, for messages.
-pub(crate) fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            if parsed.query().is_some() {
-                parsed.set_query(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<unparsable URL>".to_owned(),
-    }
 }
 
 /// Makes the pool's connections: with a connect timeout, and read and write timeouts on
