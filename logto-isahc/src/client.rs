@@ -440,7 +440,12 @@ impl LogtoClient {
             match step {
                 Step::Done(value) => return Ok(value),
                 Step::ReadSession => {
-                    let stored = self.storage.get(SESSION_KEY).await?;
+                    let stored = match self.storage.get(SESSION_KEY).await {
+                        Ok(stored) => stored,
+                        // A rotated refresh token to merge: the call waits and reads again.
+                        Err(_) if call.handle_read_failed((self.clock)()) => continue,
+                        Err(e) => return Err(e.into()),
+                    };
                     match self.peek(stored.as_deref()) {
                         Some(parsed) => call.handle_read_parsed(stored, parsed, (self.clock)())?,
                         None => call.handle_read(stored, &mut self.reader_mut(), (self.clock)())?,

@@ -32,16 +32,28 @@ fn refresh(
     wait_secs: u64,
     mut fail: impl FnMut(usize, bool) -> bool,
 ) -> Run {
-    refresh_with(h, store, wait_secs, &mut fail, &mut |_| {})
+    refresh_with(h, store, wait_secs, &mut fail, &mut Hooks::default())
 }
 
-/// [`refresh`], with `before_response` called before each response is handed to the call.
+/// What a test does to the world around a call besides failing writes.
+#[derive(Default)]
+struct Hooks<'a> {
+    /// Called before each response is handed to the call.
+    before_response: Option<&'a mut dyn FnMut(&mut SimProvider)>,
+    /// Called before each write, with the store and whether the refresh was sent (another
+    /// writer's change, to make the write conflict).
+    before_write: Option<&'a mut dyn FnMut(&mut Option<String>, bool)>,
+    /// Whether the store fails read number `n` (after the refresh was sent or not).
+    fail_read: Option<&'a mut dyn FnMut(usize, bool) -> bool>,
+}
+
+/// [`refresh`], with [`Hooks`].
 fn refresh_with(
     h: &mut Harness,
     store: &mut Option<String>,
     wait_secs: u64,
     fail: &mut dyn FnMut(usize, bool) -> bool,
-    before_response: &mut dyn FnMut(&mut SimProvider),
+    hooks: &mut Hooks<'_>,
 ) -> Run {
     let env = CallEnv {
         config: &h.config,
@@ -51,7 +63,7 @@ fn refresh_with(
     };
     let mut call = Call::access_token(env, TokenTarget::resource(API), true);
     let mut reader = SessionReader::default();
-    let (mut waits, mut writes, mut refreshed) = (Vec::new(), 0, false);
+    let (mut waits, mut writes, mut reads, mut refreshed) = (Vec::new(), 0, 0, false);
     loop {
         let now = h.now();
         let step = match call.step(now) {
@@ -72,9 +84,29 @@ fn refresh_with(
                     gave_up: false,
                 }
             }
-            Step::ReadSession => call.handle_read(store.clone(), &mut reader, now).unwrap(),
+            Step::ReadSession => {
+                reads += 1;
+                if hooks
+                    .fail_read
+                    .as_mut()
+                    .is_some_and(|f| f(reads, refreshed))
+                {
+                    if !call.handle_read_failed(now) {
+                        return Run {
+                            outcome: Err(Error::Usage("the store failed a read")),
+                            waits,
+                            gave_up: true,
+                        };
+                    }
+                    continue;
+                }
+                call.handle_read(store.clone(), &mut reader, now).unwrap()
+            }
             Step::WriteSession { expected, new } => {
                 writes += 1;
+                if let Some(before_write) = hooks.before_write.as_mut() {
+                    before_write(store, refreshed);
+                }
                 if fail(writes, refreshed) {
                     if !call.handle_write_failed(now) {
                         return Run {
@@ -99,7 +131,9 @@ fn refresh_with(
             Step::Send(request) => {
                 refreshed |= String::from_utf8_lossy(&request.body).contains("refresh_token");
                 let response = h.provider.handle(request);
-                before_response(&mut h.provider);
+                if let Some(before_response) = hooks.before_response.as_mut() {
+                    before_response(&mut h.provider);
+                }
                 call.handle_response(response, h.now()).unwrap();
             }
             _ => unreachable!(),
@@ -203,17 +237,52 @@ fn the_retries_end_with_the_lease_as_stored_not_as_renewed() {
 fn refresh_late(h: &mut Harness, store: &mut Option<String>, late: u64) -> Run {
     let mut sent = false;
     let mut delayed = false;
-    refresh_with(
-        h,
-        store,
-        1,
-        &mut |_, refreshed| refreshed,
-        &mut |provider| {
-            if sent && !delayed {
-                provider.now += late;
-                delayed = true;
-            }
-            sent = true;
-        },
-    )
+    let mut delay = |provider: &mut SimProvider| {
+        if sent && !delayed {
+            provider.now += late;
+            delayed = true;
+        }
+        sent = true;
+    };
+    let mut hooks = Hooks {
+        before_response: Some(&mut delay),
+        ..Hooks::default()
+    };
+    refresh_with(h, store, 1, &mut |_, refreshed| refreshed, &mut hooks)
+}
+
+#[test]
+fn a_failed_read_to_merge_a_rotated_token_is_read_again() {
+    let (mut h, mut store) = signed_in_store();
+    // Another client writes the session (it clears the cached access tokens) while this
+    // call's refresh is in flight, so the rotated token's write conflicts; the store then
+    // fails the two reads the merge needs, and comes back.
+    let mut other_writer_done = false;
+    let mut other_writer = |store: &mut Option<String>, refreshed: bool| {
+        if refreshed && !other_writer_done {
+            let mut snapshot = Snapshot::from_json(store.as_deref().unwrap()).unwrap();
+            snapshot.clear_access_tokens();
+            *store = Some(snapshot.to_json());
+            other_writer_done = true;
+        }
+    };
+    let mut failed = 0;
+    let mut fail_read = |_: usize, refreshed: bool| {
+        let fail = refreshed && failed < 2;
+        failed += usize::from(fail);
+        fail
+    };
+    let mut hooks = Hooks {
+        before_write: Some(&mut other_writer),
+        fail_read: Some(&mut fail_read),
+        ..Hooks::default()
+    };
+    let run = refresh_with(&mut h, &mut store, 0, &mut |_, _| false, &mut hooks);
+    assert!(run.outcome.is_ok(), "{:?}", run.outcome.err());
+    assert_eq!(run.waits.len(), 2, "two failed reads, two waits");
+    let stored = stored_refresh_token(&store);
+    assert!(
+        h.provider.is_live_refresh_token(&stored),
+        "the rotated token reached the store"
+    );
 }

@@ -292,7 +292,17 @@ impl<T> Call<'_, T> {
     /// and once the lease has run out, it returns false: the call is over, and the driver
     /// reports the store's error (the stored session is as it was).
     pub fn handle_write_failed(&mut self, now: UnixTime) -> bool {
-        self.machine.write_failed(now)
+        self.machine.store_failed(now)
+    }
+
+    /// The read of [`Step::ReadSession`] failed (the store could not be reached, or answered
+    /// with an error). Returns whether the call goes on: as with
+    /// [`handle_write_failed`](Self::handle_write_failed), only while the call holds a
+    /// rotated refresh token the store does not have yet (a read after a write conflict, to
+    /// merge), and the lease lasts; it then waits and reads again. Otherwise the call is over
+    /// and the driver reports the store's error.
+    pub fn handle_read_failed(&mut self, now: UnixTime) -> bool {
+        self.machine.store_failed(now)
     }
 
     /// The wait of [`Step::Wait`] is over.
@@ -399,6 +409,11 @@ enum State {
     WriteAgain { then: Then, wait: Duration },
     /// Waiting for [`Call::handle_waited`] before writing again.
     WaitingToWrite(Then),
+    /// The store failed a read this call needs to merge a rotated refresh token: wait this
+    /// long, then read again.
+    ReadAgain { purpose: Purpose, wait: Duration },
+    /// Waiting for [`Call::handle_waited`] before reading again.
+    WaitingToRead(Purpose),
     /// Revoke this refresh token (the session was signed out meanwhile), then finish.
     Revoke(HttpRequest),
     /// Waiting for the revocation's answer.
@@ -425,7 +440,7 @@ trait Drive<T> {
         now: UnixTime,
     ) -> Result<(), Error>;
     fn written(&mut self, written: bool, now: UnixTime) -> Result<(), Error>;
-    fn write_failed(&mut self, now: UnixTime) -> bool;
+    fn store_failed(&mut self, now: UnixTime) -> bool;
     fn waited(&mut self, now: UnixTime) -> Result<(), Error>;
     fn response(&mut self, response: Option<HttpResponse>, now: UnixTime) -> Result<(), Error>;
     fn shared(&mut self, shared: &ProviderCache, now: UnixTime) -> bool;
@@ -461,7 +476,7 @@ struct Machine<'a, O: Operation> {
     held: Option<HttpRequest>,
     waits: u32,
     writes: u32,
-    /// Writes of a rotated refresh token the store failed.
+    /// Reads and writes the store failed while a rotated refresh token was unsaved.
     write_failures: u32,
     outcome: Option<Result<O::Output, Error>>,
 }
@@ -743,6 +758,10 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                     self.state = State::WaitingToWrite(then);
                     return Ok(Step::Wait(wait));
                 }
+                State::ReadAgain { purpose, wait } => {
+                    self.state = State::WaitingToRead(purpose);
+                    return Ok(Step::Wait(wait));
+                }
                 State::SendHeld => {
                     let request = self.held.take().ok_or(Error::Usage("no request held"))?;
                     self.state = State::Sending;
@@ -765,6 +784,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 | State::Writing { .. }
                 | State::Waiting
                 | State::WaitingToWrite(_)
+                | State::WaitingToRead(_)
                 | State::Revoking) => {
                     self.state = waiting;
                     return Err(Error::Usage("a step's answer is awaited"));
@@ -860,10 +880,11 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         Ok(())
     }
 
-    fn write_failed(&mut self, now: UnixTime) -> bool {
-        let State::Writing { then, .. } = std::mem::replace(&mut self.state, State::Over) else {
+    fn store_failed(&mut self, now: UnixTime) -> bool {
+        let failed = std::mem::replace(&mut self.state, State::Over);
+        if !matches!(failed, State::Writing { .. } | State::Reading(_)) {
             return false;
-        };
+        }
         // Only a refresh token the provider has rotated is worth waiting for the store: the
         // old one is consumed. Anything else fails now; the user's next request retries it.
         let unsaved_rotation = self.policy == Policy::Leased
@@ -889,9 +910,11 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
                 self.write_failures += 1;
                 let backoff = Duration::from_millis(100 << self.write_failures.min(4));
                 let left = Duration::from_secs(until.secs_since(now));
-                self.state = State::WriteAgain {
-                    then,
-                    wait: backoff.min(Duration::from_secs(1)).min(left),
+                let wait = backoff.min(Duration::from_secs(1)).min(left);
+                self.state = match failed {
+                    State::Writing { then, .. } => State::WriteAgain { then, wait },
+                    State::Reading(purpose) => State::ReadAgain { purpose, wait },
+                    _ => State::Over,
                 };
                 true
             }
@@ -903,6 +926,7 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         match std::mem::replace(&mut self.state, State::Over) {
             State::Waiting => self.state = State::Read(Purpose::Begin),
             State::WaitingToWrite(then) => self.state = State::Write(then),
+            State::WaitingToRead(purpose) => self.state = State::Read(purpose),
             other => {
                 self.state = other;
                 return Err(Error::Usage("no wait is awaited"));
