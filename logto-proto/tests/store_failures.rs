@@ -35,6 +35,9 @@ fn refresh(
     refresh_with(h, store, wait_secs, &mut fail, &mut Hooks::default())
 }
 
+/// Another writer's change to the store, given whether the refresh was sent.
+type OtherWriter<'a> = &'a mut dyn FnMut(&mut Option<String>, bool);
+
 /// What a test does to the world around a call besides failing writes.
 #[derive(Default)]
 struct Hooks<'a> {
@@ -42,7 +45,7 @@ struct Hooks<'a> {
     before_response: Option<&'a mut dyn FnMut(&mut SimProvider)>,
     /// Called before each write, with the store and whether the refresh was sent (another
     /// writer's change, to make the write conflict).
-    before_write: Option<&'a mut dyn FnMut(&mut Option<String>, bool)>,
+    before_write: Option<OtherWriter<'a>>,
     /// Whether the store fails read number `n` (after the refresh was sent or not).
     fail_read: Option<&'a mut dyn FnMut(usize, bool) -> bool>,
 }
