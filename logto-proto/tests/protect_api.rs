@@ -183,6 +183,10 @@ fn every_malformed_or_forged_token_is_a_401_invalid_token() {
         c[k] = v;
         c
     };
+    // Without `exp` (a `null` one is refused as a bad token by the rustcrypto backend's
+    // parser before the claims are read).
+    let mut without_exp = claims.clone();
+    without_exp.as_object_mut().unwrap().remove("exp");
     let cases: Vec<(String, &str)> = vec![
         ("not-a-jwt".into(), "Malformed"),
         (
@@ -213,10 +217,7 @@ fn every_malformed_or_forged_token_is_a_401_invalid_token() {
             key.sign_typed(&with("iss", json!("https://evil.example/oidc")), "at+jwt"),
             "Issuer",
         ),
-        (
-            key.sign_typed(&with("exp", Value::Null), "at+jwt"),
-            "MissingExpiry",
-        ),
+        (key.sign_typed(&without_exp, "at+jwt"), "MissingExpiry"),
         (key.sign_typed(&claims, "JWT"), "Type"),
         (key.sign_typed(&claims, "logout+jwt"), "Type"),
         (key.sign(&claims), "Type"), // jwt-simple's default `typ: JWT`
