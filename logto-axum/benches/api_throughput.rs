@@ -12,37 +12,15 @@
 
 use axum::routing::get;
 use axum::Json;
-use logto_integration::examples::{artifacts_dir, example_binary, free_port, start_server};
+use logto_integration::examples::{
+    artifacts_dir, example_binary, free_port, median, start_server, wrk,
+};
 use logto_integration::{raw, Provider};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 
 const API: &str = "https://shopping.example/api";
-
-/// Requests per second `wrk` measured at `url` with `header`.
-fn wrk(url: &str, header: &str, seconds: u64) -> f64 {
-    let output = Command::new("wrk")
-        .args(["-t2", "-c32", &format!("-d{seconds}s")])
-        .args(["-H", header])
-        .arg(url)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run wrk ({e}): apt-get install wrk"));
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        !text.contains("Non-2xx"),
-        "{url} answered errors under load:\n{text}"
-    );
-    text.lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"))
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -97,7 +75,7 @@ fn main() {
     std::thread::sleep(Duration::from_millis(200));
     let bare_url = format!("http://127.0.0.1:{bare_port}/api/me");
 
-    let header = format!("Authorization: Bearer {token}");
+    let header = [format!("Authorization: Bearer {token}")];
     let (mut api, mut bare) = (Vec::new(), Vec::new());
     // Each round measures both servers, in turn: a slow spell shows in both columns.
     for _ in 0..rounds {

@@ -14,6 +14,7 @@ use axum::routing::get;
 use axum::Json;
 use logto_axum::logto_isahc::proto::decode_claims;
 use logto_axum::IdTokenClaims;
+use logto_integration::examples::{median, wrk};
 use logto_integration::fixtures::API_RESOURCE;
 use logto_integration::{Provider, Visitor};
 use serde_json::{json, Value};
@@ -137,30 +138,6 @@ async fn serve_bytes(body: String) -> impl axum::response::IntoResponse {
     )
 }
 
-/// Requests per second `wrk` measured at `url`.
-fn wrk(url: &str, cookie: &str, seconds: u64) -> f64 {
-    let output = Command::new("wrk")
-        .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency"])
-        .args(["-H", &format!("Cookie: {cookie}")])
-        .arg(url)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run wrk ({e}): apt-get install wrk"));
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        !text.contains("Non-2xx"),
-        "{url} answered errors under load:\n{text}"
-    );
-    text.lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"))
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list`: nothing to list
@@ -220,7 +197,7 @@ fn main() {
     for _ in 0..rounds {
         for (i, route_figures) in figures.iter_mut().enumerate() {
             for (url, column) in targets(i).iter().zip(route_figures.iter_mut()) {
-                let figure = wrk(url, &cookie, seconds);
+                let figure = wrk(url, &[format!("Cookie: {cookie}")], seconds);
                 eprintln!("  {url}: {figure:.0}/s");
                 column.push(figure);
             }

@@ -132,3 +132,32 @@ pub fn start_server(mut command: Command, log: &Path) -> ChildProcess {
     }
     process
 }
+
+/// Requests per second `wrk -t2 -c32` measured at `url` for `seconds`, sending `headers`
+/// (`Name: value`). Panics when `wrk` is missing or any answer is not 2xx.
+pub fn wrk(url: &str, headers: &[String], seconds: u64) -> f64 {
+    let mut command = Command::new("wrk");
+    command.args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency"]);
+    for header in headers {
+        command.args(["-H", header]);
+    }
+    let output = command
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run wrk ({e}): apt-get install wrk"));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !text.contains("Non-2xx"),
+        "{url} answered errors under load:\n{text}"
+    );
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"))
+}
+
+/// The median of `values` (the upper one of an even count).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
