@@ -261,3 +261,42 @@ async fn api_requests_without_a_usable_token_are_401() {
         assert_eq!(e.http_status(), 401, "{kind}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_a_machine_gets_organization_tokens_for_its_organizations_only() {
+    let provider = Provider::start();
+    let validator = ApiValidator::new(provider.endpoint()).unwrap();
+    let machine = machine(&provider);
+    let target = TokenTarget::organization("org1").with_scopes(["read:members"]);
+    let token = machine.token(&target).await.unwrap();
+    assert_eq!(token.scope.as_deref(), Some("read:members"));
+    let members = Requirement::organization("org1").scopes(["read:members"]);
+    let verified = validator
+        .authorize(Some(&bearer(token.token.expose())), &members)
+        .await
+        .unwrap();
+    assert!(verified.is_machine());
+    assert_eq!(verified.organization_id(), Some("org1"));
+    // Not a token for another organization's routes, nor for the API.
+    let other = Requirement::organization("org2");
+    let e = refusal(
+        validator
+            .authorize(Some(&bearer(token.token.expose())), &other)
+            .await,
+    );
+    assert_eq!(e.http_status(), 401);
+    let api = Requirement::resource(API_RESOURCE);
+    let e = refusal(
+        validator
+            .authorize(Some(&bearer(token.token.expose())), &api)
+            .await,
+    );
+    assert_eq!(e.http_status(), 401);
+    // An organization the app is not in: 403 access_denied from the provider.
+    match machine.token(&TokenTarget::organization("org3")).await {
+        Err(Error::Provider(p)) => {
+            assert_eq!((p.status, p.error.as_deref()), (403, Some("access_denied")))
+        }
+        other => panic!("{other:?}"),
+    }
+}

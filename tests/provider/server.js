@@ -409,6 +409,44 @@ async function issueOrganizationToken(ctx) {
   };
 }
 
+/**
+ * Logto's organization token for a machine: the client credentials grant with
+ * `organization_id` and no `resource` gives a JWT for `urn:logto:organization:<id>` whose scope
+ * is the machine's organization-role permissions there, intersected with the requested ones;
+ * an app that is not in the organization gets 403 `access_denied`.
+ */
+async function issueMachineOrganizationToken(ctx) {
+  const request = tokenRequestOf(ctx);
+  if (!request?.organizationId || request.hasResource || ctx.oidc?.route !== 'token') return;
+  if (ctx.oidc.params?.grant_type !== 'client_credentials' || ctx.status !== 200) return;
+  const { provider, client } = ctx.oidc;
+  const roles = machineApps.get(client.clientId)?.organizations?.[request.organizationId];
+  if (!roles) {
+    ctx.status = 403;
+    ctx.body = { error: 'access_denied', error_description: 'app is not a member of the organization' };
+    return;
+  }
+  const available = fixtures.organizationScopes.filter((scope) => roles
+    .some((role) => fixtures.organizationRoles[role]?.scopes?.includes(scope)));
+  const requested = new Set(request.scope ? String(request.scope).split(' ') : available);
+  const issued = available.filter((scope) => requested.has(scope)).join(' ');
+  const audience = `${ORGANIZATION_URN_PREFIX}${request.organizationId}`;
+  const token = new provider.ClientCredentials({ client, scope: issued || undefined });
+  token.resourceServer = new provider.ResourceServer(audience, {
+    ...sharedResourceServerData(),
+    accessTokenTTL: config.ttl.organizationToken,
+    audience,
+    scope: available.join(' '),
+  });
+  const value = await token.save();
+  ctx.body = {
+    access_token: value,
+    expires_in: token.expiration,
+    token_type: 'Bearer',
+    scope: issued,
+  };
+}
+
 const ERROR_MESSAGES = {
   invalid_grant: 'Grant request is invalid.',
   invalid_client: 'Client authentication failed.',
@@ -551,6 +589,7 @@ function buildProvider() {
     rotateRefreshToken,
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       AuthorizationCode: config.ttl.authorizationCode,
       IdToken: config.ttl.idToken,
       RefreshToken: (ctx, token, client) => {
@@ -594,6 +633,7 @@ function buildProvider() {
     await next();
     try {
       await issueOrganizationToken(ctx);
+      await issueMachineOrganizationToken(ctx);
     } catch (error) {
       console.error('test provider: organization token failed', error);
       ctx.status = 500;
@@ -1001,7 +1041,11 @@ async function handle(req, res) {
     if (form.resource !== undefined) fields.resource = form.resource;
     if (organizationId !== undefined) fields.organization_id = organizationId;
     if (form.scope !== undefined) fields.scope = first(form.scope);
-    req[TOKEN_REQUEST] = { organizationId, hasResource: Boolean(first(form.resource)) };
+    req[TOKEN_REQUEST] = {
+      organizationId,
+      hasResource: Boolean(first(form.resource)),
+      scope: first(form.scope),
+    };
   }
   const entry = logRequest(req, url, fields);
   res.on('finish', () => { entry.status = res.statusCode; });
