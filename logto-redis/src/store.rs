@@ -240,10 +240,10 @@ impl RedisStore {
         new: Option<&str>,
     ) -> Result<bool, StorageError> {
         let full = self.key(key);
-        let targets = new.map(session_targets).unwrap_or_default();
-        let ttl = match new {
-            Some(value) if !targets.is_empty() || !is_pending(value) => self.inner.session_ttl,
-            _ => self.inner.pending_ttl,
+        let (pending, targets) = new.map(session_kind).unwrap_or((true, Vec::new()));
+        let ttl = match pending {
+            false => self.inner.session_ttl,
+            true => self.inner.pending_ttl,
         };
         let (mode, compared) = match expected {
             None => ("any", ""),
@@ -417,21 +417,21 @@ enum Retry {
     No,
 }
 
-/// The logout targets of a stored session value (none when it is not a signed-in
-/// snapshot). A target with a line break (never Logto's) is left out: the script keeps
-/// them one per line.
-fn session_targets(value: &str) -> Vec<LogoutTarget> {
-    read_session(Some(value))
-        .map(|snapshot| logout_targets(&snapshot))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|target| !target.index_key().contains('\n'))
-        .collect()
-}
-
-/// Whether a value is a session that never signed in (short-lived).
-fn is_pending(value: &str) -> bool {
-    read_session(Some(value)).is_ok_and(|snapshot| !snapshot.is_authenticated())
+/// What a stored value is, from one parse: whether it is a session that never signed in
+/// (short-lived), and the logout targets it is indexed under (none unless signed in). A
+/// value that is not a snapshot counts as signed in, with no targets. A target with a line
+/// break (never Logto's) is left out: the script keeps them one per line.
+fn session_kind(value: &str) -> (bool, Vec<LogoutTarget>) {
+    match read_session(Some(value)) {
+        Ok(snapshot) => {
+            let targets = logout_targets(&snapshot)
+                .into_iter()
+                .filter(|target| !target.index_key().contains('\n'))
+                .collect();
+            (!snapshot.is_authenticated(), targets)
+        }
+        Err(_) => (false, Vec::new()),
+    }
 }
 
 /// Makes the pool's connections: with a connect timeout, and read and write timeouts on
