@@ -12,6 +12,7 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use logto_proto::adapter::{Call, CallEnv, SessionReader};
 use logto_proto::*;
+use logto_proto_fuzz::example;
 use std::sync::OnceLock;
 
 #[derive(Arbitrary, Debug)]

@@ -75,3 +75,8 @@ pub fn state_params(url: &str) -> Option<Vec<String>> {
             .collect(),
     )
 }
+
+/// The crate-level example's fixed provider answers (the ID token is really signed).
+pub mod example {
+    include!("../../logto-proto/tests/fixtures/example.rs");
+}

@@ -163,6 +163,7 @@ impl<E: Into<ClientError>> From<E> for Error {
 }
 
 impl IntoResponse for Error {
+    #[cfg_attr(not(feature = "tracing"), allow(clippy::if_same_then_else))]
     fn into_response(self) -> Response {
         if let Error::SignInRequired { location } = &self {
             return Redirect::to(location).into_response();
@@ -179,9 +180,14 @@ impl IntoResponse for Error {
             other => other.kind(),
         };
         if status.is_server_error() {
-            tracing::error!(kind = self.kind(), status = status.as_u16(), "{self}");
+            event!(
+                error,
+                kind = self.kind(),
+                status = status.as_u16(),
+                "{self}"
+            );
         } else {
-            tracing::info!(kind = self.kind(), status = status.as_u16(), "{self}");
+            event!(info, kind = self.kind(), status = status.as_u16(), "{self}");
         }
         let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
         response
@@ -195,7 +201,7 @@ impl IntoResponse for Error {
 /// 403 `insufficient_scope` with the `WWW-Authenticate` challenge, and the code as the JSON
 /// body's `error`.
 fn bearer_refusal(e: &logto_isahc::AccessTokenError) -> Response {
-    tracing::info!(kind = "access_token", status = e.http_status(), "{e}");
+    event!(info, kind = "access_token", status = e.http_status(), "{e}");
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let code = e.error_code().unwrap_or("invalid_token");
     let mut response = (status, Json(serde_json::json!({ "error": code }))).into_response();

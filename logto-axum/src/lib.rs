@@ -126,6 +126,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// An event through `tracing` with the `tracing` feature; nothing without it.
+macro_rules! event {
+    ($level:ident, $($arg:tt)+) => {{
+        #[cfg(feature = "tracing")]
+        ::tracing::$level!($($arg)+);
+    }};
+}
+
 mod api;
 mod error;
 mod extract;

@@ -170,6 +170,7 @@ impl Logto {
     }
 
     /// Deletes a session (best effort: a failure is logged, and the session expires anyway).
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(crate) async fn delete_session(&self, id: &SessionId) {
         self.forget(id);
         let store = &self.inner.store;
@@ -182,7 +183,11 @@ impl Logto {
             Ok::<_, StorageError>(())
         };
         if let Err(e) = deleted.await {
-            tracing::warn!(kind = "storage", "a session could not be deleted: {e}");
+            event!(
+                warn,
+                kind = "storage",
+                "a session could not be deleted: {e}"
+            );
         }
     }
 
@@ -306,6 +311,7 @@ async fn callback(
     Ok(response)
 }
 
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 async fn sign_out(
     Extension(logto): Extension<Logto>,
     headers: HeaderMap,
@@ -319,7 +325,9 @@ async fn sign_out(
         // provider unreachable), the user is still signed out here.
         match session.sign_out(Some(&after_sign_out)).await {
             Ok(end_session_url) => location = end_session_url,
-            Err(e) => tracing::warn!(kind = e.kind(), "sign-out without the provider: {e}"),
+            Err(e) => {
+                event!(warn, kind = e.kind(), "sign-out without the provider: {e}");
+            }
         }
         logto.delete_session(id).await;
     }
@@ -330,14 +338,15 @@ async fn sign_out(
 
 /// Back-Channel Logout 1.0, 2.8: 200 when the logout succeeded, 400 with an OAuth error
 /// body when the request is refused, `Cache-Control: no-store` either way.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 async fn backchannel_logout(Extension(logto): Extension<Logto>, body: Bytes) -> Response {
     let mut response = match logto.handle_backchannel_logout(&body).await {
         Ok(ended) => {
-            tracing::info!(ended, "back-channel logout");
+            event!(info, ended, "back-channel logout");
             StatusCode::OK.into_response()
         }
         Err(Error::Client(e)) if e.kind() == "logout_token" => {
-            tracing::warn!(kind = e.kind(), "back-channel logout refused: {e}");
+            event!(warn, kind = e.kind(), "back-channel logout refused: {e}");
             let body = serde_json::json!({
                 "error": "invalid_request",
                 "error_description": e.to_string(),

@@ -482,6 +482,8 @@ impl LogtoClient {
                     match transport::send(&self.app.agent, request).await {
                         Ok(response) => call.handle_response(response, (self.clock)())?,
                         Err(e) => {
+                            #[cfg(feature = "tracing")]
+                            tracing::warn!(host = %e.host, kind = ?e.kind, "request failed: {e}");
                             failed = Some(e);
                             let _ = call.handle_transport_error((self.clock)());
                         }

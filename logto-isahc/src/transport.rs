@@ -22,7 +22,7 @@ pub(crate) fn client(config: &Config) -> Result<HttpClient, TransportError> {
             concat!("logto-isahc/", env!("CARGO_PKG_VERSION")),
         )
         .build()
-        .map_err(|e| transport_error(&e))
+        .map_err(|e| transport_error(&e, ""))
 }
 
 pub(crate) async fn send(
@@ -37,14 +37,14 @@ pub(crate) async fn send(
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let http_request = builder.body(request.body).map_err(|e| TransportError {
-        kind: TransportErrorKind::Other,
-        message: e.to_string(),
-    })?;
+    let url = request.url;
+    let http_request = builder
+        .body(request.body)
+        .map_err(|e| TransportError::new(TransportErrorKind::Other, &url, e.to_string()))?;
     let response = client
         .send_async(http_request)
         .await
-        .map_err(|e| transport_error(&e))?;
+        .map_err(|e| transport_error(&e, &url))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -57,36 +57,31 @@ pub(crate) async fn send(
         .take(MAX_BODY + 1)
         .read_to_end(&mut body)
         .await
-        .map_err(|e| TransportError {
-            kind: if e.kind() == std::io::ErrorKind::TimedOut {
+        .map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::TimedOut {
                 TransportErrorKind::Timeout
             } else {
                 TransportErrorKind::Other
-            },
-            message: e.to_string(),
+            };
+            TransportError::new(kind, &url, e.to_string())
         })?;
     if body.len() as u64 > MAX_BODY {
-        return Err(TransportError {
-            kind: TransportErrorKind::Other,
-            message: format!("the response body is larger than the limit of {MAX_BODY} bytes"),
-        });
+        return Err(TransportError::new(
+            TransportErrorKind::Other,
+            &url,
+            format!("the response body is larger than the limit of {MAX_BODY} bytes"),
+        ));
     }
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+    Ok(HttpResponse::new(status, body).with_headers(headers))
 }
 
-fn transport_error(e: &isahc::Error) -> TransportError {
+/// `url`: the request's (its host is kept), or empty when no request was made.
+fn transport_error(e: &isahc::Error, url: &str) -> TransportError {
     use isahc::error::ErrorKind;
     let kind = match e.kind() {
         ErrorKind::Timeout => TransportErrorKind::Timeout,
         ErrorKind::ConnectionFailed | ErrorKind::NameResolution => TransportErrorKind::Connect,
         _ => TransportErrorKind::Other,
     };
-    TransportError {
-        kind,
-        message: e.to_string(),
-    }
+    TransportError::new(kind, url, e.to_string())
 }

@@ -22,6 +22,7 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// scopes, and whether a machine holds it. Which routes it may call is
 /// [`authorize`](Self::authorize)'s question.
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerifiedAccessToken {
     /// Every claim (unknown ones in `extra`).
     pub claims: AccessTokenClaims,

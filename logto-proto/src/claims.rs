@@ -54,6 +54,7 @@ impl Serialize for Audience {
 /// A postal address, with the keys Logto stores (camelCase, unlike OIDC's snake case).
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Address {
     /// Full address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +81,7 @@ pub struct Address {
 
 /// One social identity of the user (`identities` claim).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Identity {
     /// The user's id at that provider.
     #[serde(rename = "userId")]
@@ -91,6 +93,7 @@ pub struct Identity {
 
 /// One organization of the user (`organization_data` claim).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OrganizationData {
     /// Organization id.
     pub id: String,
@@ -105,6 +108,7 @@ macro_rules! profile_claims {
     ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+        #[non_exhaustive]
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*
             /// Full name.
@@ -259,6 +263,7 @@ impl UserInfo {
 
 /// The claims of a JWT access token for an API resource.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AccessTokenClaims {
     /// Token id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,6 +299,7 @@ pub struct AccessTokenClaims {
 
 /// The claims of an organization token (`aud = urn:logto:organization:<id>`).
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OrganizationTokenClaims {
     /// Token id.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -79,7 +79,7 @@ impl ClientError {
     /// ```
     /// use logto_proto::{ClientError, TransportError, TransportErrorKind};
     /// assert_eq!(ClientError::NotAuthenticated.http_status(), 401);
-    /// let timeout = TransportError { kind: TransportErrorKind::Timeout, message: "after 10 s".into() };
+    /// let timeout = TransportError::new(TransportErrorKind::Timeout, "https://tenant.logto.app/oidc/token", "after 10 s");
     /// assert_eq!(ClientError::Transport(timeout).http_status(), 504);
     /// ```
     pub fn http_status(&self) -> u16 {
@@ -166,18 +166,65 @@ pub enum TransportErrorKind {
     Other,
 }
 
-/// A request that could not be completed.
+/// A request that could not be completed: what kind of failure, the host it tried, and
+/// the HTTP client's message.
+///
+/// ```
+/// use logto_proto::{TransportError, TransportErrorKind};
+/// let e = TransportError::new(
+///     TransportErrorKind::Connect,
+///     "https://tenant.logto.app/oidc/token",
+///     "connection refused",
+/// );
+/// assert_eq!(e.host, "tenant.logto.app");
+/// assert_eq!(e.to_string(), "cannot connect to tenant.logto.app: connection refused");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportError {
     /// What kind of failure.
     pub kind: TransportErrorKind,
+    /// The host (and port, when not the scheme's default) of the request's URL; empty when
+    /// the URL has none.
+    pub host: String,
     /// The HTTP client's message.
     pub message: String,
 }
 
+impl TransportError {
+    /// A failure of the request to `url` (only its host is kept).
+    pub fn new(kind: TransportErrorKind, url: &str, message: impl Into<String>) -> Self {
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_owned();
+                Some(match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_default();
+        TransportError {
+            kind,
+            host,
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self.message)
+        let host = if self.host.is_empty() {
+            "the provider"
+        } else {
+            &self.host
+        };
+        match self.kind {
+            TransportErrorKind::Timeout => write!(f, "no answer from {host} in time")?,
+            TransportErrorKind::Connect => write!(f, "cannot connect to {host}")?,
+            TransportErrorKind::Other => write!(f, "request to {host} failed")?,
+        }
+        write!(f, ": {}", self.message)
     }
 }
 

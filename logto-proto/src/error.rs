@@ -66,6 +66,43 @@ pub enum Error {
     Usage(&'static str),
 }
 
+impl Error {
+    /// A short, stable name for the kind of failure, for logs and metrics: `config`,
+    /// `sign_in`, `callback`, `id_token`, `logout_token`, `access_token`, `jwks`,
+    /// `discovery`, `response`, `provider`, `session_expired`, `not_authenticated`,
+    /// `missing_organization_scope`, `snapshot`, `claims`, `refresh_needed`,
+    /// `session_busy`, `write_contended`, `request_failed` or `usage`.
+    ///
+    /// ```
+    /// use logto_proto::{CallbackError, Error};
+    /// assert_eq!(Error::Callback(CallbackError::StateMismatch).kind(), "callback");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::SignIn(_) => "sign_in",
+            Error::Callback(_) => "callback",
+            Error::IdToken(_) => "id_token",
+            Error::LogoutToken(_) => "logout_token",
+            Error::AccessToken(_) => "access_token",
+            Error::Jwks(_) => "jwks",
+            Error::Discovery(_) => "discovery",
+            Error::Response(_) => "response",
+            Error::Provider(_) => "provider",
+            Error::SessionExpired(_) => "session_expired",
+            Error::NotAuthenticated => "not_authenticated",
+            Error::MissingOrganizationScope => "missing_organization_scope",
+            Error::Snapshot(_) => "snapshot",
+            Error::Claims(_) => "claims",
+            Error::RefreshNeeded => "refresh_needed",
+            Error::SessionBusy { .. } => "session_busy",
+            Error::WriteContended { .. } => "write_contended",
+            Error::RequestFailed => "request_failed",
+            Error::Usage(_) => "usage",
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -279,7 +316,9 @@ impl std::error::Error for SignInError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CallbackError {
-    /// No sign-in is pending in this session.
+    /// No sign-in is pending in this session: most often the session cookie did not come
+    /// back with the callback (`SameSite`, `Secure` on plain http, `localhost` vs
+    /// `127.0.0.1`), or the store lost the session. The message lists the causes.
     NoPendingSignIn,
     /// The callback is not a URL, or repeats a parameter.
     Malformed {
@@ -295,7 +334,8 @@ pub enum CallbackError {
     },
     /// The callback has no `state`.
     MissingState,
-    /// The `state` differs from the pending sign-in's (a forged or stale callback).
+    /// The `state` differs from the pending sign-in's: a second sign-in started in another
+    /// tab replaced this one, an old callback was reloaded, or the callback is forged.
     StateMismatch,
     /// The provider reported an error (`error`, `error_description`).
     Provider {
@@ -331,7 +371,14 @@ pub enum CallbackError {
 impl fmt::Display for CallbackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CallbackError::NoPendingSignIn => f.write_str("no sign-in is pending"),
+            CallbackError::NoPendingSignIn => f.write_str(
+                "no sign-in is pending in this session. Likely causes: the session cookie set \
+                 at sign-in did not come back with the callback (a `SameSite=Strict` cookie, a \
+                 `Secure` cookie on plain http, or the sign-in started on `localhost` and the \
+                 redirect URI uses `127.0.0.1`, or the other way round: they are different \
+                 sites for cookies), the session store lost it (several instances with an \
+                 in-memory store, a restart), or the callback was opened a second time",
+            ),
             CallbackError::Malformed { reason } => write!(f, "malformed callback URL: {reason}"),
             CallbackError::RedirectUriMismatch { expected, found } => {
                 write!(
@@ -340,9 +387,13 @@ impl fmt::Display for CallbackError {
                 )
             }
             CallbackError::MissingState => f.write_str("callback has no state"),
-            CallbackError::StateMismatch => {
-                f.write_str("callback state does not match the pending sign-in")
-            }
+            CallbackError::StateMismatch => f.write_str(
+                "callback state does not match the pending sign-in. Likely causes: a second \
+                 sign-in was started in another tab or window of the same browser session \
+                 (only the latest one can complete: sign in again from this tab), the \
+                 callback of an older sign-in was reloaded or opened from the history, or \
+                 the callback was forged",
+            ),
             CallbackError::Provider { error, description } => match description {
                 Some(d) => write!(f, "provider returned `{error}`: {d}"),
                 None => write!(f, "provider returned `{error}`"),
@@ -921,8 +972,9 @@ impl fmt::Display for ResponseError {
 impl std::error::Error for ResponseError {}
 
 /// An error status from the provider, with Logto's error body when it sent one:
-/// `{"code", "message", "error", "error_description"}`.
+/// `{"code", "message", "error", "error_description"}`, and the endpoint that answered.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ProviderError {
     /// HTTP status.
     pub status: u16,
@@ -934,6 +986,8 @@ pub struct ProviderError {
     pub code: Option<String>,
     /// Logto's localised message.
     pub message: Option<String>,
+    /// The URL (without its query) that answered: see [`endpoint`](Self::endpoint).
+    endpoint: Option<Box<str>>,
 }
 
 #[derive(Deserialize)]
@@ -961,9 +1015,14 @@ impl ProviderError {
     ///
     /// ```
     /// use logto_proto::ProviderError;
-    /// let e = ProviderError::from_response(400, br#"{"code":"oidc.invalid_grant","message":"grant request is invalid","error":"invalid_grant","error_description":"grant request is invalid"}"#);
+    /// let e = ProviderError::from_response(400, br#"{"code":"oidc.invalid_grant","message":"grant request is invalid","error":"invalid_grant","error_description":"grant request is invalid"}"#)
+    ///     .at("https://tenant.logto.app/oidc/token");
     /// assert_eq!(e.error.as_deref(), Some("invalid_grant"));
     /// assert_eq!(e.code.as_deref(), Some("oidc.invalid_grant"));
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "HTTP 400 `invalid_grant` from https://tenant.logto.app/oidc/token: grant request is invalid"
+    /// );
     /// ```
     pub fn from_response(status: u16, body: &[u8]) -> Self {
         let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
@@ -974,12 +1033,26 @@ impl ProviderError {
                 error_description: as_string(b.error_description),
                 code: as_string(b.code),
                 message: as_string(b.message),
+                endpoint: None,
             },
             None => ProviderError {
                 status,
                 ..ProviderError::default()
             },
         }
+    }
+
+    /// The same error, naming the endpoint (a URL) that answered with it. A query, if any,
+    /// is left out.
+    pub fn at(mut self, endpoint: &str) -> Self {
+        self.endpoint = Some(crate::http::redact_query(endpoint).into());
+        self
+    }
+
+    /// The URL (without its query) that answered with the error: the token endpoint, the
+    /// userinfo endpoint, ... `None` when not known.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
     }
 
     /// Whether the OAuth error code is `code`.
@@ -993,6 +1066,9 @@ impl fmt::Display for ProviderError {
         write!(f, "HTTP {}", self.status)?;
         if let Some(e) = &self.error {
             write!(f, " `{e}`")?;
+        }
+        if let Some(endpoint) = &self.endpoint {
+            write!(f, " from {endpoint}")?;
         }
         if let Some(d) = self.error_description.as_ref().or(self.message.as_ref()) {
             write!(f, ": {d}")?;

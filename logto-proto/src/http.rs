@@ -34,6 +34,7 @@ impl fmt::Display for Method {
 /// What the caller must send. Send it as it is, without following redirects, and feed the
 /// answer back to the operation that produced it.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpRequest {
     /// Method.
     pub method: Method,
@@ -90,6 +91,7 @@ impl fmt::Debug for HttpRequest {
 /// What came back. Build it from the HTTP client's response; header names are matched
 /// case-insensitively.
 #[derive(Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
@@ -107,6 +109,19 @@ impl HttpResponse {
             headers: Vec::new(),
             body: body.into(),
         }
+    }
+
+    /// The same response with these headers (names and values, in order).
+    ///
+    /// ```
+    /// use logto_proto::HttpResponse;
+    /// let response = HttpResponse::new(200, "{}")
+    ///     .with_headers(vec![("Content-Type".into(), "application/json".into())]);
+    /// assert_eq!(response.header("content-type"), Some("application/json"));
+    /// ```
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers = headers;
+        self
     }
 
     /// The first header with this name (ASCII case-insensitive).

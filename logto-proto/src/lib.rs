@@ -70,6 +70,7 @@
 //!
 //! ```
 //! use logto_proto::*;
+//! # mod example { include!("../tests/fixtures/example.rs"); }
 //!
 //! let config = Config::builder("https://tenant.logto.app", "app-id")
 //!     .app_secret("app-secret")
@@ -120,8 +121,6 @@ mod client;
 mod config;
 mod crypto;
 mod error;
-#[doc(hidden)]
-pub mod example;
 mod http;
 mod jwks;
 mod jwt;
@@ -136,6 +135,7 @@ mod signin;
 mod snapshot;
 mod time;
 mod token;
+mod trace;
 mod verify;
 
 pub use access::{

@@ -25,6 +25,7 @@ pub const LOGOUT_TOKEN_MAX_AGE: u64 = 120;
 
 /// The claims of a verified logout token.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
+#[non_exhaustive]
 pub struct LogoutTokenClaims {
     /// Issuer: the provider's issuer.
     pub iss: String,
@@ -92,6 +93,7 @@ impl LogoutTarget {
 /// A verified back-channel logout request: what to end, and what to remember so that the
 /// same token cannot end anything twice.
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BackchannelLogout {
     /// The verified claims.
     pub claims: LogoutTokenClaims,

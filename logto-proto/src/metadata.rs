@@ -9,6 +9,7 @@ use url::Url;
 
 /// The parts of the discovery document the SDK uses, and when it was fetched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProviderMetadata {
     /// `{endpoint}/oidc`.
     pub issuer: String,

@@ -77,6 +77,7 @@ impl TokenTarget {
 
 /// A cached access token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AccessToken {
     /// What it is for.
     #[serde(flatten)]
@@ -93,6 +94,22 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
+    /// A token for `target` that expires at `expires_at`, with the scopes the provider
+    /// granted if it said.
+    pub fn new(
+        target: TokenTarget,
+        token: Secret,
+        scope: Option<String>,
+        expires_at: UnixTime,
+    ) -> Self {
+        AccessToken {
+            target,
+            token,
+            scope,
+            expires_at,
+        }
+    }
+
     /// Whether the token can still be used at `now`, keeping `leeway` seconds in hand.
     pub fn is_fresh(&self, now: UnixTime, leeway: u64) -> bool {
         now.add_secs(leeway) < self.expires_at

@@ -228,10 +228,11 @@ fn client_errors_name_their_kind_and_http_status() {
     let mut h = Harness::new("ES384");
     let err = ClientError::from(h.access_token(TokenTarget::userinfo(), false).unwrap_err());
     assert_eq!((err.kind(), err.http_status()), ("not_authenticated", 401));
-    let timeout = ClientError::Transport(TransportError {
-        kind: TransportErrorKind::Timeout,
-        message: "timed out".into(),
-    });
+    let timeout = ClientError::Transport(TransportError::new(
+        TransportErrorKind::Timeout,
+        "https://tenant.logto.app/oidc/token",
+        "timed out",
+    ));
     assert_eq!((timeout.kind(), timeout.http_status()), ("transport", 504));
 }
 
@@ -338,12 +339,12 @@ fn not_authenticated_without_a_refresh_token() {
 /// Replaces the cached tokens with a userinfo token that looks fresh but that the
 /// provider does not know.
 fn cache_revoked_userinfo_token(h: &mut Harness) {
-    let stale = AccessToken {
-        target: TokenTarget::userinfo(),
-        token: Secret::new("revoked"),
-        scope: None,
-        expires_at: UnixTime::from_secs(T0 + 9999),
-    };
+    let stale = AccessToken::new(
+        TokenTarget::userinfo(),
+        Secret::new("revoked"),
+        None,
+        UnixTime::from_secs(T0 + 9999),
+    );
     let mut s = serde_json::to_value(&h.snapshot).unwrap();
     s["at"] = json!([serde_json::to_value(&stale).unwrap()]);
     h.snapshot = serde_json::from_value(s).unwrap();

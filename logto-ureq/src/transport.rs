@@ -29,10 +29,9 @@ pub(crate) fn send(
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let invalid = |e: ureq::http::Error| TransportError {
-        kind: TransportErrorKind::Other,
-        message: e.to_string(),
-    };
+    let url = request.url.as_str();
+    let invalid =
+        |e: ureq::http::Error| TransportError::new(TransportErrorKind::Other, url, e.to_string());
     // A GET goes without a body at all (an empty one would still be framed). Redirects stay
     // off and statuses stay values whatever agent the app passed: the core decides on
     // every answer itself.
@@ -44,7 +43,7 @@ pub(crate) fn send(
             builder.body(request.body).map_err(invalid)?,
         ))
     }
-    .map_err(transport_error)?;
+    .map_err(|e| transport_error(e, url))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -56,12 +55,8 @@ pub(crate) fn send(
         .with_config()
         .limit(MAX_BODY)
         .read_to_vec()
-        .map_err(transport_error)?;
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+        .map_err(|e| transport_error(e, url))?;
+    Ok(HttpResponse::new(status, body).with_headers(headers))
 }
 
 fn no_redirects<S: ureq::AsSendBody>(
@@ -75,7 +70,7 @@ fn no_redirects<S: ureq::AsSendBody>(
         .build()
 }
 
-fn transport_error(e: ureq::Error) -> TransportError {
+fn transport_error(e: ureq::Error, url: &str) -> TransportError {
     let kind = match &e {
         ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => TransportErrorKind::Connect,
@@ -87,8 +82,5 @@ fn transport_error(e: ureq::Error) -> TransportError {
         }
         _ => TransportErrorKind::Other,
     };
-    TransportError {
-        kind,
-        message: e.to_string(),
-    }
+    TransportError::new(kind, url, e.to_string())
 }

@@ -1,6 +1,6 @@
 //! The sign-in callback.
 
-use super::engine::{access_token_expiry, success_body, Awaiting, Engine, Expected, Verified};
+use super::engine::{access_token_expiry, Awaiting, Engine, Expected, Verified};
 use super::{Operation, Step};
 use crate::claims::IdTokenClaims;
 use crate::error::{CallbackError, Error, ResponseError};
@@ -9,6 +9,7 @@ use crate::metadata::ProviderCache;
 use crate::signin::check_callback;
 use crate::snapshot::{AccessToken, TokenTarget};
 use crate::time::UnixTime;
+use crate::trace::event;
 use crate::token::{client_request, TokenResponse};
 use crate::verify::NonceCheck;
 use std::fmt;
@@ -139,6 +140,11 @@ impl HandleSignInCallback<'_> {
                     scope: response.scope.clone(),
                 });
                 snapshot.pending = None;
+                event!(
+                    info,
+                    refresh_token = response.refresh_token.is_some(),
+                    "sign-in completed"
+                );
                 Ok(Step::Done(*claims))
             }
         }
@@ -156,7 +162,7 @@ impl HandleSignInCallback<'_> {
         if what != Awaiting::Token {
             return Err(Error::Usage("unexpected response"));
         }
-        let body = success_body(response)?;
+        let body = self.eng.success_body(response)?;
         let response = TokenResponse::parse(&body)?;
         self.phase = CallbackPhase::Verify {
             response,

@@ -4,11 +4,12 @@ use super::{Cx, Step};
 use crate::claims::IdTokenClaims;
 use crate::config::Config;
 use crate::error::{Error, ProviderError};
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{redact_query, HttpRequest, HttpResponse};
 use crate::jwks::Jwks;
 use crate::metadata::{ProviderCache, ProviderMetadata};
 use crate::snapshot::Snapshot;
 use crate::time::UnixTime;
+use crate::trace::event;
 use crate::verify::{verify_id_token, IdTokenCheck, NonceCheck};
 use crate::IdTokenError;
 
@@ -99,6 +100,8 @@ pub(super) struct Engine<'a> {
     pub(super) cache: Slot<'a, ProviderCache>,
     pub(super) snapshot: Slot<'a, Snapshot>,
     pub(super) awaiting: Option<Awaiting>,
+    /// The URL (without its query) of the request in flight: a provider error names it.
+    pub(super) endpoint: String,
     pub(super) jwks_need: JwksNeed,
     /// Whether this operation fetched a JWKS itself (always after its token response).
     pub(super) jwks_fetched: bool,
@@ -112,6 +115,7 @@ impl<'a> Engine<'a> {
             cache: cx.cache,
             snapshot: cx.snapshot,
             awaiting: None,
+            endpoint: String::new(),
             jwks_need: JwksNeed::Missing,
             jwks_fetched: false,
             over: false,
@@ -133,8 +137,29 @@ impl<'a> Engine<'a> {
         what: Awaiting,
         request: HttpRequest,
     ) -> Result<Step<T>, Error> {
-        self.awaiting = Some(what);
+        self.await_answer(what, &request);
         Ok(Step::Send(request))
+    }
+
+    /// `request` is about to be sent: its answer is awaited.
+    fn await_answer(&mut self, what: Awaiting, request: &HttpRequest) {
+        self.awaiting = Some(what);
+        self.endpoint = redact_query(&request.url).to_owned();
+    }
+
+    /// The body of a 2xx response; any other status is the provider's error, naming the
+    /// endpoint that answered.
+    pub(super) fn success_body(&self, response: HttpResponse) -> Result<Vec<u8>, Error> {
+        if response.is_success() {
+            Ok(response.body)
+        } else {
+            Err(Error::Provider(self.provider_error(&response)))
+        }
+    }
+
+    /// The error an error status of the request in flight stands for.
+    pub(super) fn provider_error(&self, response: &HttpResponse) -> ProviderError {
+        ProviderError::from_response(response.status, &response.body).at(&self.endpoint)
     }
 
     /// Ends the operation when `result` is an error or `Done`.
@@ -176,14 +201,32 @@ impl<'a> Engine<'a> {
             .ok_or(Error::Usage("no request is in flight"))?;
         let result = match what {
             Awaiting::Metadata => {
-                let body = success_body(response)?;
+                let body = self.success_body(response)?;
                 let metadata = ProviderMetadata::parse(self.config, &body, now)?;
+                event!(
+                    info,
+                    endpoint = %self.endpoint,
+                    reason = if self.cache.metadata.is_some() { "expired" } else { "first use" },
+                    "fetched the discovery document"
+                );
                 self.cache.metadata = Some(metadata);
                 Ok(None)
             }
             Awaiting::Jwks => {
-                let body = success_body(response)?;
-                self.cache.jwks = Some(Jwks::parse(&body, now)?);
+                let body = self.success_body(response)?;
+                let jwks = Jwks::parse(&body, now)?;
+                event!(
+                    info,
+                    endpoint = %self.endpoint,
+                    reason = match (&self.jwks_need, &*self.cache) {
+                        (JwksNeed::Rotated { .. }, _) => "unknown kid",
+                        (JwksNeed::Missing, cache) if cache.jwks.is_some() => "expired",
+                        (JwksNeed::Missing, _) => "first use",
+                    },
+                    keys = jwks.keys().len(),
+                    "fetched the JWKS"
+                );
+                self.cache.jwks = Some(jwks);
                 self.jwks_fetched = true;
                 Ok(None)
             }
@@ -250,15 +293,16 @@ impl<'a> Engine<'a> {
         is_unknown_key: impl FnOnce(&E) -> bool,
     ) -> Result<Presented<T>, Error> {
         if let Some(request) = self.need_metadata(now) {
-            self.awaiting = Some(Awaiting::Metadata);
+            self.await_answer(Awaiting::Metadata, &request);
             return Ok(Presented::Fetch(request));
         }
         let metadata = self.metadata()?;
         let (issuer, jwks_uri) = (metadata.issuer.clone(), metadata.jwks_uri.clone());
         let Some(jwks) = self.cache.fresh_jwks(self.config, now) else {
             self.jwks_need = JwksNeed::Missing;
-            self.awaiting = Some(Awaiting::Jwks);
-            return Ok(Presented::Fetch(HttpRequest::get(jwks_uri)));
+            let request = HttpRequest::get(jwks_uri);
+            self.await_answer(Awaiting::Jwks, &request);
+            return Ok(Presented::Fetch(request));
         };
         match verify(jwks, &issuer) {
             Ok(value) => Ok(Presented::Verified(value)),
@@ -270,8 +314,9 @@ impl<'a> Engine<'a> {
                 self.jwks_need = JwksNeed::Rotated {
                     tried: jwks.clone(),
                 };
-                self.awaiting = Some(Awaiting::Jwks);
-                Ok(Presented::Fetch(HttpRequest::get(jwks_uri)))
+                let request = HttpRequest::get(jwks_uri);
+                self.await_answer(Awaiting::Jwks, &request);
+                Ok(Presented::Fetch(request))
             }
             Err(e) => Err(e.into()),
         }
@@ -312,17 +357,6 @@ pub(super) struct Expected<'a> {
     pub(super) nonce: NonceCheck<'a>,
     pub(super) subject: Option<&'a str>,
     pub(super) auth_time: Option<UnixTime>,
-}
-
-pub(super) fn success_body(response: HttpResponse) -> Result<Vec<u8>, Error> {
-    if response.is_success() {
-        Ok(response.body)
-    } else {
-        Err(Error::Provider(ProviderError::from_response(
-            response.status,
-            &response.body,
-        )))
-    }
 }
 
 /// `min(sent_at + expires_in, JWT exp)`; a token with neither is already stale.

@@ -1,6 +1,6 @@
 //! Machine-to-machine: an access token for the app itself (client credentials).
 
-use super::engine::{access_token_expiry, success_body, Awaiting, Engine};
+use super::engine::{access_token_expiry, Awaiting, Engine};
 use super::{Operation, Step};
 use crate::error::{ConfigError, Error};
 use crate::http::HttpResponse;
@@ -72,7 +72,7 @@ impl FetchMachineToken<'_> {
         if what != Awaiting::Token {
             return Err(Error::Usage("unexpected response"));
         }
-        let response = TokenResponse::parse(&success_body(response)?)?;
+        let response = TokenResponse::parse(&self.eng.success_body(response)?)?;
         let token = AccessToken {
             target: self.target.clone(),
             expires_at: access_token_expiry(

@@ -9,6 +9,7 @@ use crate::secret::Secret;
 use crate::signin::end_session_url;
 use crate::time::UnixTime;
 use crate::token::client_request;
+use crate::trace::event;
 use std::fmt;
 
 /// How the refresh-token revocation at sign-out went.
@@ -28,6 +29,7 @@ pub enum Revocation {
 /// The result of a sign-out. `Debug` leaves out the end-session URL, whose
 /// `id_token_hint` is the ID token.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SignOutResult {
     /// Where to send the user to end the provider session: carries `client_id`,
     /// `post_logout_redirect_uri` and `id_token_hint`.
@@ -78,6 +80,7 @@ impl SignOut<'_> {
                     return self.eng.send(Awaiting::Revocation, request);
                 }
                 _ => {
+                    event!(debug, "nothing to revoke at sign-out");
                     self.revocation = Some(Revocation::Skipped);
                     return self.advance(now);
                 }
@@ -104,19 +107,28 @@ impl SignOut<'_> {
         if what != Awaiting::Revocation {
             return Err(Error::Usage("unexpected response"));
         }
-        self.revocation = Some(if response.is_success() {
+        let revocation = if response.is_success() {
+            event!(info, endpoint = %self.eng.endpoint, "revoked the refresh token at sign-out");
             Revocation::Revoked
         } else {
-            Revocation::Failed(ProviderError::from_response(
-                response.status,
-                &response.body,
-            ))
-        });
+            let error = self.eng.provider_error(&response);
+            event!(
+                warn,
+                "revocation at sign-out failed (the sign-out goes on): {error}"
+            );
+            Revocation::Failed(error)
+        };
+        self.revocation = Some(revocation);
         Ok(())
     }
 
     fn on_transport_error(&mut self, what: Awaiting, _: UnixTime) -> bool {
         if what == Awaiting::Revocation {
+            event!(
+                warn,
+                endpoint = %self.eng.endpoint,
+                "revocation endpoint unreachable at sign-out (the sign-out goes on)"
+            );
             self.revocation = Some(Revocation::Unreachable);
             true
         } else {

@@ -3,12 +3,15 @@
 use super::engine::{access_token_expiry, Awaiting, Engine, Expected, Verified};
 use super::{Operation, Step};
 use crate::config::Config;
-use crate::error::{Error, ProviderError};
+use crate::error::Error;
 use crate::http::HttpResponse;
 use crate::metadata::ProviderCache;
 use crate::snapshot::{AccessToken, Snapshot, TokenTarget};
 use crate::time::UnixTime;
 use crate::token::{client_request, TokenResponse};
+#[cfg(feature = "tracing")]
+use crate::trace;
+use crate::trace::event;
 use crate::verify::NonceCheck;
 use crate::IdTokenError;
 
@@ -161,15 +164,30 @@ impl TokenFetch {
             return Err(Error::Usage("unexpected response"));
         };
         if !response.is_success() {
-            let error = ProviderError::from_response(response.status, &response.body);
+            let error = eng.provider_error(&response);
             if error.is("invalid_grant") {
                 // The provider no longer honours the refresh token: the session is over.
+                event!(
+                    warn,
+                    target = %trace::target(&self.target),
+                    "the provider refused the refresh token: the session is over ({error})"
+                );
                 eng.snapshot.clear_tokens();
                 return Err(Error::SessionExpired(error));
             }
+            event!(warn, target = %trace::target(&self.target), "refresh failed: {error}");
             return Err(Error::Provider(error));
         }
         let response = TokenResponse::parse(&response.body)?;
+        event!(
+            info,
+            target = %trace::target(&self.target),
+            rotated = response
+                .refresh_token
+                .as_ref()
+                .is_some_and(|rt| eng.snapshot.refresh_token.as_ref() != Some(rt)),
+            "refreshed an access token"
+        );
         // The provider may have consumed the old refresh token (rotation): the new one is
         // kept at once, even if the ID token below fails its checks, so the session is never
         // left holding a consumed token.

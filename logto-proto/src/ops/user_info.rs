@@ -1,6 +1,6 @@
 //! User info.
 
-use super::engine::{success_body, Awaiting, Engine};
+use super::engine::{Awaiting, Engine};
 use super::token::TokenFetch;
 use super::{Operation, Step};
 use crate::claims::UserInfo;
@@ -104,7 +104,7 @@ impl FetchUserInfo<'_> {
                     self.phase = UserInfoPhase::Token;
                     return Ok(());
                 }
-                let body = success_body(response)?;
+                let body = self.eng.success_body(response)?;
                 self.phase = UserInfoPhase::Ready(Box::new(UserInfo::parse(&body)?));
                 Ok(())
             }

@@ -16,6 +16,7 @@ use crate::secret::Secret;
 use crate::signin::{SignInEntropy, SignInOptions};
 use crate::snapshot::{AccessToken, LeaseState, Snapshot, TokenTarget};
 use crate::time::UnixTime;
+use crate::trace::event;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,35 +111,47 @@ impl<'a> Call<'a, AccessToken> {
                 crate::ops::cached_token(config, snapshot, &cached_target, now)
             }) as Peek<'a, AccessToken>
         });
-        Call::new(env, Policy::Leased, peek, move |cx, refresh| {
-            let op = cx.access_token(target.clone(), force_refresh);
-            if refresh {
-                op
-            } else {
-                op.without_refresh()
-            }
-        })
+        Call::new(
+            env,
+            "access_token",
+            Policy::Leased,
+            peek,
+            move |cx, refresh| {
+                let op = cx.access_token(target.clone(), force_refresh);
+                if refresh {
+                    op
+                } else {
+                    op.without_refresh()
+                }
+            },
+        )
     }
 }
 
 impl<'a> Call<'a, UserInfo> {
     /// The userinfo claims (see [`Context::fetch_user_info`](crate::Context::fetch_user_info)).
     pub fn fetch_user_info(env: CallEnv<'a>) -> Self {
-        Call::new(env, Policy::Leased, None, |cx, refresh| {
-            let op = cx.fetch_user_info();
-            if refresh {
-                op
-            } else {
-                op.without_refresh()
-            }
-        })
+        Call::new(
+            env,
+            "fetch_user_info",
+            Policy::Leased,
+            None,
+            |cx, refresh| {
+                let op = cx.fetch_user_info();
+                if refresh {
+                    op
+                } else {
+                    op.without_refresh()
+                }
+            },
+        )
     }
 }
 
 impl<'a> Call<'a, String> {
     /// Starts a sign-in (see [`Context::sign_in`](crate::Context::sign_in)).
     pub fn sign_in(env: CallEnv<'a>, options: SignInOptions, entropy: SignInEntropy) -> Self {
-        Call::new(env, Policy::Plain, None, move |cx, _| {
+        Call::new(env, "sign_in", Policy::Plain, None, move |cx, _| {
             cx.sign_in(options.clone(), entropy.clone())
         })
     }
@@ -149,9 +162,13 @@ impl<'a> Call<'a, IdTokenClaims> {
     /// [`Context::handle_sign_in_callback`](crate::Context::handle_sign_in_callback)).
     pub fn handle_sign_in_callback(env: CallEnv<'a>, callback_url: &str) -> Self {
         let url = callback_url.to_owned();
-        Call::new(env, Policy::Plain, None, move |cx, _| {
-            cx.handle_sign_in_callback(url.clone())
-        })
+        Call::new(
+            env,
+            "handle_sign_in_callback",
+            Policy::Plain,
+            None,
+            move |cx, _| cx.handle_sign_in_callback(url.clone()),
+        )
     }
 }
 
@@ -160,7 +177,7 @@ impl<'a> Call<'a, SignOutResult> {
     /// cleared first, then the refresh token it held is revoked.
     pub fn sign_out(env: CallEnv<'a>, post_logout_redirect_uri: Option<&str>) -> Self {
         let uri = post_logout_redirect_uri.map(str::to_owned);
-        Call::new(env, Policy::WriteFirst, None, move |cx, _| {
+        Call::new(env, "sign_out", Policy::WriteFirst, None, move |cx, _| {
             cx.sign_out(uri.as_deref())
         })
     }
@@ -169,9 +186,13 @@ impl<'a> Call<'a, SignOutResult> {
 impl<'a> Call<'a, ()> {
     /// Forgets the cached token for `target` (`None`: every cached access token).
     pub fn clear_access_tokens(env: CallEnv<'a>, target: Option<TokenTarget>) -> Self {
-        Call::new(env, Policy::Plain, None, move |cx, _| {
-            cx.clear_access_tokens(target.clone())
-        })
+        Call::new(
+            env,
+            "clear_access_tokens",
+            Policy::Plain,
+            None,
+            move |cx, _| cx.clear_access_tokens(target.clone()),
+        )
     }
 }
 
@@ -181,9 +202,13 @@ impl<'a> Call<'a, crate::access::VerifiedAccessToken> {
     /// never reads or writes a session: it only fetches the provider's keys when needed.
     pub fn verify_access_token(env: CallEnv<'a>, authorization: Option<&str>) -> Self {
         let token = crate::access::bearer_token(authorization).map(str::to_owned);
-        Call::new(env, Policy::Sessionless, None, move |cx, _| {
-            cx.verify_access_token(token.clone())
-        })
+        Call::new(
+            env,
+            "verify_access_token",
+            Policy::Sessionless,
+            None,
+            move |cx, _| cx.verify_access_token(token.clone()),
+        )
     }
 }
 
@@ -192,9 +217,13 @@ impl<'a> Call<'a, AccessToken> {
     /// [`Context::fetch_machine_token`](crate::Context::fetch_machine_token)). The call never
     /// reads or writes a session.
     pub fn fetch_machine_token(env: CallEnv<'a>, target: TokenTarget) -> Self {
-        Call::new(env, Policy::Sessionless, None, move |cx, _| {
-            cx.fetch_machine_token(target.clone())
-        })
+        Call::new(
+            env,
+            "fetch_machine_token",
+            Policy::Sessionless,
+            None,
+            move |cx, _| cx.fetch_machine_token(target.clone()),
+        )
     }
 }
 
@@ -205,15 +234,20 @@ impl<'a> Call<'a, BackchannelLogout> {
     /// needed, through the shared cache.
     pub fn handle_backchannel_logout(env: CallEnv<'a>, form_body: &[u8]) -> Self {
         let token = crate::logout::logout_token_from_form(form_body);
-        Call::new(env, Policy::Sessionless, None, move |cx, _| {
-            cx.handle_backchannel_logout(token.clone())
-        })
+        Call::new(
+            env,
+            "handle_backchannel_logout",
+            Policy::Sessionless,
+            None,
+            move |cx, _| cx.handle_backchannel_logout(token.clone()),
+        )
     }
 }
 
 impl<'a, T: Send + 'a> Call<'a, T> {
     fn new<O>(
         env: CallEnv<'a>,
+        name: &'static str,
         policy: Policy,
         peek: Option<Peek<'a, T>>,
         make: impl FnMut(Cx<'a>, bool) -> O + Send + 'a,
@@ -222,6 +256,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
         O: Bound<Output = T> + Send + 'a,
     {
         let mut machine = Machine {
+            name,
             config: env.config,
             holder: format!("{}.{}", env.holder, env.call),
             policy,
@@ -449,6 +484,9 @@ trait Drive<T> {
 }
 
 struct Machine<'a, O: Operation> {
+    /// The call's name in events (`access_token`, `sign_out`, ...).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    name: &'static str,
     config: &'a Config,
     /// This call's lease holder id.
     holder: String,
@@ -519,6 +557,9 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     }
 
     fn finish(&mut self, outcome: Result<O::Output, Error>) {
+        if let Err(e) = &outcome {
+            self.report(e);
+        }
         self.outcome = Some(outcome);
         self.drop_op();
         if self.leased {
@@ -526,6 +567,40 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
             self.ours.release_refresh_lease(&self.holder);
         }
         self.state = State::Write(Then::Finish);
+    }
+
+    /// The event for a call that fails: refused input (a callback, a token) and the
+    /// provider's refusals are worth a look; the app's own misuse too.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn report(&self, e: &Error) {
+        match e {
+            Error::Callback(_)
+            | Error::IdToken(_)
+            | Error::LogoutToken(_)
+            | Error::AccessToken(_)
+            | Error::SessionExpired(_) => {
+                event!(info, call = self.name, kind = e.kind(), "refused: {e}")
+            }
+            Error::NotAuthenticated | Error::RefreshNeeded | Error::RequestFailed => {
+                event!(debug, call = self.name, kind = e.kind(), "{e}")
+            }
+            _ => event!(warn, call = self.name, kind = e.kind(), "failed: {e}"),
+        }
+    }
+
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn report_store_failure(&self, unsaved_rotation: bool) {
+        if unsaved_rotation {
+            event!(
+                error,
+                call = self.name,
+                failures = self.write_failures,
+                "the store failed until the refresh lease ran out: the rotated refresh token \
+                 is lost and the user will have to sign in again"
+            );
+            return;
+        }
+        event!(debug, call = self.name, "the store failed: the call ends");
     }
 
     /// The session was read for `purpose`.
@@ -589,6 +664,12 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
             None => {
                 // A refresh token this call received is live at the provider and belongs
                 // to a session that no longer exists: revoke it.
+                event!(
+                    info,
+                    call = self.name,
+                    "the session was signed out or replaced while this call refreshed; \
+                     its new refresh token is revoked"
+                );
                 let rotated = self
                     .ours()
                     .refresh_token
@@ -629,6 +710,11 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
         self.touched = true;
         match self.ours.acquire_refresh_lease(&self.holder, now, ttl) {
             LeaseState::Acquired => {
+                event!(
+                    debug,
+                    call = self.name,
+                    "taking the session's refresh lease"
+                );
                 self.state = State::Write(Then::Refresh);
                 Ok(None)
             }
@@ -637,7 +723,22 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 let max_waits = ttl.saturating_add(1).saturating_mul(20);
                 self.waits += 1;
                 if u64::from(self.waits) > max_waits {
+                    event!(
+                        warn,
+                        call = self.name,
+                        until = until.as_secs(),
+                        waits = self.waits,
+                        "another call held the session's refresh lease for too long: giving up"
+                    );
                     return Err(Error::SessionBusy { until });
+                }
+                if self.waits == 1 {
+                    event!(
+                        debug,
+                        call = self.name,
+                        until = until.as_secs(),
+                        "waiting for the refresh lease another call holds"
+                    );
                 }
                 self.state = State::Waiting;
                 let left = Duration::from_secs(until.secs_since(now).max(1));
@@ -859,10 +960,22 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         }
         self.writes += 1;
         if self.writes > MAX_WRITES {
+            event!(
+                warn,
+                call = self.name,
+                attempts = self.writes,
+                "the stored session changed under every write: giving up"
+            );
             return Err(Error::WriteContended {
                 attempts: self.writes,
             });
         }
+        event!(
+            debug,
+            call = self.name,
+            attempt = self.writes,
+            "storage conflict: the stored session changed since it was read; reading it again"
+        );
         self.state = match then {
             // Someone wrote before the lease was ours: start over from what is stored (it
             // may hold the token this call needs, refreshed by that writer).
@@ -911,6 +1024,13 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
                 let backoff = Duration::from_millis(100 << self.write_failures.min(4));
                 let left = Duration::from_secs(until.secs_since(now));
                 let wait = backoff.min(Duration::from_secs(1)).min(left);
+                event!(
+                    warn,
+                    call = self.name,
+                    failures = self.write_failures,
+                    wait_ms = wait.as_millis() as u64,
+                    "the store failed while a rotated refresh token is unsaved: retrying"
+                );
                 self.state = match failed {
                     State::Writing { then, .. } => State::WriteAgain { then, wait },
                     State::Reading(purpose) => State::ReadAgain { purpose, wait },
@@ -918,7 +1038,10 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
                 };
                 true
             }
-            _ => false,
+            _ => {
+                self.report_store_failure(unsaved_rotation);
+                false
+            }
         }
     }
 
