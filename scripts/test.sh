@@ -19,6 +19,9 @@ cargo clippy -p logto-proto --no-default-features --features rustcrypto --all-ta
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+step "cargo package (every publishable crate, packaged together so path dependencies resolve)"
+cargo package --workspace --exclude logto-integration --allow-dirty
+
 step "benchmarks compile"
 cargo bench --workspace --no-run
 

@@ -123,6 +123,11 @@
 //! that provider session (or of the user, when the token names no session) from the store,
 //! on every instance that shares it. It answers 200, or 400 with an OAuth error body, and
 //! `Cache-Control: no-store`, as the spec says.
+//!
+//! ## Features
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

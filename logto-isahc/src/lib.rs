@@ -52,6 +52,11 @@
 //! every write is a compare-and-swap merged with what another client wrote meanwhile (a
 //! session signed out elsewhere stays signed out). This crate only performs the steps.
 //! Implement `compare_and_swap` atomically for a store shared by several processes.
+//!
+//! ## Features
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

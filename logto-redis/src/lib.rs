@@ -68,6 +68,11 @@
 //! [`command_timeout`]: RedisStoreBuilder::command_timeout
 //! [`connect_timeout`]: RedisStoreBuilder::connect_timeout
 //! [`pool_size`]: RedisStoreBuilder::pool_size
+//!
+//! ## Features
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -271,6 +271,12 @@ enum Reply {
     Html(String),
     Json(u16, Value),
     Redirect(String),
+    /// A failed SDK call: the browser gets `{"error": kind}`, the server log the details.
+    Failed {
+        status: u16,
+        kind: &'static str,
+        detail: String,
+    },
 }
 
 fn escape(text: &str) -> String {
@@ -289,15 +295,16 @@ fn page(body: &str) -> Reply {
     ))
 }
 
-/// A failed SDK call as a JSON answer: `{"error": kind, "message": ...}`.
+/// A failed SDK call: its kind for the browser, its message for the server log.
 fn error_reply(error: &Error) -> Reply {
-    if let Error::NotAuthenticated = error {
-        return Reply::Json(401, json!({ "error": "Not authenticated" }));
+    Reply::Failed {
+        status: error.http_status(),
+        kind: match error {
+            Error::NotAuthenticated => "Not authenticated",
+            other => other.kind(),
+        },
+        detail: error.to_string(),
     }
-    Reply::Json(
-        error.http_status(),
-        json!({ "error": error.kind(), "message": error.to_string() }),
-    )
 }
 
 /// A token with its decoded claims (`null` for an opaque token).
@@ -475,6 +482,11 @@ fn handle(app: &App, mut request: Request) {
             json!({ "error": "bad_request", "message": e.to_string() }),
         ),
     };
+    // The path only: a callback's query holds the code and the state.
+    let path = request.url().split('?').next().unwrap_or_default();
+    if let Reply::Failed { status, detail, .. } = &reply {
+        eprintln!("{} {path}: {status} {detail}", request.method());
+    }
     let mut response = match reply {
         Reply::Html(html) => Response::from_string(html)
             .with_header(header("Content-Type", "text/html; charset=utf-8")),
@@ -482,6 +494,12 @@ fn handle(app: &App, mut request: Request) {
             .with_status_code(status)
             .with_header(header("Content-Type", "application/json"))
             .with_header(header("Cache-Control", "no-store")),
+        Reply::Failed { status, kind, .. } => {
+            Response::from_string(json!({ "error": kind }).to_string())
+                .with_status_code(status)
+                .with_header(header("Content-Type", "application/json"))
+                .with_header(header("Cache-Control", "no-store"))
+        }
         Reply::Redirect(location) => Response::from_string("")
             .with_status_code(303)
             .with_header(header("Location", &location)),

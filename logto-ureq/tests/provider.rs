@@ -598,3 +598,46 @@ fn provider_concurrent_targets_refresh_once_each() {
         .token(TokenTarget::resource(API_RESOURCE), true)
         .unwrap();
 }
+
+/// A provider error names the endpoint that answered; a transport error the host it tried.
+#[test]
+fn errors_name_the_endpoint_and_the_host() {
+    let provider = Provider::start();
+    let app = provider.machine_client();
+    let config = LogtoConfig::builder(provider.endpoint(), &app.client_id)
+        .app_secret(app.client_secret.as_deref().unwrap())
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(config).unwrap();
+    // An API the provider does not know: the token endpoint refuses the grant.
+    let refused = client
+        .fetch_machine_token(TokenTarget::resource("https://unknown.example/api"))
+        .unwrap_err();
+    let Error::Provider(error) = &refused else {
+        panic!("expected a provider error, got {refused:?}");
+    };
+    let token_endpoint = format!("{}/token", provider.issuer());
+    assert_eq!(error.endpoint(), Some(token_endpoint.as_str()));
+    assert!(refused.to_string().contains(&token_endpoint), "{refused}");
+
+    // Nothing listens on this port: the connection is refused.
+    let port = logto_integration::examples::free_port();
+    let config = LogtoConfig::builder(format!("http://127.0.0.1:{port}"), "app")
+        .build()
+        .unwrap();
+    let failed = LogtoClient::new(config)
+        .unwrap()
+        .sign_in("http://127.0.0.1/callback")
+        .unwrap_err();
+    let Error::Transport(error) = &failed else {
+        panic!("expected a transport error, got {failed:?}");
+    };
+    assert_eq!(error.kind, proto::TransportErrorKind::Connect);
+    assert_eq!(error.host, format!("127.0.0.1:{port}"));
+    assert!(
+        failed
+            .to_string()
+            .contains(&format!("cannot connect to 127.0.0.1:{port}")),
+        "{failed}"
+    );
+}

@@ -45,7 +45,10 @@ struct Secrets(Vec<(String, String)>);
 impl Secrets {
     fn add(&mut self, what: &str, value: impl Into<String>) {
         let value = value.into();
-        assert!(value.len() >= 8, "{what} is too short to search for: {value:?}");
+        assert!(
+            value.len() >= 8,
+            "{what} is too short to search for: {value:?}"
+        );
         self.0.push((what.to_owned(), value));
     }
 
@@ -87,7 +90,9 @@ fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
 fn a_full_flow_logs_what_happened_and_no_secret() {
     // Refresh tokens rotate on every use, as Logto does for public clients: the refresh
     // events say so, and every refresh token the flow held is searched for.
-    let provider = Provider::builder().rotate_refresh_tokens_every_use().start();
+    let provider = Provider::builder()
+        .rotate_refresh_tokens_every_use()
+        .start();
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -178,6 +183,9 @@ fn a_full_flow_logs_what_happened_and_no_secret() {
         "kind=\"access_token\"",
         "revoked the refresh token at sign-out",
     ] {
-        assert!(log.contains(expected), "no `{expected}` in the events:\n{log}");
+        assert!(
+            log.contains(expected),
+            "no `{expected}` in the events:\n{log}"
+        );
     }
 }

@@ -9,8 +9,8 @@ use crate::metadata::ProviderCache;
 use crate::signin::check_callback;
 use crate::snapshot::{AccessToken, TokenTarget};
 use crate::time::UnixTime;
-use crate::trace::event;
 use crate::token::{client_request, TokenResponse};
+use crate::trace::event;
 use crate::verify::NonceCheck;
 use std::fmt;
 
