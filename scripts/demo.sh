@@ -7,7 +7,8 @@
 #                              # LOGTO_APP_SECRET, LOGTO_SCOPES, LOGTO_RESOURCES, BASE_URL)
 #
 # Local mode overrides: PROVIDER_PORT (3001), SAMPLE_PORT (3000). Ctrl-C stops everything.
-# Prerequisites: Rust (cargo) and Node.js 20+ with npm (local mode only).
+# Prerequisites: Rust and a C compiler; in local mode Node.js >= 20.19 with npm too. They
+# are checked first (scripts/prerequisites.sh), and the provider's npm packages installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,13 +28,7 @@ fi
 PROVIDER_PORT="${PROVIDER_PORT:-3001}"
 SAMPLE_PORT="${SAMPLE_PORT:-3000}"
 base="http://localhost:${SAMPLE_PORT}"
-command -v node >/dev/null || die "Node.js 20+ is needed for the local provider (or use --tenant)"
-command -v cargo >/dev/null || die "Rust (cargo) is needed"
-
-if [[ ! -d tests/provider/node_modules ]]; then
-    echo "Installing the provider's packages (npm ci --prefix tests/provider)..."
-    npm ci --prefix tests/provider --no-audit --no-fund
-fi
+./scripts/prerequisites.sh demo || die "install what is listed above (or use --tenant)"
 echo "Building the sample (cargo build -p logto-axum --example web)..."
 cargo build -q -p logto-axum --example web
 

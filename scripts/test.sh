@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Every check and test of the workspace: formatting, lints, docs, both crypto backends and
-# the provider-backed integration tests. Needs Node.js 20 and `npm ci --prefix tests/provider`,
-# and Debian's redis-server (the tests start their own on a free port); the integration tests
-# fail with a message saying so when either cannot start.
+# Every check and test of the workspace: formatting, lints, docs, packaging, both crypto
+# backends and the provider-, Redis- and browser-backed integration tests. Checks the
+# prerequisites first (scripts/prerequisites.sh: Rust, a C compiler, Node.js >= 20.19 with
+# npm, redis-server, chromium, chromedriver), installs the provider's npm packages itself,
+# and says how to install anything else missing before building anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s  (%ss so far)\n' "$*" "$SECONDS"; }
+
+step "prerequisites"
+./scripts/prerequisites.sh test
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -31,7 +31,7 @@
 //! assert!(callback.starts_with(provider.redirect_uri()));
 //! ```
 //!
-//! Needs Node.js 20+ and `npm ci --prefix tests/provider`; without them every test panics with
+//! Needs Node.js 20.19+ and `npm ci --prefix tests/provider` (`scripts/test.sh` runs it); without them every test panics with
 //! instructions (it never skips silently).
 
 #![forbid(unsafe_code)]

@@ -28,7 +28,7 @@ fn node_binary() -> String {
 
 fn setup_hint() -> String {
     format!(
-        "The integration tests need Node.js 20 or later on PATH (or in $NODE) and the provider's \
+        "The integration tests need Node.js 20.19 or later on PATH (or in $NODE) and the provider's \
          packages: run `npm ci --prefix tests/provider` from the workspace root (provider \
          directory: {}).",
         provider_dir().display()
