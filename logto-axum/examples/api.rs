@@ -64,8 +64,10 @@ fn config() -> Result<(LogtoApi, String), String> {
 
 #[tokio::main]
 async fn main() {
+    // Colours for a terminal only: a log file gets plain text.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let (api, addr) = config().unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");

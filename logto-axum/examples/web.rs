@@ -5,11 +5,13 @@
 //!   cargo run -p logto-axum --example web         # then open http://localhost:3000
 //! ```
 
-use axum::{extract::Query, response::Html, routing::get, Json, Router};
+use axum::response::{Html, Response};
+use axum::{extract::Query, routing::get, Json, Router};
 use logto_axum::logto_isahc::proto::decode_claims;
 use logto_axum::{Error, IdTokenClaims, Logto, LogtoSession, User, UserInfo};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -93,10 +95,24 @@ async fn api_organization_token(
     Ok(token_json(session.organization_token(&organization).await?))
 }
 
+/// Runs each request in a span naming its method and path, so that the server log ties every
+/// event (a failed request's error, a refresh) to its request. Never the query: a callback's
+/// holds the code and the state.
+async fn request_span(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path()
+    );
+    next.run(request).instrument(span).await
+}
+
 #[tokio::main]
 async fn main() {
+    // Colours for a terminal only: a log file gets plain text.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let logto = Logto::from_env().unwrap_or_else(|e| {
         eprintln!("configuration error: {e}");
@@ -110,7 +126,8 @@ async fn main() {
         .route("/api/access-token", get(api_access_token))
         .route("/api/organization-token", get(api_organization_token))
         .merge(logto.routes())
-        .layer(logto.layer());
+        .layer(logto.layer())
+        .layer(axum::middleware::from_fn(request_span));
     let base_url = logto.base_url().clone();
     let addrs = base_url.socket_addrs(|| None).unwrap_or_default();
     let listener = tokio::net::TcpListener::bind(&addrs[..])

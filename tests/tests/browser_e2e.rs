@@ -255,6 +255,35 @@ async fn sign_out_at_the_provider(browser: &Client, provider: &Provider, base: &
     );
 }
 
+/// A callback nobody started: the browser gets the error's kind only; the server log has
+/// the request's path, the status and the message, and not the callback's code or state.
+fn a_failed_request_shows_its_kind_and_logs_its_details(base: &str, log: &Path) {
+    let (code, state) = ("leak-check-code-5fd1c2", "leak-check-state-9ab3e7");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut response = agent
+        .get(&format!("{base}/callback?code={code}&state={state}"))
+        .call()
+        .unwrap_or_else(|e| panic!("GET {base}/callback: {e}"));
+    assert_eq!(response.status().as_u16(), 400);
+    let body: serde_json::Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(body, serde_json::json!({ "error": "callback" }));
+    let text = std::fs::read_to_string(log).unwrap();
+    for expected in ["/callback", "400", "no sign-in is pending in this session"] {
+        assert!(
+            text.contains(expected),
+            "no `{expected}` in the log:\n{text}"
+        );
+    }
+    for secret in [code, state] {
+        assert!(!text.contains(secret), "`{secret}` in the log:\n{text}");
+    }
+}
+
 fn run(sample: &str, package: &str) {
     let chromium = binary("CHROMIUM", "/usr/bin/chromium");
     let chromedriver = binary("CHROMEDRIVER", "chromedriver");
@@ -276,6 +305,7 @@ fn run(sample: &str, package: &str) {
     let log_b = artifacts.join(format!("{sample}-b.log"));
     let _sample = start_sample(&binary, &provider, &base, &redis, &log);
     let _sample_b = start_sample(&binary, &provider, &base_b, &redis, &log_b);
+    a_failed_request_shows_its_kind_and_logs_its_details(&base, &log);
 
     let driver_port = free_port();
     let _driver = ChildProcess::spawn(
