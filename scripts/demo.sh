@@ -17,6 +17,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 if [[ "${1:-}" == "--tenant" ]]; then
     [[ -n "${LOGTO_ENDPOINT:-}" ]] || die "set LOGTO_ENDPOINT (e.g. https://your-tenant.logto.app)"
     [[ -n "${LOGTO_APP_ID:-}" ]] || die "set LOGTO_APP_ID (a \"Traditional web\" app of your tenant)"
+    ./scripts/prerequisites.sh tenant || exit 1
     base="${BASE_URL:-http://localhost:3000}"
     echo "Register in Logto Console: redirect URI ${base%/}/callback, post sign-out URI ${base%/}/"
     echo "Then open ${base%/}"
@@ -28,7 +29,7 @@ fi
 PROVIDER_PORT="${PROVIDER_PORT:-3001}"
 SAMPLE_PORT="${SAMPLE_PORT:-3000}"
 base="http://localhost:${SAMPLE_PORT}"
-./scripts/prerequisites.sh demo || die "install what is listed above (or use --tenant)"
+./scripts/prerequisites.sh demo || die "stopped before building: see above (or use --tenant)"
 echo "Building the sample (cargo build -p logto-axum --example web)..."
 cargo build -q -p logto-axum --example web
 

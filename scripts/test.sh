@@ -17,7 +17,7 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p logto-redis -p logto-axum --no-default-features --all-targets -- -D warnings
+cargo clippy -p logto-ureq -p logto-isahc -p logto-redis -p logto-axum --no-default-features --all-targets -- -D warnings
 cargo clippy -p logto-proto --no-default-features --features rustcrypto --all-targets -- -D warnings
 
 step "cargo doc (warnings are errors)"

@@ -9,14 +9,17 @@ use std::sync::OnceLock;
 fuzz_target!(|data: &[u8]| {
     static JWKS: OnceLock<Jwks> = OnceLock::new();
     let jwks = JWKS.get_or_init(logto_proto_fuzz::fixed_jwks);
-    let check = AccessTokenCheck {
-        issuer: "https://tenant.logto.app/oidc",
-        now: UnixTime::from_secs(logto_proto_fuzz::T0),
-        clock_tolerance: 60,
-    };
+    let check = AccessTokenCheck::new(
+        "https://tenant.logto.app/oidc",
+        UnixTime::from_secs(logto_proto_fuzz::T0),
+        60,
+    );
     let text = String::from_utf8_lossy(data);
     let header = format!("Bearer {text}");
-    let tokens = [bearer_token(Some(&text)).ok(), bearer_token(Some(&header)).ok()];
+    let tokens = [
+        bearer_token(Some(&text)).ok(),
+        bearer_token(Some(&header)).ok(),
+    ];
     for token in tokens.into_iter().flatten() {
         if let Ok(verified) = verify_access_token(token, jwks, &check) {
             panic!("forged access token accepted: {token:?} -> {verified:?}");

@@ -32,7 +32,7 @@ fn fixture() -> &'static Fixture {
         )
         .expect("sign-in url");
         let state = state_params(&url).unwrap().pop().unwrap();
-        assert_eq!(state, logto_proto::example::STATE);
+        assert_eq!(state, logto_proto_fuzz::example::STATE);
         Fixture {
             config,
             cache,

@@ -44,8 +44,13 @@ enum Action {
     },
     Reload,
     /// Refresh lease of holder A (false) or B (true) for `ttl` seconds.
-    Lease { holder: bool, ttl: u16 },
-    Release { holder: bool },
+    Lease {
+        holder: bool,
+        ttl: u16,
+    },
+    Release {
+        holder: bool,
+    },
     ForgetCache,
     Wait(u16),
     WaitLong(u8),
@@ -535,7 +540,10 @@ impl World<'_> {
                 let me = if *holder { "holder-b" } else { "holder-a" };
                 let before = self.snapshot.clone();
                 let held = before.refresh_lease().cloned();
-                match self.snapshot.acquire_refresh_lease(me, now, u64::from(*ttl)) {
+                match self
+                    .snapshot
+                    .acquire_refresh_lease(me, now, u64::from(*ttl))
+                {
                     LeaseState::Acquired => {
                         // Free, ours, lapsed, or dated beyond one TTL (which counts as lapsed).
                         let ttl = u64::from(*ttl);

@@ -9,12 +9,12 @@ use std::sync::OnceLock;
 fuzz_target!(|data: &[u8]| {
     static JWKS: OnceLock<Jwks> = OnceLock::new();
     let jwks = JWKS.get_or_init(logto_proto_fuzz::fixed_jwks);
-    let check = LogoutTokenCheck {
-        issuer: "https://tenant.logto.app/oidc",
-        client_id: logto_proto_fuzz::LOCAL_APP_ID,
-        now: UnixTime::from_secs(logto_proto_fuzz::T0),
-        clock_tolerance: 60,
-    };
+    let check = LogoutTokenCheck::new(
+        "https://tenant.logto.app/oidc",
+        logto_proto_fuzz::LOCAL_APP_ID,
+        UnixTime::from_secs(logto_proto_fuzz::T0),
+        60,
+    );
     // The body as the route receives it, and the same bytes as a bare token.
     let tokens = [
         logout_token_from_form(data).ok(),

@@ -86,11 +86,18 @@ fn honest_http(request: &HttpRequest) -> HttpResponse {
 }
 
 /// One step of a call with the fuzzer's answer; `Some` when the call is over.
-fn step<T>(world: &mut World, client: usize, call: &mut Call<'static, T>, answer: &Answer) -> Option<()> {
+fn step<T>(
+    world: &mut World,
+    client: usize,
+    call: &mut Call<'static, T>,
+    answer: &Answer,
+) -> Option<()> {
     let now = UnixTime::from_secs(world.now);
     let step = match call.step(now) {
         Ok(step) => step,
-        Err(Error::Usage(what)) => panic!("misuse reported to a driver that follows the protocol: {what}"),
+        Err(Error::Usage(what)) => {
+            panic!("misuse reported to a driver that follows the protocol: {what}")
+        }
         Err(_) => return Some(()),
     };
     let handled = match step {
@@ -104,7 +111,10 @@ fn step<T>(world: &mut World, client: usize, call: &mut Call<'static, T>, answer
         }
         Step::WriteSession { expected, new } => {
             if let Some(text) = &new {
-                assert!(Snapshot::from_json(text).is_ok(), "a call wrote a session it cannot read");
+                assert!(
+                    Snapshot::from_json(text).is_ok(),
+                    "a call wrote a session it cannot read"
+                );
             }
             let written = match answer {
                 Answer::Foreign(text) => {
@@ -125,13 +135,17 @@ fn step<T>(world: &mut World, client: usize, call: &mut Call<'static, T>, answer
                 let _ = call.handle_transport_error(now);
                 Ok(())
             }
-            Answer::Http(status, body) => call.handle_response(HttpResponse::new(*status, body.clone()), now),
+            Answer::Http(status, body) => {
+                call.handle_response(HttpResponse::new(*status, body.clone()), now)
+            }
             _ => call.handle_response(honest_http(&request), now),
         },
         _ => return Some(()),
     };
     match handled {
-        Err(Error::Usage(what)) => panic!("misuse reported to a driver that follows the protocol: {what}"),
+        Err(Error::Usage(what)) => {
+            panic!("misuse reported to a driver that follows the protocol: {what}")
+        }
         Err(_) => Some(()),
         Ok(()) => None,
     }
@@ -164,12 +178,12 @@ fuzz_target!(|actions: Vec<Action>| {
                     continue;
                 }
                 world.calls += 1;
-                let env = CallEnv {
-                    config: config(),
-                    cache: std::sync::Arc::default(),
-                    holder: if *client { "b" } else { "a" },
-                    call: world.calls,
-                };
+                let env = CallEnv::new(
+                    config(),
+                    std::sync::Arc::default(),
+                    if *client { "b" } else { "a" },
+                    world.calls,
+                );
                 let targets = [
                     TokenTarget::userinfo(),
                     TokenTarget::resource("https://api.example.com"),

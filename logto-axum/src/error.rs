@@ -201,7 +201,7 @@ impl IntoResponse for Error {
 /// 403 `insufficient_scope` with the `WWW-Authenticate` challenge, and the code as the JSON
 /// body's `error`.
 fn bearer_refusal(e: &logto_isahc::AccessTokenError) -> Response {
-    event!(info, kind = "access_token", status = e.http_status(), "{e}");
+    // The core reported the refusal (`tracing`) where it was decided.
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let code = e.error_code().unwrap_or("invalid_token");
     let mut response = (status, Json(serde_json::json!({ "error": code }))).into_response();

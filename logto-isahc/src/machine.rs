@@ -187,8 +187,14 @@ impl ApiValidator {
         &self,
         authorization: Option<&str>,
     ) -> Result<Arc<VerifiedAccessToken>, Error> {
-        let token =
-            logto_proto::bearer_token(authorization).map_err(|e| Error::Protocol(e.into()))?;
+        let Ok(token) = logto_proto::bearer_token(authorization) else {
+            // No bearer token: the call refuses it at once, without a request, and reports it.
+            return self
+                .client
+                .verify_access_token(authorization)
+                .await
+                .map(Arc::new);
+        };
         let now = self.client.now();
         if let Some(verified) = self.verified.get(token, now) {
             return Ok(verified);

@@ -45,11 +45,7 @@ fn benches(c: &mut Criterion) {
     let jwks_doc = json!({ "keys": keys.iter().map(jwk).collect::<Vec<_>>() }).to_string();
     let jwks = Jwks::parse(jwks_doc.as_bytes(), now).unwrap();
     let token = token(&keys[1]);
-    let check = AccessTokenCheck {
-        issuer: ISSUER,
-        now,
-        clock_tolerance: 60,
-    };
+    let check = AccessTokenCheck::new(ISSUER, now, 60);
     let route = Requirement::resource(API).scopes(["read"]);
 
     // First seen: the whole verification, then the route's requirement.

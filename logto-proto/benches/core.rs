@@ -292,12 +292,8 @@ fn benches(c: &mut Criterion) {
             let shared = std::sync::Arc::new(cache.clone());
             c.bench_function("session_call_cached_token", |b| {
                 b.iter(|| {
-                    let env = logto_proto::adapter::CallEnv {
-                        config: &config,
-                        cache: shared.clone(),
-                        holder: "bench",
-                        call: 1,
-                    };
+                    let env =
+                        logto_proto::adapter::CallEnv::new(&config, shared.clone(), "bench", 1);
                     let mut call = logto_proto::adapter::Call::access_token(
                         env,
                         TokenTarget::organization("org1"),

@@ -12,6 +12,7 @@ use crate::error::{AccessTokenError, IdTokenError};
 use crate::jwks::Jwks;
 use crate::scope::{organization_urn, ORGANIZATION_URN_PREFIX};
 use crate::time::UnixTime;
+use crate::trace::event;
 use crate::verify::verify_jws;
 use std::fmt;
 
@@ -119,6 +120,7 @@ impl Requirement {
 
 /// The values an access token is checked against, wherever it is presented.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct AccessTokenCheck<'a> {
     /// The discovered issuer.
     pub issuer: &'a str,
@@ -126,6 +128,17 @@ pub struct AccessTokenCheck<'a> {
     pub now: UnixTime,
     /// Clock tolerance in seconds for `exp`, `nbf` and `iat`.
     pub clock_tolerance: u64,
+}
+
+impl<'a> AccessTokenCheck<'a> {
+    /// Checks against `issuer` at `now`, allowing `clock_tolerance` seconds of clock skew.
+    pub fn new(issuer: &'a str, now: UnixTime, clock_tolerance: u64) -> Self {
+        AccessTokenCheck {
+            issuer,
+            now,
+            clock_tolerance,
+        }
+    }
 }
 
 /// Verifies a bearer access token against a JWKS: the signature (with the ID token's
@@ -213,6 +226,19 @@ impl VerifiedAccessToken {
     /// token for a route that is not), every required scope, and that the token has not
     /// expired since it was verified.
     pub fn authorize(
+        &self,
+        requirement: &Requirement,
+        now: UnixTime,
+        clock_tolerance: u64,
+    ) -> Result<(), AccessTokenError> {
+        let refused = self.check(requirement, now, clock_tolerance);
+        if let Err(e) = &refused {
+            event!(info, kind = "access_token", audience = %requirement.audience, "refused: {e}");
+        }
+        refused
+    }
+
+    fn check(
         &self,
         requirement: &Requirement,
         now: UnixTime,

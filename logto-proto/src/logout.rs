@@ -132,6 +132,7 @@ impl fmt::Debug for BackchannelLogout {
 
 /// The values a logout token is checked against.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct LogoutTokenCheck<'a> {
     /// The discovered issuer.
     pub issuer: &'a str,
@@ -141,6 +142,19 @@ pub struct LogoutTokenCheck<'a> {
     pub now: UnixTime,
     /// Clock tolerance in seconds for `iat` and `exp`.
     pub clock_tolerance: u64,
+}
+
+impl<'a> LogoutTokenCheck<'a> {
+    /// Checks against `issuer` and the app `client_id` at `now`, allowing `clock_tolerance`
+    /// seconds of clock skew.
+    pub fn new(issuer: &'a str, client_id: &'a str, now: UnixTime, clock_tolerance: u64) -> Self {
+        LogoutTokenCheck {
+            issuer,
+            client_id,
+            now,
+            clock_tolerance,
+        }
+    }
 }
 
 /// The `logout_token` of a back-channel logout request body

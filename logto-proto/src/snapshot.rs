@@ -13,6 +13,7 @@ pub const SNAPSHOT_VERSION: u64 = 1;
 /// Which access token: for a resource, for an organization, both, or neither (the token for
 /// the userinfo endpoint).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TokenTarget {
     /// API resource indicator.
     #[serde(default, rename = "r", skip_serializing_if = "Option::is_none")]
@@ -225,6 +226,7 @@ impl Eq for DecodedClaims {}
 /// (written with a compare-and-swap) before refreshing; the others wait for it to end, then
 /// re-read the rotated token. A holder that dies leaves a lease that expires on its own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RefreshLease {
     /// Who holds it (a random id per client instance).
     #[serde(rename = "h")]

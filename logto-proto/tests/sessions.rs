@@ -181,12 +181,12 @@ impl World {
         }
         let client = &mut self.clients[c];
         client.calls += 1;
-        let env = CallEnv {
-            config: self.config,
-            cache: std::sync::Arc::new(self.cache.clone()),
-            holder: Box::leak(client.holder.clone().into_boxed_str()),
-            call: client.calls,
-        };
+        let env = CallEnv::new(
+            self.config,
+            std::sync::Arc::new(self.cache.clone()),
+            Box::leak(client.holder.clone().into_boxed_str()),
+            client.calls,
+        );
         client.requests = 0;
         client.writes = 0;
         client.found_fresh = None;
@@ -609,12 +609,12 @@ fn waiting_for_a_stuck_lease_ends_with_a_typed_error() {
     }
     let until = world.stored().refresh_lease().unwrap().until;
     // Client 1 waits for it, with no time passing, until it gives up.
-    let env = CallEnv {
-        config: world.config,
-        cache: std::sync::Arc::new(world.cache.clone()),
-        holder: "client1",
-        call: 1,
-    };
+    let env = CallEnv::new(
+        world.config,
+        std::sync::Arc::new(world.cache.clone()),
+        "client1",
+        1,
+    );
     let mut call = Call::access_token(env, TokenTarget::resource(API), false);
     let mut reader = SessionReader::default();
     let now = world.now();

@@ -58,12 +58,7 @@ fn refresh_with(
     fail: &mut dyn FnMut(usize, bool) -> bool,
     hooks: &mut Hooks<'_>,
 ) -> Run {
-    let env = CallEnv {
-        config: &h.config,
-        cache: std::sync::Arc::new(h.cache.clone()),
-        holder: "client",
-        call: 1,
-    };
+    let env = CallEnv::new(&h.config, std::sync::Arc::new(h.cache.clone()), "client", 1);
     let mut call = Call::access_token(env, TokenTarget::resource(API), true);
     let mut reader = SessionReader::default();
     let (mut waits, mut writes, mut reads, mut refreshed) = (Vec::new(), 0, 0, false);

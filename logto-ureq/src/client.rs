@@ -330,14 +330,13 @@ impl LogtoClient {
     }
 
     fn env(&self) -> CallEnv<'_> {
-        CallEnv {
-            config: &self.app.config,
-            cache: self.cache(),
-            holder: &self.holder,
-            call: self
-                .calls
+        CallEnv::new(
+            &self.app.config,
+            self.cache(),
+            &self.holder,
+            self.calls
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        }
+        )
     }
 
     fn sign_in_entropy(&self) -> Result<SignInEntropy, Error> {

@@ -25,6 +25,9 @@ pub(super) enum FetchPhase {
         response: TokenResponse,
         sent_at: UnixTime,
         received_at: UnixTime,
+        /// Whether the provider rotated the refresh token (for the event).
+        #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+        rotated: bool,
     },
 }
 
@@ -116,6 +119,7 @@ impl TokenFetch {
                 response,
                 sent_at,
                 received_at,
+                rotated,
             } => {
                 if let Some(id_token) = &response.id_token {
                     // OIDC Core 12.2: the new ID token must name the session's user (and
@@ -149,6 +153,12 @@ impl TokenFetch {
                     scope: response.scope.clone(),
                 };
                 eng.snapshot.store_access_token(token.clone());
+                event!(
+                    info,
+                    token_target = %trace::target(&self.target),
+                    rotated,
+                    "refreshed an access token"
+                );
                 Ok(Step::Done(token))
             }
         }
@@ -165,29 +175,25 @@ impl TokenFetch {
         };
         if !response.is_success() {
             let error = eng.provider_error(&response);
+            // The call reports the error itself; this says which token it was for.
+            event!(
+                debug,
+                token_target = %trace::target(&self.target),
+                status = error.status,
+                "the refresh was refused"
+            );
             if error.is("invalid_grant") {
                 // The provider no longer honours the refresh token: the session is over.
-                event!(
-                    warn,
-                    target = %trace::target(&self.target),
-                    "the provider refused the refresh token: the session is over ({error})"
-                );
                 eng.snapshot.clear_tokens();
                 return Err(Error::SessionExpired(error));
             }
-            event!(warn, target = %trace::target(&self.target), "refresh failed: {error}");
             return Err(Error::Provider(error));
         }
         let response = TokenResponse::parse(&response.body)?;
-        event!(
-            info,
-            target = %trace::target(&self.target),
-            rotated = response
-                .refresh_token
-                .as_ref()
-                .is_some_and(|rt| eng.snapshot.refresh_token.as_ref() != Some(rt)),
-            "refreshed an access token"
-        );
+        let rotated = response
+            .refresh_token
+            .as_ref()
+            .is_some_and(|rt| eng.snapshot.refresh_token.as_ref() != Some(rt));
         // The provider may have consumed the old refresh token (rotation): the new one is
         // kept at once, even if the ID token below fails its checks, so the session is never
         // left holding a consumed token.
@@ -198,6 +204,7 @@ impl TokenFetch {
             response,
             sent_at,
             received_at: now,
+            rotated,
         };
         Ok(())
     }

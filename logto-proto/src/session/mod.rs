@@ -33,6 +33,7 @@ const WAIT_STEP: Duration = Duration::from_millis(50);
 /// A lease is held by one call (`{holder}.{call}`), never by a client: two calls of one
 /// client running at once (two threads on clones of it) must not both count as its holder.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CallEnv<'a> {
     /// The app's configuration.
     pub config: &'a Config,
@@ -42,6 +43,19 @@ pub struct CallEnv<'a> {
     pub holder: &'a str,
     /// This call's number among the client's calls.
     pub call: u64,
+}
+
+impl<'a> CallEnv<'a> {
+    /// The environment of call number `call` of the client whose lease holder id is
+    /// `holder`.
+    pub fn new(config: &'a Config, cache: Arc<ProviderCache>, holder: &'a str, call: u64) -> Self {
+        CallEnv {
+            config,
+            cache,
+            holder,
+            call,
+        }
+    }
 }
 
 /// One client call on a stored session: drive it with one loop over
@@ -81,7 +95,7 @@ pub struct CallEnv<'a> {
 /// use logto_proto::{Config, Operation, Step, TokenTarget, UnixTime};
 ///
 /// let config = Config::new("https://tenant.logto.app", "app-id")?;
-/// let env = CallEnv { config: &config, cache: Default::default(), holder: "h1", call: 1 };
+/// let env = CallEnv::new(&config, Default::default(), "h1", 1);
 /// let mut call = Call::access_token(env, TokenTarget::resource("https://api"), false);
 /// let mut reader = SessionReader::default();
 /// let now = UnixTime::from_secs(1_767_225_600);
@@ -577,10 +591,10 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
             Error::Callback(_)
             | Error::IdToken(_)
             | Error::LogoutToken(_)
-            | Error::AccessToken(_)
-            | Error::SessionExpired(_) => {
+            | Error::AccessToken(_) => {
                 event!(info, call = self.name, kind = e.kind(), "refused: {e}")
             }
+            Error::SessionExpired(_) => event!(info, call = self.name, kind = e.kind(), "{e}"),
             Error::NotAuthenticated | Error::RefreshNeeded | Error::RequestFailed => {
                 event!(debug, call = self.name, kind = e.kind(), "{e}")
             }
@@ -595,8 +609,8 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 error,
                 call = self.name,
                 failures = self.write_failures,
-                "the store failed until the refresh lease ran out: the rotated refresh token \
-                 is lost and the user will have to sign in again"
+                "the store kept failing while a rotated refresh token was unsaved: it is lost, \
+                 and the user will have to sign in again"
             );
             return;
         }
@@ -664,18 +678,18 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
             None => {
                 // A refresh token this call received is live at the provider and belongs
                 // to a session that no longer exists: revoke it.
-                event!(
-                    info,
-                    call = self.name,
-                    "the session was signed out or replaced while this call refreshed; \
-                     its new refresh token is revoked"
-                );
                 let rotated = self
                     .ours()
                     .refresh_token
                     .clone()
                     .filter(|rt| self.base.refresh_token.as_ref() != Some(rt));
                 let request = rotated.and_then(|rt| self.revocation(&rt));
+                event!(
+                    info,
+                    call = self.name,
+                    revoking = request.is_some(),
+                    "the session was signed out or replaced while this call held it"
+                );
                 self.drop_op();
                 self.outcome = Some(Err(Error::NotAuthenticated));
                 self.state = match request {
@@ -1062,6 +1076,24 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         match std::mem::replace(&mut self.state, State::Over) {
             State::Revoking => {
                 // Best effort: the call fails as NotAuthenticated whatever the answer.
+                match &response {
+                    Some(answer) if answer.is_success() => event!(
+                        info,
+                        call = self.name,
+                        "revoked the refresh token received for the ended session"
+                    ),
+                    Some(answer) => event!(
+                        warn,
+                        call = self.name,
+                        status = answer.status,
+                        "revoking the refresh token received for the ended session failed"
+                    ),
+                    None => event!(
+                        warn,
+                        call = self.name,
+                        "revoking the refresh token received for the ended session: no answer"
+                    ),
+                }
                 self.state = State::Finish;
                 Ok(())
             }
