@@ -126,6 +126,10 @@
 //!
 //! ## Features
 //!
+//! Signatures are verified with aws-lc-rs; the store is [`MemoryStore`] unless the `redis`
+//! feature's [`RedisStore`](logto_redis::RedisStore) is chosen.
+//!
+//!
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]

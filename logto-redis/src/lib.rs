@@ -71,6 +71,10 @@
 //!
 //! ## Features
 //!
+//! The `isahc` and `ureq` features choose which client's `Storage` trait the store
+//! implements; `logto-axum` uses it through its own `redis` feature.
+//!
+//!
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]

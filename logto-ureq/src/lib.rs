@@ -53,6 +53,11 @@
 //!
 //! ## Features
 //!
+//! Signatures are verified with aws-lc-rs (`logto-proto`'s `aws-lc` backend). Without the
+//! `tracing` feature the crate logs nothing. Install any `tracing` subscriber to see the
+//! events; none carries a token or secret.
+//!
+//!
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
