@@ -225,6 +225,7 @@ impl VerifiedAccessToken {
     /// `organization_id` must be the route's; a token scoped to an organization is no
     /// token for a route that is not), every required scope, and that the token has not
     /// expired since it was verified.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub fn authorize(
         &self,
         requirement: &Requirement,

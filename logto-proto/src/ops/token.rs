@@ -68,6 +68,7 @@ impl TokenFetch {
         }
     }
 
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(super) fn advance(
         &mut self,
         eng: &mut Engine<'_>,

@@ -1072,6 +1072,7 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         Ok(())
     }
 
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     fn response(&mut self, response: Option<HttpResponse>, now: UnixTime) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, State::Over) {
             State::Revoking => {
