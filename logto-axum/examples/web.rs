@@ -8,7 +8,7 @@
 use axum::response::{Html, Response};
 use axum::{extract::Query, routing::get, Json, Router};
 use logto_axum::logto_isahc::proto::decode_claims;
-use logto_axum::{Error, IdTokenClaims, Logto, LogtoSession, User, UserInfo};
+use logto_axum::{ApiUser, Error, IdTokenClaims, Logto, LogtoSession, User, UserInfo};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::Instrument;
@@ -59,8 +59,9 @@ async fn protected_userinfo(user: User) -> Result<Html<String>, Error> {
     )))
 }
 
-async fn api_id_token_claims(user: User) -> Json<IdTokenClaims> {
-    Json(user.claims)
+/// API routes answer 401 to anyone signed out, whatever the request looks like.
+async fn api_id_token_claims(user: ApiUser) -> Json<IdTokenClaims> {
+    Json(user.into_inner().claims)
 }
 
 async fn api_userinfo(session: LogtoSession) -> Result<Json<UserInfo>, Error> {

@@ -1,6 +1,7 @@
 //! Protecting an API: extractors for the verified bearer token of a request.
 
 use crate::Error;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::{header, request::Parts};
 use axum::Extension;
@@ -203,12 +204,25 @@ impl<S: Send + Sync> FromRequestParts<S> for OrganizationToken {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let api = api(parts)?;
-        let Ok(Path(params)) =
-            Path::<HashMap<String, String>>::from_request_parts(parts, state).await
-        else {
-            return Err(Error::MissingOrganizationParam {
-                name: api.inner.organization_param.clone(),
-            });
+        let params = match Path::<HashMap<String, String>>::from_request_parts(parts, state).await {
+            Ok(Path(params)) => params,
+            // The route has no parameters at all: the app's set-up.
+            Err(PathRejection::MissingPathParams(_)) => {
+                return Err(Error::MissingOrganizationParam {
+                    name: api.inner.organization_param.clone(),
+                })
+            }
+            // A path that does not decode (`/organizations/%FF/members`): the client's fault.
+            // Without a token the answer is the bearer challenge, as for any request.
+            Err(rejection) => {
+                if authorization(parts).is_none() {
+                    let requirement = Requirement::resource(api.resource());
+                    api.authorize(None, &requirement).await?;
+                }
+                return Err(Error::MalformedPath {
+                    reason: logto_isahc::proto::cut_untrusted(&rejection.body_text()),
+                });
+            }
         };
         let organization_id = params
             .get(&api.inner.organization_param)

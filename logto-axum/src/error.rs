@@ -3,6 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
+use logto_isahc::proto::Untrusted;
 use logto_isahc::Error as ClientError;
 use std::fmt;
 
@@ -58,6 +59,12 @@ pub enum Error {
         /// The parameter's name.
         name: String,
     },
+    /// The request's path does not decode (a path parameter that is not UTF-8 once
+    /// percent-decoded): the client's fault, 400.
+    MalformedPath {
+        /// Why, cut short (the path is the client's text).
+        reason: String,
+    },
     /// The session store setting (`LOGTO_SESSION_STORE`) names no store this build has.
     InvalidSessionStore {
         /// The value given, its password replaced by `***`.
@@ -71,7 +78,7 @@ impl Error {
     /// A short, stable name for the failure: the client error's
     /// [`kind`](logto_isahc::Error::kind), or `sign_in_required`, `return_to_rejected`,
     /// `cross_site_request`, `invalid_base_url`, `invalid_path`, `missing_layer`,
-    /// `invalid_session_store`.
+    /// `missing_organization_param`, `malformed_path`, `invalid_session_store`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Client(e) => e.kind(),
@@ -83,6 +90,7 @@ impl Error {
             Error::MissingLayer => "missing_layer",
             Error::InvalidSessionStore { .. } => "invalid_session_store",
             Error::MissingOrganizationParam { .. } => "missing_organization_param",
+            Error::MalformedPath { .. } => "malformed_path",
         }
     }
 
@@ -94,7 +102,7 @@ impl Error {
         match self {
             Error::Client(e) => e.http_status(),
             Error::SignInRequired { .. } => 303,
-            Error::ReturnToRejected { .. } => 400,
+            Error::ReturnToRejected { .. } | Error::MalformedPath { .. } => 400,
             Error::CrossSiteRequest { .. } => 403,
             Error::InvalidBaseUrl { .. }
             | Error::InvalidPath { .. }
@@ -111,7 +119,18 @@ impl fmt::Display for Error {
             Error::Client(e) => write!(f, "{e}"),
             Error::SignInRequired { location } => write!(f, "sign-in required (to {location})"),
             Error::ReturnToRejected { return_to } => {
-                write!(f, "return_to `{return_to}` is not a path of this app")
+                write!(
+                    f,
+                    "return_to {} is not a path of this app",
+                    Untrusted(return_to)
+                )
+            }
+            Error::MalformedPath { reason } => {
+                write!(
+                    f,
+                    "the request's path does not decode: {}",
+                    Untrusted(reason)
+                )
             }
             Error::CrossSiteRequest {
                 origin,
@@ -119,8 +138,10 @@ impl fmt::Display for Error {
                 expected_origin,
             } => write!(
                 f,
-                "cross-site request refused (Origin {origin:?}, Sec-Fetch-Site {fetch_site:?}; \
-                 the app is {expected_origin})"
+                "cross-site request refused (Origin {}, Sec-Fetch-Site {}; the app is \
+                 {expected_origin})",
+                Untrusted(origin.as_deref().unwrap_or("")),
+                Untrusted(fetch_site.as_deref().unwrap_or("")),
             ),
             Error::InvalidBaseUrl { base_url } => write!(
                 f,

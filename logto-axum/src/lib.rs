@@ -152,7 +152,7 @@ mod store;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};
 pub use error::Error;
-pub use extract::User;
+pub use extract::{ApiUser, User};
 pub use logto_isahc::{
     self, AccessTokenError, IdTokenClaims, LogtoClient, LogtoConfig, Requirement, UserInfo,
     VerifiedAccessToken,

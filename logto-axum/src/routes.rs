@@ -3,11 +3,12 @@
 use crate::session::{Logto, SessionId};
 use crate::Error;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Query};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Query};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use logto_isahc::proto::cut_untrusted;
 use logto_isahc::{FirstScreen, InteractionMode, SignInOptions, StorageError};
 use serde::Deserialize;
 use std::time::Duration;
@@ -15,6 +16,8 @@ use std::time::Duration;
 /// How long a sign-in may take, for its cookies (the core refuses older sign-ins anyway).
 const SIGN_IN_MAX_AGE: Duration = Duration::from_secs(600);
 const MAX_RETURN_TO_LEN: usize = 2048;
+/// The largest back-channel logout request body taken (a logout token is well under 4 KB).
+const BACKCHANNEL_LOGOUT_BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Deserialize)]
 struct SignInQuery {
@@ -28,9 +31,13 @@ impl Logto {
     /// - `GET /sign-up[?return_to=/path]`: the same, opening Logto's register page;
     /// - `GET /callback`: completes the sign-in (a new session id), then redirects to the
     ///   `return_to` path (default `/`);
-    /// - `GET` or `POST /sign-out`: signs out (refused from another site) and redirects to
-    ///   Logto's end-session page, which comes back to `/` (see
-    ///   [`LogtoBuilder::after_sign_out`](crate::LogtoBuilder::after_sign_out));
+    /// - `GET` or `POST /sign-out`: signs out and redirects to Logto's end-session page,
+    ///   which comes back to `/` (see
+    ///   [`LogtoBuilder::after_sign_out`](crate::LogtoBuilder::after_sign_out)). A `POST`
+    ///   from another site or a sibling subdomain is refused with 403; a `GET` that is not
+    ///   the app's own link (`Sec-Fetch-Site` other than `same-origin` or `none`) gets a
+    ///   page whose button POSTs the sign-out. When the session cannot be ended here (the
+    ///   store unavailable), the answer is 503 and the session stays;
     /// - `POST /backchannel-logout`: Logto's back-channel logout (register
     ///   `<base URL>/backchannel-logout` as the app's back-channel logout URI): ends every
     ///   session of the provider session the logout token names, in the store shared by
@@ -45,8 +52,13 @@ impl Logto {
             .route(&path("sign-in"), get(sign_in))
             .route(&path("sign-up"), get(sign_up))
             .route(&path("callback"), get(callback))
-            .route(&path("sign-out"), get(sign_out).post(sign_out))
-            .route(&path("backchannel-logout"), post(backchannel_logout))
+            .route(&path("sign-out"), get(sign_out_get).post(sign_out_post))
+            .route(
+                &path("backchannel-logout"),
+                // Its own limit, whatever the app's `DefaultBodyLimit`: anyone can POST here.
+                post(backchannel_logout)
+                    .layer(DefaultBodyLimit::max(BACKCHANNEL_LOGOUT_BODY_LIMIT)),
+            )
             .layer(self.layer())
     }
 
@@ -60,7 +72,7 @@ impl Logto {
     /// `return_to` as a path of this app, or the error refusing it.
     pub(crate) fn same_origin_path(&self, return_to: &str) -> Result<String, Error> {
         let rejected = || Error::ReturnToRejected {
-            return_to: return_to.chars().take(200).collect(),
+            return_to: cut_untrusted(return_to),
         };
         // A path, not `//host` or `/\host` (which browsers read as another host).
         let path_like = return_to.starts_with('/')
@@ -224,7 +236,7 @@ impl Logto {
     }
 
     /// Refuses a request another site made the browser send (`Sec-Fetch-Site:
-    /// cross-site`, or an `Origin` that is not this app's).
+    /// cross-site` or `same-site`, or an `Origin` that is not this app's).
     pub(crate) fn refuse_cross_site(&self, headers: &HeaderMap) -> Result<(), Error> {
         let text = |name| {
             headers
@@ -233,13 +245,14 @@ impl Logto {
         };
         let fetch_site = text("sec-fetch-site");
         let origin = text(header::ORIGIN.as_str());
-        let cross_site = fetch_site == Some("cross-site")
+        // `same-site` is a sibling subdomain: another app, as far as this one knows.
+        let cross_site = matches!(fetch_site, Some("cross-site" | "same-site"))
             || origin.is_some_and(|origin| origin != self.inner.origin);
         match cross_site {
             false => Ok(()),
             true => Err(Error::CrossSiteRequest {
-                origin: origin.map(str::to_owned),
-                fetch_site: fetch_site.map(str::to_owned),
+                origin: origin.map(cut_untrusted),
+                fetch_site: fetch_site.map(cut_untrusted),
                 expected_origin: self.inner.origin.clone(),
             }),
         }
@@ -311,29 +324,79 @@ async fn callback(
     Ok(response)
 }
 
-#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-async fn sign_out(
+/// `GET /sign-out`: signs out when the browser says the request is the app's own
+/// (`Sec-Fetch-Site: same-origin`) or the user's (`none`: typed, a bookmark). Anything else
+/// (a sibling subdomain's link, `same-site`; another site; a browser without Fetch
+/// Metadata) gets a page whose button POSTs the sign-out, so no other site can sign the
+/// user out with a link or an image.
+async fn sign_out_get(
+    Extension(logto): Extension<Logto>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    match fetch_site {
+        Some("same-origin" | "none") => logto.sign_out(&headers).await,
+        _ => Ok(logto.sign_out_confirmation()),
+    }
+}
+
+/// `POST /sign-out`: signs out unless another site (or a sibling subdomain) sent it.
+async fn sign_out_post(
     Extension(logto): Extension<Logto>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     logto.refuse_cross_site(&headers)?;
-    let after_sign_out = format!("{}{}", logto.inner.origin, logto.inner.after_sign_out);
-    let session = logto.session(&headers).await?;
-    let mut location = after_sign_out.clone();
-    if let Some(id) = &session.id {
-        // The core clears the session before anything else; if a later step fails (the
-        // provider unreachable), the user is still signed out here.
-        match session.sign_out(Some(&after_sign_out)).await {
-            Ok(end_session_url) => location = end_session_url,
-            Err(e) => {
-                event!(warn, kind = e.kind(), "sign-out without the provider: {e}");
+    logto.sign_out(&headers).await
+}
+
+impl Logto {
+    /// Signs the browser's session out and sends it to the provider's end-session page.
+    /// When the session could not be ended here (the store unavailable or busy), the answer
+    /// is that error (503), with the cookie kept: the session still works, so claiming a
+    /// sign-out would leave a stolen cookie valid. Only a provider that cannot be reached
+    /// after the local end still gets the redirect (to the after-sign-out page).
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    async fn sign_out(&self, headers: &HeaderMap) -> Result<Response, Error> {
+        let after_sign_out = format!("{}{}", self.inner.origin, self.inner.after_sign_out);
+        let session = self.session(headers).await?;
+        let mut location = after_sign_out.clone();
+        if let Some(id) = &session.id {
+            // The core ends the session in the store before it asks the provider anything:
+            // an error of the provider comes after the local end, any other before it.
+            match session.sign_out(Some(&after_sign_out)).await {
+                Ok(end_session_url) => location = end_session_url,
+                Err(e @ (logto_isahc::Error::Transport(_) | logto_isahc::Error::Provider(_))) => {
+                    event!(warn, kind = e.kind(), "sign-out without the provider: {e}");
+                }
+                Err(e) => return Err(e.into()),
             }
+            self.delete_session(id).await;
         }
-        logto.delete_session(id).await;
+        let mut response = Redirect::to(&location).into_response();
+        self.set_cookie(&mut response, self.removal_cookie(self.cookie_name()));
+        Ok(response)
     }
-    let mut response = Redirect::to(&location).into_response();
-    logto.set_cookie(&mut response, logto.removal_cookie(logto.cookie_name()));
-    Ok(response)
+
+    /// The page a sign-out link from elsewhere gets: one button that POSTs the sign-out
+    /// (same origin, checked), never framed by another site, never cached.
+    fn sign_out_confirmation(&self) -> Response {
+        let action = format!("{}/sign-out", self.inner.route_prefix);
+        let body = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign out</title></head>\
+             <body><form method=\"post\" action=\"{action}\">\
+             <p>Sign out of this app?</p><button type=\"submit\">Sign out</button>\
+             </form></body></html>"
+        );
+        let mut response = axum::response::Html(body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        response
+    }
 }
 
 /// Back-Channel Logout 1.0, 2.8: 200 when the logout succeeded, 400 with an OAuth error
@@ -475,7 +538,9 @@ mod tests {
         }
         let refused = [
             headers(&[("sec-fetch-site", "cross-site")]),
+            headers(&[("sec-fetch-site", "same-site")]),
             headers(&[("origin", "https://evil.example")]),
+            headers(&[("origin", "https://sub.app.example.com")]),
             headers(&[("origin", "null")]),
             headers(&[("origin", "http://app.example.com")]),
         ];

@@ -68,6 +68,29 @@ impl App {
     }
 }
 
+/// `GET path` with no header but `Host` (no `Accept`, no Fetch Metadata): the status and the
+/// response head, lower-cased.
+fn get_without_headers(base: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let head = response
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head)
+}
+
 #[test]
 fn axum_fifty_concurrent_requests_on_an_expired_token_refresh_once() {
     let app = App::with_rotation();
@@ -170,12 +193,41 @@ fn axum_provider_failure_during_a_refresh_keeps_the_session() {
 fn axum_cross_site_sign_out_is_refused() {
     let app = App::with_rotation();
     let visitor = app.signed_in_visitor();
-    let cross_site = visitor.request("GET", "/sign-out", &[("sec-fetch-site", "cross-site")]);
-    assert_eq!(cross_site.status, 403);
-    assert_eq!(cross_site.json()["error"], "cross_site_request");
-    let other_origin = visitor.request("POST", "/sign-out", &[("origin", "https://evil.example")]);
-    assert_eq!(other_origin.status, 403);
+    // A GET that is not the app's own link (another site, a sibling subdomain, a browser
+    // without Fetch Metadata) gets a page whose button POSTs the sign-out.
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("sec-fetch-site", "same-site")],
+        &[],
+    ] {
+        let page = visitor.request("GET", "/sign-out", headers);
+        assert_eq!(page.status, 200, "{headers:?}");
+        assert!(
+            page.body
+                .contains("<form method=\"post\" action=\"/sign-out\">"),
+            "{}",
+            page.body
+        );
+        assert_eq!(page.header("x-frame-options"), Some("DENY"));
+        assert!(visitor.cookie("logto_session").is_some());
+    }
+    for headers in [
+        &[("origin", "https://evil.example")][..],
+        &[("sec-fetch-site", "same-site")],
+        &[("sec-fetch-site", "cross-site")],
+    ] {
+        let refused = visitor.request("POST", "/sign-out", headers);
+        assert_eq!(refused.status, 403, "{headers:?}");
+        assert_eq!(refused.json()["error"], "cross_site_request");
+    }
     visitor.get("/api/id-token-claims").expect_status(200);
+
+    // The app's own link (same-origin) signs out at once.
+    let own_link = visitor.request("GET", "/sign-out", &[("sec-fetch-site", "same-origin")]);
+    assert_eq!(own_link.status, 303, "{}", own_link.body);
+    assert!(visitor.cookie("logto_session").is_none());
+    assert_eq!(visitor.get("/api/id-token-claims").status, 401);
+    app.sign_in(&visitor);
 
     let origin = app.base.clone();
     let signed_out = visitor.request("POST", "/sign-out", &[("origin", &origin)]);
@@ -209,12 +261,41 @@ fn axum_return_to_accepts_only_paths_of_the_app() {
         assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
         assert_eq!(reply.json()["error"], "return_to_rejected");
     }
-    // A page sends a signed-out visitor to sign in and back; an API route answers 401.
+    // A page sends a signed-out visitor to sign in and back, also a plain GET (curl's
+    // `Accept: */*`, or none); a script's call to it and an API route answer 401.
     let page = visitor.request("GET", "/protected?x=1", &[("accept", "text/html")]);
     assert_eq!(page.status, 303);
     let sign_in = page.header("location").unwrap().to_owned();
     assert_eq!(sign_in, "/sign-in?return_to=%2Fprotected%3Fx%3D1");
-    assert_eq!(visitor.get("/protected").status, 401);
+    let plain = visitor.get("/protected?x=1"); // ureq sends `Accept: */*`
+    assert_eq!(plain.status, 303, "{}", plain.body);
+    assert_eq!(plain.header("location"), Some(sign_in.as_str()));
+    let (status, head) = get_without_headers(&app.base, "/protected?x=1");
+    assert_eq!(status, 303, "{head}");
+    assert!(
+        head.contains("location: /sign-in?return_to=%2fprotected%3fx%3d1"),
+        "{head}"
+    );
+    for script in [
+        &[("accept", "application/json")][..],
+        &[("sec-fetch-mode", "cors"), ("accept", "*/*")],
+        &[("x-requested-with", "XMLHttpRequest")],
+    ] {
+        let reply = visitor.request("GET", "/protected", script);
+        assert_eq!(reply.status, 401, "{script:?}");
+    }
+    for api in [
+        visitor.get("/api/id-token-claims"),
+        visitor.request("GET", "/api/id-token-claims", &[("accept", "text/html")]),
+        visitor.request(
+            "GET",
+            "/api/id-token-claims",
+            &[("sec-fetch-mode", "navigate")],
+        ),
+    ] {
+        assert_eq!(api.status, 401, "the API route always answers 401");
+        assert_eq!(api.json(), json!({ "error": "Not authenticated" }));
+    }
 
     let started = visitor.get(&sign_in);
     let done = app.complete(&visitor, started.header("location").unwrap());
@@ -340,5 +421,6 @@ fn axum_routes_under_a_prefix() {
     visitor.get("/protected").expect_status(200);
     let signed_out = visitor.request("POST", "/auth/sign-out", &[("origin", &app.base)]);
     assert_eq!(signed_out.status, 303);
-    assert_eq!(visitor.get("/protected").status, 401);
+    let json = [("accept", "application/json")];
+    assert_eq!(visitor.request("GET", "/protected", &json).status, 401);
 }

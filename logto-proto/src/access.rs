@@ -128,6 +128,9 @@ pub struct AccessTokenCheck<'a> {
     pub now: UnixTime,
     /// Clock tolerance in seconds for `exp`, `nbf` and `iat`.
     pub clock_tolerance: u64,
+    /// Whether a token without a `typ` header is refused (true unless turned off with
+    /// [`AccessTokenCheck::type_optional`]).
+    pub require_type: bool,
 }
 
 impl<'a> AccessTokenCheck<'a> {
@@ -137,12 +140,22 @@ impl<'a> AccessTokenCheck<'a> {
             issuer,
             now,
             clock_tolerance,
+            require_type: true,
         }
+    }
+
+    /// Accepts a token without a `typ` header (for an issuer whose access tokens carry
+    /// none; Logto's carry `at+jwt`). A `typ` of another kind is still refused.
+    #[must_use]
+    pub fn type_optional(mut self) -> Self {
+        self.require_type = false;
+        self
     }
 }
 
 /// Verifies a bearer access token against a JWKS: the signature (with the ID token's
-/// algorithm allow-list, never `none` or HS*), `typ` (`at+jwt` when present), `iss`, `exp`
+/// algorithm allow-list, never `none` or HS*), `typ` (`at+jwt`, required unless the check
+/// says otherwise), `iss`, `exp`
 /// (required), `nbf` and `iat`, with the clock tolerance. [`AccessTokenError::Jws`] with
 /// [`IdTokenError::UnknownKey`] is the one error worth a JWKS refetch.
 pub fn verify_access_token(
@@ -151,13 +164,19 @@ pub fn verify_access_token(
     check: &AccessTokenCheck<'_>,
 ) -> Result<VerifiedAccessToken, AccessTokenError> {
     let verified = verify_jws::<AccessTokenClaims>(token, jwks).map_err(AccessTokenError::Jws)?;
-    if let Some(typ) = verified.typ {
-        // RFC 9068 2.1: `at+jwt`; `application/at+jwt` is the same media type.
-        let typ_ok = typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
-            || typ.eq_ignore_ascii_case("application/at+jwt");
-        if !typ_ok {
-            return Err(AccessTokenError::Type { found: typ });
+    match verified.typ {
+        Some(typ) => {
+            // RFC 9068 2.1: `at+jwt`; `application/at+jwt` is the same media type.
+            let typ_ok = typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                || typ.eq_ignore_ascii_case("application/at+jwt");
+            if !typ_ok {
+                return Err(AccessTokenError::Type { found: typ });
+            }
         }
+        // RFC 9068 4: a resource server must check `typ`; without it, any JWT the issuer
+        // signs (an ID token with the API's audience) could pass as an access token.
+        None if check.require_type => return Err(AccessTokenError::MissingType),
+        None => {}
     }
     let claims = verified.claims;
     if claims.iss.as_deref() != Some(check.issuer) {

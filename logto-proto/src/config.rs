@@ -81,6 +81,7 @@ pub struct Config {
     jwks_ttl: u64,
     sign_in_max_age: u64,
     allow_insecure_http: bool,
+    require_access_token_type: bool,
     connect_timeout: Duration,
     request_timeout: Duration,
     encoded: EncodedParams,
@@ -185,6 +186,7 @@ impl Config {
             prompt: vec![Prompt::Consent],
             include_reserved_scopes: true,
             allow_insecure_http: false,
+            require_access_token_type: true,
             clock_tolerance: 60,
             expiry_leeway: 60,
             jwks_refetch_cooldown: 5,
@@ -274,6 +276,12 @@ impl Config {
         self.allow_insecure_http
     }
 
+    /// Whether a presented access token must carry `typ: at+jwt` (default true; see
+    /// [`ConfigBuilder::require_access_token_type`]).
+    pub fn requires_access_token_type(&self) -> bool {
+        self.require_access_token_type
+    }
+
     /// How long discovery metadata is reused, in seconds (default one day).
     pub fn metadata_ttl(&self) -> u64 {
         self.metadata_ttl
@@ -313,6 +321,7 @@ pub struct ConfigBuilder {
     prompt: Vec<Prompt>,
     include_reserved_scopes: bool,
     allow_insecure_http: bool,
+    require_access_token_type: bool,
     clock_tolerance: u64,
     expiry_leeway: u64,
     jwks_refetch_cooldown: u64,
@@ -383,6 +392,16 @@ impl ConfigBuilder {
     /// never sent over such a connection: a confidential client needs https or loopback.
     pub fn allow_insecure_http(mut self, yes: bool) -> Self {
         self.allow_insecure_http = yes;
+        self
+    }
+
+    /// Whether a bearer access token presented to an API must carry the `typ` header
+    /// `at+jwt` (default true). Logto's access tokens always do, and RFC 9068 requires it: it
+    /// keeps an ID token or a logout token of the same issuer from passing as an access
+    /// token. Turn it off only for an issuer whose access tokens carry no `typ`; a `typ` of
+    /// another kind is refused either way.
+    pub fn require_access_token_type(mut self, yes: bool) -> Self {
+        self.require_access_token_type = yes;
         self
     }
 
@@ -491,6 +510,7 @@ impl ConfigBuilder {
             jwks_ttl: self.jwks_ttl,
             sign_in_max_age: self.sign_in_max_age,
             allow_insecure_http: self.allow_insecure_http,
+            require_access_token_type: self.require_access_token_type,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
         })
@@ -526,38 +546,60 @@ fn normalise_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<Strin
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-/// `url` with any `user:password@` before its host replaced by `***@`: what errors show of
-/// a URL that may carry credentials.
 /// A URL as messages and logs may show it: the credentials before its host and its query
 /// (where, say, a Redis socket URL carries a password) replaced by `***`.
+///
+/// A password may hold `/`, `?`, `#`, `@` or `%` unencoded, so the credentials are taken to
+/// run to the *last* `@` (a query with an `@` is redacted with them: too much hidden, never
+/// too little), and a URL that does not parse has its whole authority hidden.
 ///
 /// ```
 /// use logto_proto::redact_url;
 /// assert_eq!(redact_url("redis://:hunter2@cache:6379/0"), "redis://***@cache:6379/0");
+/// assert_eq!(redact_url("redis://:s3cr/t@cache:6379/0"), "redis://***@cache:6379/0");
 /// assert_eq!(redact_url("redis+unix:///run/redis.sock?pass=hunter2"), "redis+unix:///run/redis.sock?***");
 /// assert_eq!(redact_url("https://tenant.logto.app"), "https://tenant.logto.app");
 /// ```
 pub fn redact_url(url: &str) -> String {
-    let redacted = redact_credentials(url);
-    match redacted.split_once('?') {
-        Some((before, after)) => {
-            let fragment = after.find('#').map_or("", |i| &after[i..]);
-            format!("{before}?***{fragment}")
-        }
-        None => redacted,
+    let (scheme, rest) = split_scheme(url);
+    let (authority, after_authority) = split_authority(url, rest);
+    let hidden_query = match after_authority.split_once('?') {
+        Some((before, _)) => format!("{before}?***"),
+        None => after_authority.to_owned(),
+    };
+    format!("{scheme}{authority}{hidden_query}")
+}
+
+/// `url` with any credentials before its host replaced by `***` (see [`redact_url`]; the
+/// query is kept): what errors show of an endpoint URL.
+pub(crate) fn redact_credentials(url: &str) -> String {
+    let (scheme, rest) = split_scheme(url);
+    let (authority, after_authority) = split_authority(url, rest);
+    format!("{scheme}{authority}{after_authority}")
+}
+
+/// `("scheme://", rest)`, or `("", url)` without a scheme.
+fn split_scheme(url: &str) -> (&str, &str) {
+    match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
     }
 }
 
-pub(crate) fn redact_credentials(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let authority_end = url[scheme_end..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| scheme_end + i);
-    match url[scheme_end..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &url[..scheme_end], &url[scheme_end + at..]),
-        None => url.to_owned(),
+/// What to show of the authority, and the rest after it. Credentials run to the last `@`;
+/// a URL with a scheme that does not parse shows none of its authority (where it ends is a
+/// guess). Text without a scheme or an `@` holds no authority to hide.
+fn split_authority<'a>(url: &str, rest: &'a str) -> (&'static str, &'a str) {
+    if let Some(at) = rest.rfind('@') {
+        return ("***", &rest[at..]);
+    }
+    if rest.len() == url.len() || Url::parse(url).is_ok() {
+        return ("", rest);
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match end {
+        0 => ("", rest),
+        _ => ("***", &rest[end..]),
     }
 }
 
@@ -568,5 +610,42 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_with_delimiters_never_show() {
+        for password in [
+            "s3cr/t",
+            "s3cr#t",
+            "s3cr?t",
+            "s3cr@t",
+            "s3cr%t",
+            "a/b?c#d@e%f",
+        ] {
+            for url in [
+                format!("redis://:{password}@cache:6379/0"),
+                format!("redis://user:{password}@cache:6379/0?timeout=1"),
+                format!("rediss://default:{password}@[::1]:6380"),
+            ] {
+                let shown = redact_url(&url);
+                assert!(!shown.contains(password), "{url} shown as {shown}");
+                assert!(!shown.contains("s3cr"), "{url} shown as {shown}");
+                assert!(shown.starts_with("redis"), "{shown}");
+            }
+        }
+        assert_eq!(
+            redact_url("redis://:s3cr/t@cache:6379/0"),
+            "redis://***@cache:6379/0"
+        );
+        // A URL that does not parse: its whole authority.
+        assert_eq!(redact_url("redis://pass word:99999999/0"), "redis://***/0");
+        assert_eq!(redact_url("redis://cache:6379/0"), "redis://cache:6379/0");
+        assert_eq!(redact_url("cache:6379"), "cache:6379");
+        assert_eq!(redact_url("redis://h/0?password=x#y"), "redis://h/0?***");
     }
 }

@@ -1,6 +1,7 @@
 //! The core's one error type, with kinds that carry the values compared.
 
 use crate::time::UnixTime;
+use crate::untrusted::Untrusted;
 use serde::Deserialize;
 use std::fmt;
 
@@ -527,13 +528,16 @@ impl fmt::Display for IdTokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IdTokenError::Malformed { reason } => write!(f, "malformed JWT: {reason}"),
-            IdTokenError::UnsupportedAlgorithm { alg } => write!(f, "algorithm `{alg}` refused"),
+            // `alg` and `kid` come from the token's header, before any check: escaped.
+            IdTokenError::UnsupportedAlgorithm { alg } => {
+                write!(f, "algorithm {} refused", Untrusted(alg))
+            }
             IdTokenError::UnknownKey { kid } => match kid {
-                Some(kid) => write!(f, "no JWKS key with kid `{kid}`"),
+                Some(kid) => write!(f, "no JWKS key with kid {}", Untrusted(kid)),
                 None => f.write_str("no kid and no single JWKS key fits"),
             },
             IdTokenError::KeyMismatch { alg, kid } => {
-                write!(f, "key {kid:?} cannot verify `{alg}`")
+                write!(f, "key {kid:?} cannot verify {}", Untrusted(alg))
             }
             IdTokenError::BadSignature => f.write_str("signature does not verify"),
             IdTokenError::InvalidClaims { reason } => write!(f, "invalid claims: {reason}"),
@@ -702,6 +706,9 @@ pub enum AccessTokenError {
         /// The header's `typ`.
         found: String,
     },
+    /// The token has no `typ` header (RFC 9068 requires `at+jwt`; see
+    /// [`ConfigBuilder::require_access_token_type`](crate::ConfigBuilder::require_access_token_type)).
+    MissingType,
     /// `iss` is not the discovered issuer.
     Issuer {
         /// The discovered issuer.
@@ -819,6 +826,7 @@ impl fmt::Display for AccessTokenError {
             }
             AccessTokenError::Jws(e) => write!(f, "{e}"),
             AccessTokenError::Type { found } => write!(f, "typ `{found}` is not `at+jwt`"),
+            AccessTokenError::MissingType => f.write_str("no typ header (`at+jwt` required)"),
             AccessTokenError::Issuer { expected, found } => {
                 write!(f, "iss {found:?} is not `{expected}`")
             }

@@ -80,6 +80,10 @@ pub struct Jwks {
     keys: Arc<[Jwk]>,
     raw: Arc<str>,
     fetched_at: UnixTime,
+    /// When a token naming a `kid` the set lacked last made the keys be fetched again: the
+    /// refetch cooldown for presented tokens counts from then, not from a first-use or
+    /// expiry fetch (which says nothing about made-up kids).
+    unknown_kid_refetch_at: Option<UnixTime>,
 }
 
 impl fmt::Debug for Jwks {
@@ -87,6 +91,7 @@ impl fmt::Debug for Jwks {
         f.debug_struct("Jwks")
             .field("keys", &self.keys)
             .field("fetched_at", &self.fetched_at)
+            .field("unknown_kid_refetch_at", &self.unknown_kid_refetch_at)
             .finish()
     }
 }
@@ -111,7 +116,28 @@ impl Jwks {
             keys: keys.into(),
             raw: text.into(),
             fetched_at,
+            unknown_kid_refetch_at: None,
         })
+    }
+
+    /// When a token with a `kid` the cached set lacked last made the keys be fetched again
+    /// (carried over by later fetches for expiry), if ever.
+    pub fn unknown_kid_refetch_at(&self) -> Option<UnixTime> {
+        self.unknown_kid_refetch_at
+    }
+
+    /// This set, marked as fetched again for an unknown `kid` at `at`.
+    pub(crate) fn with_unknown_kid_refetch_at(mut self, at: Option<UnixTime>) -> Jwks {
+        self.unknown_kid_refetch_at = at;
+        self
+    }
+
+    /// Whether a token with an unknown `kid` may make the keys be fetched again at `now`:
+    /// no such refetch yet, `cooldown` seconds since the last, or one dated after `now`
+    /// (made before the clock stepped back, so the wait would be unbounded).
+    pub(crate) fn unknown_kid_refetch_allowed(&self, now: UnixTime, cooldown: u64) -> bool {
+        self.unknown_kid_refetch_at
+            .is_none_or(|at| at > now || now.secs_since(at) >= cooldown)
     }
 
     /// The usable keys, in document order.

@@ -141,6 +141,7 @@ mod snapshot;
 mod time;
 mod token;
 mod trace;
+mod untrusted;
 mod verify;
 
 pub use access::{
@@ -192,6 +193,7 @@ pub use jwks::{Jwk, Jwks};
 pub use logout::{
     logout_token_from_form, verify_logout_token, BackchannelLogout, LogoutTarget, LogoutTokenCheck,
     LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_TYPE,
+    REPLAY_RECORD_MAX_TTL,
 };
 pub use machine::{MachineTokens, VerifiedTokenCache, VerifiedTokens};
 pub use metadata::{ProviderCache, ProviderMetadata};
@@ -217,6 +219,7 @@ pub use snapshot::{
     AccessToken, LeaseState, PendingSignIn, RefreshLease, Snapshot, TokenTarget, SNAPSHOT_VERSION,
 };
 pub use time::UnixTime;
+pub use untrusted::{cut_untrusted, Untrusted, UNTRUSTED_SHOWN_CHARS};
 // Used by the tests, fuzz targets and benches on their own; the operations verify tokens.
 #[doc(hidden)]
 pub use token::TokenResponse;

@@ -23,6 +23,10 @@ pub const LOGOUT_TOKEN_TYPE: &str = "logout+jwt";
 /// oidc-provider gives its logout tokens two minutes.
 pub const LOGOUT_TOKEN_MAX_AGE: u64 = 120;
 
+/// The longest a logout token's `jti` is remembered, in seconds (seven days), whatever its
+/// `exp` says.
+pub const REPLAY_RECORD_MAX_TTL: u64 = 7 * 24 * 3600;
+
 /// The claims of a verified logout token.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[non_exhaustive]
@@ -113,9 +117,16 @@ impl BackchannelLogout {
         format!("logout-jti:{} {jti}", self.claims.iss)
     }
 
-    /// How long, from `now`, the `jti` must be remembered (at least one second).
+    /// How long, from `now`, the `jti` must be remembered: until the token expires, at
+    /// least one second and at most [`REPLAY_RECORD_MAX_TTL`] (a provider's `exp` far in
+    /// the future must not make a store refuse the record: Redis takes no expiry past
+    /// 2^63 ms, and a replay after a week ends sessions that a week-old sign-out ended).
     pub fn replay_ttl(&self, now: UnixTime) -> std::time::Duration {
-        std::time::Duration::from_secs(self.valid_until.secs_since(now).max(1))
+        let secs = self
+            .valid_until
+            .secs_since(now)
+            .clamp(1, REPLAY_RECORD_MAX_TTL);
+        std::time::Duration::from_secs(secs)
     }
 }
 

@@ -197,7 +197,10 @@ impl ProviderCache {
         }
         if let Some(j) = &other.jwks {
             let mine = self.jwks.as_ref();
-            let differs = mine.is_some_and(|mine| mine.raw() != j.raw());
+            // Same second, same keys, a later unknown-kid refetch: its cooldown counts.
+            let differs = mine.is_some_and(|mine| {
+                mine.raw() != j.raw() || mine.unknown_kid_refetch_at() < j.unknown_kid_refetch_at()
+            });
             if newer(mine.map(Jwks::fetched_at), j.fetched_at(), differs) {
                 self.jwks = Some(j.clone());
             }

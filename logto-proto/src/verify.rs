@@ -90,7 +90,7 @@ pub(crate) fn verify_jws<T: serde::de::DeserializeOwned>(
     // (keyed with the client secret, step 8) are refused outright.
     let alg =
         Algorithm::from_name(&header.alg).ok_or_else(|| IdTokenError::UnsupportedAlgorithm {
-            alg: header.alg.clone().into_owned(),
+            alg: crate::cut_untrusted(&header.alg),
         })?;
 
     // The payload is decoded before the signature check so a wrong claim type is reported
@@ -108,7 +108,7 @@ pub(crate) fn verify_jws<T: serde::de::DeserializeOwned>(
         .is_some_and(|declared| declared != alg.name())
     {
         return Err(IdTokenError::KeyMismatch {
-            alg: header.alg.into_owned(),
+            alg: crate::cut_untrusted(&header.alg),
             kid: key.kid.clone(),
         });
     }
@@ -117,7 +117,7 @@ pub(crate) fn verify_jws<T: serde::de::DeserializeOwned>(
         .verify(alg, token, jws.signing_input.as_bytes(), &signature)
         .map_err(|e| match e {
             SignatureError::KeyMismatch => IdTokenError::KeyMismatch {
-                alg: header.alg.clone().into_owned(),
+                alg: crate::cut_untrusted(&header.alg),
                 kid: key.kid.clone(),
             },
             SignatureError::Invalid => IdTokenError::BadSignature,
@@ -131,7 +131,7 @@ pub(crate) fn verify_jws<T: serde::de::DeserializeOwned>(
 fn select_key<'a>(jwks: &'a Jwks, kid: Option<&str>) -> Result<&'a Jwk, IdTokenError> {
     match kid {
         Some(kid) => jwks.find(kid).ok_or_else(|| IdTokenError::UnknownKey {
-            kid: Some(kid.to_owned()),
+            kid: Some(crate::cut_untrusted(kid)),
         }),
         // Without a kid, only a JWKS with a single key is unambiguous.
         None => match jwks.keys() {

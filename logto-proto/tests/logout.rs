@@ -51,6 +51,15 @@ fn a_logout_token_with_a_sid_ends_that_provider_session() {
     let ttl = logout.replay_ttl(UnixTime::from_secs(T0));
     assert_eq!(ttl.as_secs(), 120 + 60);
     assert!(h.snapshot == Snapshot::new(), "the session is not touched");
+
+    // An `exp` at the end of time: remembered for the longest a store keeps a record.
+    let mut claims = logout_claims(T0);
+    claims["exp"] = json!(u64::MAX - 1);
+    claims["jti"] = json!("jti-far");
+    let token = h.provider.keys[0].sign_typed(&claims, LOGOUT_TOKEN_TYPE);
+    let far = handle(&mut h, &form(&token)).unwrap();
+    let ttl = far.replay_ttl(UnixTime::from_secs(T0));
+    assert_eq!(ttl.as_secs(), REPLAY_RECORD_MAX_TTL);
     // Discovery and the JWKS, once.
     assert_eq!(h.provider.requests.len(), 2);
 }
@@ -208,20 +217,29 @@ fn a_rotated_key_is_fetched_once_and_made_up_kids_only_once_per_cooldown() {
     assert!(first.is_ok());
     let jwks_before = h.provider.jwks_requests();
 
-    // A rotation right after the last fetch (within the cooldown): refused, nothing fetched.
+    // A rotation right after the first-use fetch: the cooldown counts only from refetches
+    // for an unknown kid, so the new key's token is accepted with one JWKS request.
+    h.provider.now += 1;
     h.provider.rotate_key("ES384");
-    let token = h.provider.sign(&logout_claims(T0));
+    let token = h.provider.sign(&logout_claims(h.provider.now));
+    assert!(handle(&mut h, &form(&token)).is_ok());
+    assert_eq!(h.provider.jwks_requests(), jwks_before + 1);
+
+    // A second rotation within the cooldown of that refetch: refused, nothing fetched.
+    h.provider.now += 1;
+    h.provider.rotate_key("ES384");
+    let token = h.provider.sign(&logout_claims(h.provider.now));
     match handle(&mut h, &form(&token)) {
         Err(Error::LogoutToken(LogoutTokenError::Jws(IdTokenError::UnknownKey { .. }))) => {}
         other => panic!("{other:?}"),
     }
-    assert_eq!(h.provider.jwks_requests(), jwks_before);
+    assert_eq!(h.provider.jwks_requests(), jwks_before + 1);
 
     // After the cooldown: one fetch, and the new key's token is accepted.
     h.provider.now += h.config.jwks_refetch_cooldown();
     let token = h.provider.sign(&logout_claims(h.provider.now));
     assert!(handle(&mut h, &form(&token)).is_ok());
-    assert_eq!(h.provider.jwks_requests(), jwks_before + 1);
+    assert_eq!(h.provider.jwks_requests(), jwks_before + 2);
 
     // A thousand made-up kids, shared cache: at most one JWKS request per cooldown.
     let mut shared = h.cache.clone();

@@ -274,9 +274,9 @@ fn a_new_key_is_accepted_at_once_and_made_up_kids_cost_one_fetch_per_cooldown() 
     verify(&mut h, Some(&bearer(&first))).unwrap();
     let jwks = h.provider.jwks_requests();
 
-    // A rotation long after the last fetch: the first token of the new key is accepted with
-    // one JWKS request.
-    h.provider.now += 600;
+    // A rotation a second after the first-use fetch: the first token of the new key is
+    // accepted with one JWKS request (the cooldown counts from unknown-kid refetches only).
+    h.provider.now += 1;
     h.provider.rotate_key("ES384");
     let rotated = h.provider.sign_typed_current(&api_claims(h.provider.now));
     verify(&mut h, Some(&bearer(&rotated))).unwrap();
@@ -299,4 +299,57 @@ fn a_new_key_is_accepted_at_once_and_made_up_kids_cost_one_fetch_per_cooldown() 
     let allowed = 10 / h.config.jwks_refetch_cooldown() as usize + 1;
     let fetched = h.provider.jwks_requests() - before;
     assert!(fetched <= allowed, "{fetched} JWKS requests in 10 s");
+}
+
+#[test]
+fn a_token_without_typ_is_refused_unless_the_config_allows_it() {
+    let mut h = Harness::new("ES384");
+    let key = &h.provider.keys[0];
+    let kid = key.public_jwk()["kid"].clone();
+    let untyped = key.sign_with_header(&json!({"alg": "ES384", "kid": kid}), &api_claims(T0));
+    let typed = key.sign_with_header(
+        &json!({"alg": "ES384", "kid": kid, "typ": "at+jwt"}),
+        &api_claims(T0),
+    );
+    assert!(verify(&mut h, Some(&bearer(&typed))).is_ok());
+    let e = refused(&mut h, &untyped);
+    assert_eq!(e, AccessTokenError::MissingType);
+    assert_eq!(
+        (e.http_status(), e.error_code()),
+        (401, Some("invalid_token"))
+    );
+
+    // An explicit opt-out, for an issuer whose access tokens carry no `typ`.
+    h.config = Config::builder(ENDPOINT, APP_ID)
+        .app_secret(APP_SECRET)
+        .require_access_token_type(false)
+        .build()
+        .unwrap();
+    assert!(verify(&mut h, Some(&bearer(&untyped))).is_ok());
+    // A `typ` of another kind is refused either way.
+    let logout = h.provider.keys[0].sign_typed(&api_claims(T0), "logout+jwt");
+    assert!(matches!(
+        refused(&mut h, &logout),
+        AccessTokenError::Type { .. }
+    ));
+}
+
+#[test]
+fn header_values_in_errors_are_escaped_and_short() {
+    let mut h = Harness::new("ES384");
+    let forged_line = "ES384\n2026-01-01 INFO admin signed in";
+    let huge = "k".repeat(64 * 1024);
+    for header in [
+        json!({"alg": format!("x\n{forged_line}"), "typ": "at+jwt"}),
+        json!({"alg": huge.clone(), "typ": "at+jwt"}),
+        json!({"alg": "ES384", "typ": "at+jwt", "kid": format!("made-up\r\n{forged_line}")}),
+        json!({"alg": "ES384", "typ": "at+jwt", "kid": huge.clone()}),
+    ] {
+        let token = raw_jwt(&header, &api_claims(T0), &[0; 96]);
+        let e = refused(&mut h, &token);
+        for shown in [e.to_string(), format!("{e:?}")] {
+            assert!(!shown.contains(['\n', '\r']), "{shown}");
+            assert!(shown.len() < 300, "{} bytes", shown.len());
+        }
+    }
 }

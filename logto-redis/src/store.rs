@@ -16,10 +16,17 @@ use std::time::Duration;
 ///
 /// `KEYS[1]`: the session. `ARGV[1]`: `any` (no comparison), `absent` or `equal` (to
 /// `ARGV[2]`); `ARGV[3]`: `set` (`ARGV[4]`, for `ARGV[5]` seconds, under the targets
-/// `ARGV[7]`) or `delete`; `ARGV[6]`: the index key prefix. Returns 1 if it wrote, 0 if the
-/// stored value was not the expected one.
+/// `ARGV[7]`) or `delete`; `ARGV[6]`: the index key prefix; `ARGV[8]`: `retry` when the
+/// same swap ran before on a connection that dropped before its answer. Returns 1 if it
+/// wrote (or, on a retry, finds its write done: the value already the new one, or gone for
+/// a delete), 0 if the stored value was not the expected one.
 const SWAP: &str = r"
 local current = redis.call('HGET', KEYS[1], 'v')
+if ARGV[8] == 'retry' then
+  if (ARGV[3] == 'set' and current == ARGV[4]) or (ARGV[3] == 'delete' and not current) then
+    return 1
+  end
+end
 if ARGV[1] == 'absent' then
   if current then return 0 end
 elseif ARGV[1] == 'equal' then
@@ -225,7 +232,7 @@ impl RedisStore {
     /// The value under `key`, if any.
     pub fn get_value(&self, key: &str) -> Result<Option<String>, StorageError> {
         let full = self.key(key);
-        self.with_connection(key, Retry::Yes, |conn| {
+        self.with_connection(key, Retry::Yes, |conn, _| {
             redis::cmd("HGET").arg(&full).arg("v").query(conn)
         })
     }
@@ -251,7 +258,11 @@ impl RedisStore {
             Some(Some(value)) => ("equal", value),
         };
         let targets: Vec<String> = targets.iter().map(LogoutTarget::index_key).collect();
-        let written: i64 = self.with_connection(key, Retry::Yes, |conn| {
+        // Retried on a dropped connection, when the first run may have written: the retry
+        // says so, and counts its own write found done as written (a session's values are
+        // unique: a snapshot carries random ids and times), instead of answering "conflict"
+        // and making the caller undo what it did.
+        let written: i64 = self.with_connection(key, Retry::Yes, |conn, attempt| {
             self.inner
                 .swap
                 .key(&full)
@@ -262,6 +273,7 @@ impl RedisStore {
                 .arg(ttl.as_secs().max(1))
                 .arg(self.index_prefix())
                 .arg(targets.join("\n"))
+                .arg(if attempt > 0 { "retry" } else { "first" })
                 .invoke(conn)
         })?;
         Ok(written == 1)
@@ -271,7 +283,7 @@ impl RedisStore {
     /// many there were.
     pub fn end_sessions(&self, target: &LogoutTarget) -> Result<usize, StorageError> {
         let index = self.index_key(target);
-        let ended: i64 = self.with_connection(&index, Retry::Yes, |conn| {
+        let ended: i64 = self.with_connection(&index, Retry::Yes, |conn, _| {
             self.inner
                 .end_sessions
                 .key(&index)
@@ -295,7 +307,7 @@ impl RedisStore {
         let once = self.once_key(replay_key);
         // Not retried on a dropped connection: had the script run, a second run would take
         // the token for a replay.
-        let ended: i64 = self.with_connection(&index, Retry::No, |conn| {
+        let ended: i64 = self.with_connection(&index, Retry::No, |conn, _| {
             self.inner
                 .end_sessions
                 .key(&index)
@@ -311,7 +323,7 @@ impl RedisStore {
     /// recorded it (false: seen before).
     pub fn insert_once(&self, key: &str, ttl: Duration) -> Result<bool, StorageError> {
         let full = self.once_key(key);
-        let reply: Option<String> = self.with_connection(key, Retry::No, |conn| {
+        let reply: Option<String> = self.with_connection(key, Retry::No, |conn, _| {
             redis::cmd("SET")
                 .arg(&full)
                 .arg(1)
@@ -327,7 +339,7 @@ impl RedisStore {
     /// diagnostics).
     pub fn ttl(&self, key: &str) -> Result<Option<Duration>, StorageError> {
         let full = self.key(key);
-        let seconds: i64 = self.with_connection(key, Retry::Yes, |conn| {
+        let seconds: i64 = self.with_connection(key, Retry::Yes, |conn, _| {
             redis::cmd("TTL").arg(&full).query(conn)
         })?;
         Ok(u64::try_from(seconds).ok().map(Duration::from_secs))
@@ -352,25 +364,25 @@ impl RedisStore {
     /// Runs `command` on a pooled connection. A connection the server closed since it was
     /// pooled (a restart) fails at once and is dropped by the pool; a command that may run
     /// twice ([`Retry::Yes`]) then runs on the next one, at most once per pooled connection
-    /// plus a new one.
+    /// plus a new one. `command` gets the attempt's number (0 for the first).
     fn with_connection<T>(
         &self,
         key: &str,
         retry: Retry,
-        command: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+        command: impl Fn(&mut redis::Connection, u32) -> redis::RedisResult<T>,
     ) -> Result<T, StorageError> {
         let attempts = match retry {
             Retry::Yes => self.inner.pool.max_size() + 1,
             Retry::No => 1,
         };
         let mut last = None;
-        for _ in 0..attempts {
+        for attempt in 0..attempts {
             let mut conn = self
                 .inner
                 .pool
                 .get()
                 .map_err(|e| StorageError::unavailable(key, self.describe(&e.to_string())))?;
-            match command(&mut conn) {
+            match command(&mut conn, attempt) {
                 Ok(value) => return Ok(value),
                 Err(e) if e.is_connection_dropped() && !e.is_timeout() => last = Some(e),
                 Err(e) => return Err(self.storage_error(key, &e)),

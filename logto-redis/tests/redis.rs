@@ -313,3 +313,104 @@ fn redis_settings_and_passwords_stay_out_of_messages() {
         }
     ));
 }
+
+/// A TCP proxy in front of `redis-server` that, once armed, lets the next script call reach
+/// the server and run, then drops the client's connection before the answer: a connection
+/// reset at the worst moment.
+struct DroppingProxy {
+    port: u16,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DroppingProxy {
+    fn start(server_port: u16) -> DroppingProxy {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let armed = Arc::new(AtomicBool::new(false));
+        let armed_for_proxy = armed.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let server = TcpStream::connect(("127.0.0.1", server_port)).unwrap();
+                let script_sent = Arc::new(AtomicBool::new(false));
+                let (mut c_in, mut s_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let sent = script_sent.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0; 16 * 1024];
+                    while let Ok(n @ 1..) = c_in.read(&mut buf) {
+                        if buf[..n].windows(4).any(|w| w.eq_ignore_ascii_case(b"EVAL")) {
+                            sent.store(true, Ordering::SeqCst);
+                        }
+                        if s_out.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                });
+                let armed = armed_for_proxy.clone();
+                let (mut s_in, mut c_out) = (server, client);
+                std::thread::spawn(move || {
+                    let mut buf = [0; 16 * 1024];
+                    while let Ok(n @ 1..) = s_in.read(&mut buf) {
+                        // The script ran on the server; its answer never arrives.
+                        if script_sent.load(Ordering::SeqCst) && armed.swap(false, Ordering::SeqCst)
+                        {
+                            let _ = c_out.shutdown(Shutdown::Both);
+                            let _ = s_in.shutdown(Shutdown::Both);
+                            return;
+                        }
+                        if c_out.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                    let _ = c_out.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        DroppingProxy { port, armed }
+    }
+
+    fn arm(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn redis_a_swap_retried_after_a_dropped_answer_counts_its_own_write() {
+    let server = RedisServer::start();
+    let proxy = DroppingProxy::start(server.port());
+    let store = RedisStore::builder(format!("redis://127.0.0.1:{}/0", proxy.port))
+        .key_prefix("test:")
+        .pool_size(1)
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    // The script is loaded on the server (so the armed call runs it at once).
+    assert!(store.swap("warm", Some(None), Some("w")).unwrap());
+
+    // Written where nothing was: the first run writes, its answer is lost, the retry finds
+    // the value it wrote.
+    proxy.arm();
+    assert!(
+        store.swap("moved", Some(None), Some("v1")).unwrap(),
+        "the retry counts its write"
+    );
+    assert_eq!(store.get_value("moved").unwrap().as_deref(), Some("v1"));
+
+    // A compared write, and a compared delete.
+    proxy.arm();
+    assert!(store.swap("moved", Some(Some("v1")), Some("v2")).unwrap());
+    assert_eq!(store.get_value("moved").unwrap().as_deref(), Some("v2"));
+    proxy.arm();
+    assert!(store.swap("moved", Some(Some("v2")), None).unwrap());
+    assert_eq!(store.get_value("moved").unwrap(), None);
+
+    // A real conflict is still one, retry or not.
+    assert!(store.swap("other", Some(None), Some("theirs")).unwrap());
+    proxy.arm();
+    assert!(!store.swap("other", Some(None), Some("mine")).unwrap());
+    assert_eq!(store.get_value("other").unwrap().as_deref(), Some("theirs"));
+}

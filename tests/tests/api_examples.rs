@@ -149,6 +149,19 @@ fn api_examples_run_with_their_contract() {
     );
     let org2 = user_token(&provider, None, Some("org2"));
     assert_eq!(members("org2", &org2).status, 403);
+    // A path that does not decode is the client's fault: 400 with a token, 401 without.
+    let malformed = members("%FF", &org1);
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
+    assert_eq!(malformed.json()["error"], "malformed_path");
+    let anonymous = call(
+        "GET",
+        &format!("{base}/api/organizations/%FF/members"),
+        None,
+    );
+    assert_eq!(
+        (anonymous.status, anonymous.header("www-authenticate")),
+        (401, Some("Bearer"))
+    );
 
     // The web sample's token for the API, as its /api/access-token route gives it.
     let client = provider.confidential_client();

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use axum::{extract::Query, routing::get, Json, Router};
-use logto_axum::{Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, SessionStore, User};
+use logto_axum::{
+    ApiUser, Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, SessionStore, User,
+};
 use logto_integration::fixtures::API_RESOURCE;
 use logto_integration::{raw, Browser, Provider, Visitor};
 use serde::Deserialize;
@@ -19,6 +21,10 @@ struct TokenQuery {
 
 async fn claims(user: User) -> Json<IdTokenClaims> {
     Json(user.claims)
+}
+
+async fn api_claims(user: ApiUser) -> Json<IdTokenClaims> {
+    Json(user.into_inner().claims)
 }
 
 async fn userinfo(session: LogtoSession) -> Result<Json<logto_axum::UserInfo>, Error> {
@@ -92,12 +98,14 @@ impl Instance {
             })
             .unwrap();
         let app = Router::new()
-            .route("/api/id-token-claims", get(claims))
+            .route("/api/id-token-claims", get(api_claims))
             .route("/protected", get(claims))
             .route("/api/access-token", get(access_token))
             .route("/api/userinfo", get(userinfo))
             .merge(logto.routes())
-            .layer(logto.layer());
+            .layer(logto.layer())
+            // An app that lifts axum's body limit: the back-channel route keeps its own.
+            .layer(axum::extract::DefaultBodyLimit::disable());
         port.listener.set_nonblocking(true).unwrap();
         runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(port.listener).unwrap();

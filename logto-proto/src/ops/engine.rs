@@ -214,7 +214,17 @@ impl<'a> Engine<'a> {
             }
             Awaiting::Jwks => {
                 let body = self.success_body(response)?;
-                let jwks = Jwks::parse(&body, now)?;
+                // A refetch for an unknown kid starts the cooldown; a first-use or expiry
+                // fetch keeps the last one's start.
+                let refetch_at = match &self.jwks_need {
+                    JwksNeed::Rotated { .. } => Some(now),
+                    JwksNeed::Missing => self
+                        .cache
+                        .jwks
+                        .as_ref()
+                        .and_then(Jwks::unknown_kid_refetch_at),
+                };
+                let jwks = Jwks::parse(&body, now)?.with_unknown_kid_refetch_at(refetch_at);
                 event!(
                     info,
                     endpoint = %self.endpoint,
@@ -283,9 +293,11 @@ impl<'a> Engine<'a> {
     /// Verifies a token an outsider presents (a bearer access token, a logout token) with
     /// the cached keys: asks for the discovery document and the JWKS when they are missing
     /// or stale, and for the JWKS again when the token names a key it lacks, but at most once
-    /// per [`jwks_refetch_cooldown`](Config::jwks_refetch_cooldown): anyone can present
-    /// such a token, so its `kid` is an outsider's choice, and made-up ones must not make
-    /// the app fetch keys at will. `verify` gets the keys and the issuer.
+    /// per [`jwks_refetch_cooldown`](Config::jwks_refetch_cooldown) counted from the last
+    /// refetch for an unknown kid: anyone can present such a token, so its `kid` is an
+    /// outsider's choice, and made-up ones must not make the app fetch keys at will. A
+    /// first-use or expiry fetch does not start the cooldown, so a key published just after
+    /// it is fetched at once. `verify` gets the keys and the issuer.
     pub(super) fn verify_presented<T, E: Into<Error>>(
         &mut self,
         now: UnixTime,
@@ -309,7 +321,8 @@ impl<'a> Engine<'a> {
             Err(e)
                 if is_unknown_key(&e)
                     && !self.jwks_fetched
-                    && now.secs_since(jwks.fetched_at()) >= self.config.jwks_refetch_cooldown() =>
+                    && jwks
+                        .unknown_kid_refetch_allowed(now, self.config.jwks_refetch_cooldown()) =>
             {
                 self.jwks_need = JwksNeed::Rotated {
                     tried: jwks.clone(),

@@ -31,14 +31,14 @@ impl fmt::Debug for VerifyAccessToken<'_> {
 impl VerifyAccessToken<'_> {
     fn advance(&mut self, now: UnixTime) -> Result<Step<VerifiedAccessToken>, Error> {
         let token = self.token.clone()?;
-        let tolerance = self.eng.config.clock_tolerance();
+        let config = self.eng.config;
         let verified = self.eng.verify_presented(
             now,
             |jwks, issuer| {
-                let check = AccessTokenCheck {
-                    issuer,
-                    now,
-                    clock_tolerance: tolerance,
+                let check = AccessTokenCheck::new(issuer, now, config.clock_tolerance());
+                let check = match config.requires_access_token_type() {
+                    true => check,
+                    false => check.type_optional(),
                 };
                 verify_access_token(&token, jwks, &check)
             },

@@ -78,6 +78,25 @@ impl SigningKey {
         .unwrap()
     }
 
+    /// Signs exactly `payload` under exactly `header` (ES384 keys only; jwt-simple always
+    /// adds a `typ`, so this signs with aws-lc-rs instead).
+    pub fn sign_with_header(&self, header: &Value, payload: &Value) -> String {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_FIXED_SIGNING};
+        let SigningKey::Es384(k) = self else {
+            panic!("sign_with_header signs with ES384 keys only")
+        };
+        let der = k.to_der().unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &der).unwrap();
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(payload.to_string().as_bytes())
+        );
+        let signature = pair.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
+        format!("{input}.{}", b64(signature.as_ref()))
+    }
+
     /// Signs exactly `payload` (no claim is added).
     pub fn sign(&self, payload: &Value) -> String {
         let custom: Map<String, Value> = payload.as_object().unwrap().clone();
