@@ -65,6 +65,11 @@ pub enum Error {
         /// Why, cut short (the path is the client's text).
         reason: String,
     },
+    /// The [sign-in secret](crate::LogtoBuilder::sign_in_secret) is shorter than 32 bytes.
+    InvalidSignInSecret {
+        /// Its length in bytes (never the secret).
+        length: usize,
+    },
     /// The session store setting (`LOGTO_SESSION_STORE`) names no store this build has.
     InvalidSessionStore {
         /// The value given, its password replaced by `***`.
@@ -78,7 +83,8 @@ impl Error {
     /// A short, stable name for the failure: the client error's
     /// [`kind`](logto_isahc::Error::kind), or `sign_in_required`, `return_to_rejected`,
     /// `cross_site_request`, `invalid_base_url`, `invalid_path`, `missing_layer`,
-    /// `missing_organization_param`, `malformed_path`, `invalid_session_store`.
+    /// `missing_organization_param`, `malformed_path`, `invalid_sign_in_secret`,
+    /// `invalid_session_store`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Client(e) => e.kind(),
@@ -91,6 +97,7 @@ impl Error {
             Error::InvalidSessionStore { .. } => "invalid_session_store",
             Error::MissingOrganizationParam { .. } => "missing_organization_param",
             Error::MalformedPath { .. } => "malformed_path",
+            Error::InvalidSignInSecret { .. } => "invalid_sign_in_secret",
         }
     }
 
@@ -108,7 +115,8 @@ impl Error {
             | Error::InvalidPath { .. }
             | Error::MissingLayer
             | Error::InvalidSessionStore { .. }
-            | Error::MissingOrganizationParam { .. } => 500,
+            | Error::MissingOrganizationParam { .. }
+            | Error::InvalidSignInSecret { .. } => 500,
         }
     }
 }
@@ -125,6 +133,10 @@ impl fmt::Display for Error {
                     Untrusted(return_to)
                 )
             }
+            Error::InvalidSignInSecret { length } => write!(
+                f,
+                "the sign-in secret has {length} bytes; at least 32 random bytes are needed"
+            ),
             Error::MalformedPath { reason } => {
                 write!(
                     f,

@@ -148,6 +148,7 @@ mod error;
 mod extract;
 mod routes;
 mod session;
+mod sign_in_cookie;
 mod store;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};

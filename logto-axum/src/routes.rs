@@ -8,9 +8,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use logto_isahc::proto::adapter::SESSION_KEY;
 use logto_isahc::proto::cut_untrusted;
-use logto_isahc::{FirstScreen, InteractionMode, SignInOptions, StorageError};
+use logto_isahc::{
+    FirstScreen, InteractionMode, MemoryStorage, SignInOptions, Storage, StorageError,
+};
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a sign-in may take, for its cookies (the core refuses older sign-ins anyway).
@@ -96,28 +100,32 @@ impl Logto {
         Ok(path.to_owned())
     }
 
-    /// Starts a sign-in in a session of its own (a fresh id in the sign-in cookie): the
-    /// browser's signed-in session, if any, stays untouched until a callback succeeds, so
-    /// that a link to `/sign-in` from another site signs nobody out.
+    /// Starts a sign-in of its own, apart from the browser's session: the signed-in
+    /// session, if any, stays untouched until a callback succeeds, so that a link to
+    /// `/sign-in` from another site signs nobody out. The pending sign-in goes to the
+    /// browser, sealed in the sign-in cookie, and nothing to the store: anonymous sign-in
+    /// starts cost the app nothing and can evict nobody.
     async fn start_sign_in(
         &self,
-        headers: &HeaderMap,
         return_to: Option<&str>,
         options: SignInOptions,
     ) -> Result<Response, Error> {
         let return_to = return_to.map(|r| self.same_origin_path(r)).transpose()?;
-        let id = SessionId::random()?;
-        let url = self.client_for(&id).sign_in_with(options).await?;
-        if let Some(abandoned) = self.sign_in_id(headers) {
-            // A sign-in this browser started before and never finished.
-            self.delete_session(&abandoned).await;
-        }
+        let scratch = Arc::new(MemoryStorage::new());
+        let url = self
+            .inner
+            .client
+            .for_session(scratch.clone())
+            .sign_in_with(options)
+            .await?;
+        let pending = scratch
+            .get(SESSION_KEY)
+            .await?
+            .ok_or_else(|| StorageError::backend("sign-in", "the sign-in stored no session"))?;
         let mut response = Redirect::to(&url).into_response();
-        let sign_in = self.cookie(
-            self.sign_in_cookie_name(),
-            id.cookie_value().to_owned(),
-            Some(SIGN_IN_MAX_AGE),
-        );
+        let name = self.sign_in_cookie_name();
+        let sealed = self.inner.sign_in_sealer.seal(name, pending);
+        let sign_in = self.cookie(name, sealed, Some(SIGN_IN_MAX_AGE));
         self.set_cookie(&mut response, sign_in);
         let return_to_cookie = match return_to {
             // Encoded: a path may hold `;` or `,`, which must not end the cookie's value.
@@ -151,34 +159,22 @@ impl Logto {
         }
     }
 
-    /// Moves a pending sign-in to a new id before its callback stores any token (against
-    /// session fixation: whoever planted or saw the old id gets nothing). Compare-and-swap
-    /// throughout, so that a write made meanwhile under the old id is carried over.
-    async fn move_session(&self, old: &SessionId) -> Result<SessionId, Error> {
+    /// Stores the pending sign-in the callback brought under a new id that nobody saw
+    /// before (against session fixation: whoever planted or saw a sign-in cookie learns no
+    /// session id), for the callback to complete there.
+    async fn store_pending(&self, pending: &str) -> Result<SessionId, Error> {
         let store = &self.inner.store;
         for _ in 0..3 {
-            let Some(value) = store.get(old.store_key()).await? else {
-                return Err(no_pending_sign_in());
-            };
-            let new = SessionId::random()?;
-            if !store
-                .compare_and_swap(new.store_key(), None, Some(&value))
-                .await?
-            {
-                continue;
-            }
+            let id = SessionId::random()?;
+            // A fresh random id is free unless 256 random bits collided.
             if store
-                .compare_and_swap(old.store_key(), Some(&value), None)
+                .compare_and_swap(id.store_key(), None, Some(pending))
                 .await?
             {
-                return Ok(new);
+                return Ok(id);
             }
-            // The old session changed meanwhile: undo and copy it again.
-            store
-                .compare_and_swap(new.store_key(), Some(&value), None)
-                .await?;
         }
-        Err(StorageError::backend("session", "the session kept changing while it moved").into())
+        Err(StorageError::backend("session", "no free session id").into())
     }
 
     /// Deletes a session (best effort: a failure is logged, and the session expires anyway).
@@ -262,24 +258,22 @@ impl Logto {
 async fn sign_in(
     Extension(logto): Extension<Logto>,
     Query(query): Query<SignInQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, Error> {
     let options = SignInOptions::new(logto.callback_url());
     logto
-        .start_sign_in(&headers, query.return_to.as_deref(), options)
+        .start_sign_in(query.return_to.as_deref(), options)
         .await
 }
 
 async fn sign_up(
     Extension(logto): Extension<Logto>,
     Query(query): Query<SignInQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, Error> {
     let options = SignInOptions::new(logto.callback_url())
         .interaction_mode(InteractionMode::SignUp)
         .first_screen(FirstScreen::Register);
     logto
-        .start_sign_in(&headers, query.return_to.as_deref(), options)
+        .start_sign_in(query.return_to.as_deref(), options)
         .await
 }
 
@@ -293,8 +287,10 @@ async fn callback(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let pending = logto.sign_in_id(&headers).ok_or_else(no_pending_sign_in)?;
-    let id = logto.move_session(&pending).await?;
+    let pending = logto
+        .pending_sign_in(&headers)
+        .ok_or_else(no_pending_sign_in)?;
+    let id = logto.store_pending(&pending).await?;
     // The URL the provider redirected to, on the configured origin (never the Host header).
     let path_and_query = uri.path_and_query().map_or("/callback", |p| p.as_str());
     let callback_url = format!("{}{path_and_query}", logto.inner.origin);
@@ -303,15 +299,11 @@ async fn callback(
         .handle_sign_in_callback(&callback_url)
         .await
     {
-        // The signed-in session, if any, is untouched; the pending sign-in moved to `id`.
-        let mut response = Error::from(e).into_response();
-        let sign_in = logto.cookie(
-            logto.sign_in_cookie_name(),
-            id.cookie_value().to_owned(),
-            Some(SIGN_IN_MAX_AGE),
-        );
-        logto.set_cookie(&mut response, sign_in);
-        return Ok(response);
+        // The signed-in session, if any, is untouched, and the browser keeps its sealed
+        // sign-in; the copy stored for this callback goes, so refused callbacks leave the
+        // store as it was.
+        logto.delete_session(&id).await;
+        return Ok(Error::from(e).into_response());
     }
     if let Some(replaced) = logto.session_id(&headers) {
         logto.delete_session(&replaced).await;

@@ -1,6 +1,7 @@
 //! The Logto state of an app: its client, its session store, and each browser session's
 //! client, found by the session cookie.
 
+use crate::sign_in_cookie::{SignInSealer, MIN_SECRET_LEN};
 use crate::store::{MemoryStore, SessionStore};
 use crate::Error;
 use axum::http::{header, HeaderMap};
@@ -175,6 +176,8 @@ pub(crate) struct Inner {
     /// Where the routes live: `""` (at the root) or `/auth`-like.
     pub(crate) route_prefix: String,
     cookie_max_age: Option<Duration>,
+    /// Seals a sign-in's pending state in its cookie.
+    pub(crate) sign_in_sealer: SignInSealer,
     /// Each session's client (one reference count per request to share it).
     clients: RwLock<HashMap<SessionId, Arc<LogtoClient>>>,
     max_cached_sessions: usize,
@@ -207,6 +210,7 @@ pub struct LogtoBuilder {
     route_prefix: String,
     cookie_max_age: Option<Duration>,
     max_cached_sessions: usize,
+    sign_in_secret: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for LogtoBuilder {
@@ -293,8 +297,22 @@ impl LogtoBuilder {
         self
     }
 
-    /// The [`Logto`] state. Fails when the base URL is not an http(s) origin or the client
-    /// cannot be created.
+    /// The secret that seals a sign-in's pending state (state, PKCE verifier, nonce) in the
+    /// browser's sign-in cookie, at least 32 random bytes: the same on every instance behind
+    /// one load balancer, so that a sign-in started on one ends on any. Default: derived
+    /// from the app secret (which every instance has); for a public client without one, a
+    /// random key of the process (a sign-in then ends on the instance that started it).
+    /// [`Logto::from_env`] reads it from `LOGTO_COOKIE_SECRET`.
+    ///
+    /// A sign-in start writes nothing to the store, so anonymous `/sign-in` requests cost
+    /// the app no memory and never evict anybody's sign-in.
+    pub fn sign_in_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.sign_in_secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// The [`Logto`] state. Fails when the base URL is not an http(s) origin, a path or the
+    /// sign-in secret is unusable, or the client cannot be created.
     pub fn build(self) -> Result<Logto, Error> {
         let invalid = || Error::InvalidBaseUrl {
             base_url: self.base_url.clone(),
@@ -331,8 +349,23 @@ impl LogtoBuilder {
             Some(client) => client,
             None => LogtoClient::new(self.config)?,
         };
+        let sign_in_sealer = match (&self.sign_in_secret, client.config().app_secret()) {
+            (Some(secret), _) if secret.len() < MIN_SECRET_LEN => {
+                return Err(Error::InvalidSignInSecret {
+                    length: secret.len(),
+                })
+            }
+            (Some(secret), _) => SignInSealer::from_secret(secret),
+            (None, Some(app_secret)) => SignInSealer::from_secret(app_secret.expose().as_bytes()),
+            (None, None) => SignInSealer::random().ok_or_else(|| {
+                Error::Client(logto_isahc::Error::Random(
+                    "no key for sign-in cookies".into(),
+                ))
+            })?,
+        };
         let origin = base_url.as_str().trim_end_matches('/').to_owned();
         let inner = Inner {
+            sign_in_sealer,
             no_session: Arc::new(client.for_session(NoSession)),
             client,
             store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -365,6 +398,7 @@ impl Logto {
             route_prefix: String::new(),
             cookie_max_age: Some(Duration::from_secs(30 * 24 * 3600)),
             max_cached_sessions: DEFAULT_CACHED_SESSIONS,
+            sign_in_secret: None,
         }
     }
 
@@ -374,12 +408,16 @@ impl Logto {
     /// (default `http://localhost:3000`) and `LOGTO_SESSION_STORE`: unset or `memory` for
     /// a [`MemoryStore`], `redis://host:port/db` for a
     /// [`RedisStore`](logto_redis::RedisStore) (the `redis` feature) shared by every
-    /// instance pointed at it. The error names the variable.
+    /// instance pointed at it, and `LOGTO_COOKIE_SECRET` (see
+    /// [`LogtoBuilder::sign_in_secret`]). The error names the variable.
     pub fn from_env() -> Result<Logto, Error> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let config = LogtoConfig::from_vars(var).map_err(logto_isahc::Error::Config)?;
         let base_url = var("BASE_URL").unwrap_or_else(|| "http://localhost:3000".to_owned());
-        let builder = Logto::builder(config, base_url);
+        let mut builder = Logto::builder(config, base_url);
+        if let Some(secret) = var("LOGTO_COOKIE_SECRET") {
+            builder = builder.sign_in_secret(secret);
+        }
         match var("LOGTO_SESSION_STORE") {
             None => builder.build(),
             Some(store) => builder.store_from_url(&store)?.build(),
@@ -415,7 +453,7 @@ impl Logto {
         }
     }
 
-    /// The cookie of a sign-in under way: the id of its own pending session.
+    /// The cookie of a sign-in under way: its pending state, sealed.
     pub(crate) fn sign_in_cookie_name(&self) -> &'static str {
         match self.inner.secure {
             true => "__Host-logto_sign_in",
@@ -479,9 +517,11 @@ impl Logto {
         Self::cookie_value(headers, self.cookie_name()).and_then(|v| SessionId::parse(&v))
     }
 
-    /// The pending sign-in the request's sign-in cookie names, if well formed.
-    pub(crate) fn sign_in_id(&self, headers: &HeaderMap) -> Option<SessionId> {
-        Self::cookie_value(headers, self.sign_in_cookie_name()).and_then(|v| SessionId::parse(&v))
+    /// The pending sign-in the request's sign-in cookie carries, if this app sealed it.
+    pub(crate) fn pending_sign_in(&self, headers: &HeaderMap) -> Option<String> {
+        let name = self.sign_in_cookie_name();
+        let sealed = Self::cookie_value(headers, name)?;
+        self.inner.sign_in_sealer.open(name, &sealed)
     }
 
     /// The request's session: its client when the cookie names a stored session, otherwise

@@ -291,7 +291,10 @@ fn axum_redis_backchannel_logout_ends_the_session_on_both_instances() {
     ] {
         let reply = raw::reply(post(&cluster.b.base, form(&forged))).unwrap();
         assert_eq!(reply.status, 400, "{why}: {}", reply.body);
-        let description = reply.json()["error_description"].to_string();
+        let description = reply.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(description.contains(why), "{why}: {description}");
     }
     let empty = raw::reply(post(&cluster.b.base, String::new())).unwrap();
@@ -337,4 +340,46 @@ fn axum_redis_a_sign_out_the_store_cannot_take_is_a_503_and_keeps_the_session() 
         let after = visitor.request("GET", &format!("{base}/api/id-token-claims"), &json);
         assert_eq!(after.status, 401);
     }
+}
+
+#[test]
+fn axum_redis_twenty_thousand_anonymous_sign_ins_store_nothing() {
+    let cluster = Cluster::start(60);
+    let dbsize = || {
+        let reply = cluster.redis.command("DBSIZE");
+        reply.trim().trim_start_matches(':').parse::<u64>().unwrap()
+    };
+    let empty = dbsize();
+    let visitor = Visitor::new(&cluster.a.base);
+    let started = visitor.get("/sign-in");
+    assert_eq!(started.status, 303);
+    let threads: Vec<_> = [
+        &cluster.a.base,
+        &cluster.b.base,
+        &cluster.a.base,
+        &cluster.b.base,
+    ]
+    .into_iter()
+    .map(|base| {
+        let base = base.clone();
+        std::thread::spawn(move || {
+            for _ in 0..5000 {
+                assert_eq!(Visitor::new(&base).get("/sign-in").status, 303);
+            }
+        })
+    })
+    .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let done = support::complete(
+        &visitor,
+        started.header("location").unwrap(),
+        &cluster.provider,
+        &Browser::new(),
+    );
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(done.status, 303, "{}", done.body);
+    visitor.get("/api/id-token-claims").expect_status(200);
+    // One session and its two logout-index sets; nothing of the 20,000 starts.
+    let keys = dbsize() - empty;
+    assert!(keys <= 3, "{keys} keys");
 }
