@@ -52,10 +52,12 @@
 //!
 //! ## Protecting a route
 //! Take [`User`] as an argument: the handler runs only for a signed-in visitor. A page
-//! (the request accepts `text/html`) redirects the others to
-//! `/sign-in?return_to=<the page>` and comes back after the sign-in; an API route answers
-//! `401 {"error": "Not authenticated"}`. `Option<User>` serves both kinds of visitor. To
-//! guard a whole router, use a `route_layer` with `axum::middleware::from_extractor::<User>()`.
+//! visit (a browser's navigation, or a plain GET such as curl's) redirects the others to
+//! `/sign-in?return_to=<the page>` and comes back after the sign-in; a script's call
+//! (`fetch`, XHR, `Accept: application/json`) gets `401 {"error": "Not authenticated"}`.
+//! Take [`ApiUser`] on API routes, which answer 401 to every signed-out request, and
+//! `Option<User>` on a page that serves both kinds of visitor. To guard a whole router,
+//! use a `route_layer` with `axum::middleware::from_extractor::<User>()`.
 //!
 //! ## Tokens and user info
 //! [`LogtoSession`] (or `user.session`) is the session's [`LogtoClient`]:
@@ -67,12 +69,15 @@
 //! the server log through `tracing`.
 //!
 //! ## Sessions
-//! The browser holds only opaque random ids: the `logto_session` cookie (HttpOnly,
+//! The browser holds an opaque random id: the `logto_session` cookie (HttpOnly,
 //! SameSite=Lax, path `/`; on https `Secure` and named `__Host-logto_session`), and while a
-//! sign-in is under way a `logto_sign_in` cookie naming that sign-in's own session. The
+//! sign-in is under way a `logto_sign_in` cookie holding that sign-in's pending state
+//! (state, PKCE verifier, nonce), sealed with AES-256-GCM under a key derived from the app
+//! secret or [`LogtoBuilder::sign_in_secret`]: starting a sign-in writes nothing to the
+//! store, so anonymous `/sign-in` requests cost memory nowhere and evict nobody. The
 //! signed-in session is replaced only when a callback succeeds, under an id nobody saw
-//! before (the pending sign-in moves to it before any token is stored), so a planted or
-//! leaked id is worthless, a link to `/sign-in` from another site signs nobody out, and a
+//! before (the callback stores the pending sign-in there before any token), so a planted
+//! or leaked sign-in cookie is worthless, a link to `/sign-in` from another site signs nobody out, and a
 //! failed callback keeps the session. The Logto snapshot (ID, access and refresh tokens)
 //! stays server-side, in the store, under a SHA-256 digest of the id (the store never sees
 //! a cookie's value). Apps that use tower-sessions for their own data can keep it: the
