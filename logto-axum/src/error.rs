@@ -135,7 +135,8 @@ impl fmt::Display for Error {
             }
             Error::InvalidSignInSecret { length } => write!(
                 f,
-                "the sign-in secret has {length} bytes; at least 32 random bytes are needed"
+                "the sign-in secret has {length} bytes; at least {} random bytes are needed",
+                crate::sign_in_cookie::MIN_SECRET_LEN
             ),
             Error::MalformedPath { reason } => {
                 write!(

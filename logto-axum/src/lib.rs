@@ -77,8 +77,8 @@
 //! store, so anonymous `/sign-in` requests cost memory nowhere and evict nobody. The
 //! signed-in session is replaced only when a callback succeeds, under an id nobody saw
 //! before (the callback stores the pending sign-in there before any token), so a planted
-//! or leaked sign-in cookie is worthless, a link to `/sign-in` from another site signs nobody out, and a
-//! failed callback keeps the session. The Logto snapshot (ID, access and refresh tokens)
+//! or leaked sign-in cookie is worthless, a link to `/sign-in` from another site signs
+//! nobody out, and a failed callback keeps the session. The Logto snapshot (ID, access and refresh tokens)
 //! stays server-side, in the store, under a SHA-256 digest of the id (the store never sees
 //! a cookie's value). Apps that use tower-sessions for their own data can keep it: the
 //! Logto snapshot does not live in its per-request copy.

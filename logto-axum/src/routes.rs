@@ -234,13 +234,8 @@ impl Logto {
     /// Refuses a request another site made the browser send (`Sec-Fetch-Site:
     /// cross-site` or `same-site`, or an `Origin` that is not this app's).
     pub(crate) fn refuse_cross_site(&self, headers: &HeaderMap) -> Result<(), Error> {
-        let text = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        let fetch_site = text("sec-fetch-site");
-        let origin = text(header::ORIGIN.as_str());
+        let fetch_site = fetch_site(headers);
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         // `same-site` is a sibling subdomain: another app, as far as this one knows.
         let cross_site = matches!(fetch_site, Some("cross-site" | "same-site"))
             || origin.is_some_and(|origin| origin != self.inner.origin);
@@ -325,11 +320,15 @@ async fn sign_out_get(
     Extension(logto): Extension<Logto>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    match fetch_site {
+    match fetch_site(&headers) {
         Some("same-origin" | "none") => logto.sign_out(&headers).await,
         _ => Ok(logto.sign_out_confirmation()),
     }
+}
+
+/// The request's `Sec-Fetch-Site` (Fetch Metadata): who made the browser send it.
+fn fetch_site(headers: &HeaderMap) -> Option<&str> {
+    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
 }
 
 /// `POST /sign-out`: signs out unless another site (or a sibling subdomain) sent it.

@@ -16,10 +16,17 @@ pub const UNTRUSTED_SHOWN_CHARS: usize = 64;
 /// assert_eq!(cut_untrusted(&"a".repeat(100)).chars().count(), 65);
 /// ```
 pub fn cut_untrusted(text: &str) -> String {
-    match text.char_indices().nth(UNTRUSTED_SHOWN_CHARS) {
-        Some((end, _)) => format!("{}…", &text[..end]),
+    match cut_point(text) {
+        Some(end) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     }
+}
+
+/// The byte offset where `text` is cut, if it is longer than [`UNTRUSTED_SHOWN_CHARS`].
+fn cut_point(text: &str) -> Option<usize> {
+    text.char_indices()
+        .nth(UNTRUSTED_SHOWN_CHARS)
+        .map(|(end, _)| end)
 }
 
 /// Displays an untrusted value quoted and escaped (control characters, quotes and
@@ -35,8 +42,8 @@ pub struct Untrusted<'a>(pub &'a str);
 
 impl fmt::Display for Untrusted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.char_indices().nth(UNTRUSTED_SHOWN_CHARS) {
-            Some((end, _)) => write!(f, "{:?}…", &self.0[..end]),
+        match cut_point(self.0) {
+            Some(end) => write!(f, "{:?}…", &self.0[..end]),
             None => write!(f, "{:?}", self.0),
         }
     }
