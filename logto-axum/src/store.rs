@@ -1,6 +1,6 @@
 //! The server-side session store: the Logto snapshot of each browser session, by session id.
 
-use logto_isahc::proto::adapter::{logout_targets, read_session};
+use logto_isahc::proto::adapter::{logout_index_keys, read_session};
 use logto_isahc::{LogoutTarget, Storage, StorageFuture};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -48,8 +48,9 @@ pub type StoreClock = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// needs, for every instance of the app that shares it.
 ///
 /// - It indexes each signed-in session it writes under the session's
-///   [`logout_targets`](logto_isahc::proto::adapter::logout_targets) (the ID token's `sid`
-///   and `sub`), so that [`end_sessions`](Self::end_sessions) finds them.
+///   [`logout_index_keys`](logto_isahc::proto::adapter::logout_index_keys) (from the ID
+///   token's `sid` and `sub`), so that [`end_sessions`](Self::end_sessions) finds them by
+///   the target's [`index_keys`](LogoutTarget::index_keys).
 /// - [`end_sessions_once`](Self::end_sessions_once) also records the logout token's replay
 ///   key, in the same atomic step, so that a token is accepted once (by its `jti`),
 ///   whichever instance receives it.
@@ -99,7 +100,8 @@ struct State {
     pending: VecDeque<String>,
     pending_count: usize,
     last_sweep: u64,
-    /// Back-channel logout: the sessions of each [`LogoutTarget::index_key`].
+    /// Back-channel logout: the sessions listed under each index key (see
+    /// [`logout_index_keys`]).
     index: HashMap<String, HashSet<String>>,
     /// Logout tokens seen ([`SessionStore::end_sessions_once`]), with when each record expires.
     once: HashMap<String, u64>,
@@ -258,10 +260,7 @@ impl SessionKind {
         match read_session(Some(value)) {
             Ok(session) => SessionKind {
                 signed_in: session.is_authenticated(),
-                targets: logout_targets(&session)
-                    .iter()
-                    .map(LogoutTarget::index_key)
-                    .collect(),
+                targets: logout_index_keys(&session),
             },
             Err(_) => SessionKind::default(),
         }
@@ -362,13 +361,15 @@ impl State {
         }
     }
 
-    /// Deletes the sessions indexed under `target`; how many.
-    fn end_sessions(&mut self, target: &str) -> usize {
+    /// Deletes the sessions indexed under any of `target`'s index keys; how many.
+    fn end_sessions(&mut self, target: &LogoutTarget) -> usize {
         let mut ended = 0;
-        for key in self.index.remove(target).unwrap_or_default() {
-            if self.sessions.contains_key(&key) {
-                self.remove(&key);
-                ended += 1;
+        for index_key in target.index_keys() {
+            for key in self.index.remove(&index_key).unwrap_or_default() {
+                if self.sessions.contains_key(&key) {
+                    self.remove(&key);
+                    ended += 1;
+                }
             }
         }
         ended
@@ -440,7 +441,7 @@ impl Storage for MemoryStore {
 
 impl SessionStore for MemoryStore {
     fn end_sessions<'a>(&'a self, target: &'a LogoutTarget) -> StorageFuture<'a, usize> {
-        let ended = self.write_state().end_sessions(&target.index_key());
+        let ended = self.write_state().end_sessions(target);
         Box::pin(async move { Ok(ended) })
     }
 
@@ -460,7 +461,7 @@ impl SessionStore for MemoryStore {
         let ended = fresh.then(|| {
             let expires = now.saturating_add(ttl.as_secs().max(1));
             state.once.insert(replay_key.to_owned(), expires);
-            state.end_sessions(&target.index_key())
+            state.end_sessions(target)
         });
         Box::pin(async move { Ok(ended) })
     }
@@ -497,12 +498,20 @@ mod tests {
     /// A session signed in as `sub` in provider session `sid` (a store decodes the ID
     /// token, it does not verify it).
     fn signed_in_as(sub: &str, sid: &str) -> String {
+        signed_in(sub, Some(sid))
+    }
+
+    /// A session signed in as `sub`, in provider session `sid` if any.
+    fn signed_in(sub: &str, sid: Option<&str>) -> String {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use base64::Engine as _;
-        let payload = serde_json::json!({
-            "iss": "https://tenant.logto.app/oidc", "sub": sub, "aud": "app", "sid": sid,
+        let mut payload = serde_json::json!({
+            "iss": "https://tenant.logto.app/oidc", "sub": sub, "aud": "app",
             "iat": 1, "exp": 2,
         });
+        if let Some(sid) = sid {
+            payload["sid"] = sid.into();
+        }
         let token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(payload.to_string()));
         serde_json::json!({ "v": 1, "id": token }).to_string()
     }
@@ -638,6 +647,30 @@ mod tests {
             store.write_state().index.is_empty(),
             "no index entry outlives its session"
         );
+    }
+
+    #[tokio::test]
+    async fn a_logout_naming_sid_and_sub_also_ends_the_users_sessions_without_a_sid() {
+        let (store, _) = store(MemoryStoreLimits::default());
+        put(&store, "in-s1", &signed_in("u1", Some("s1"))).await;
+        put(&store, "in-s2", &signed_in("u1", Some("s2"))).await;
+        put(&store, "no-sid", &signed_in("u1", None)).await;
+        put(&store, "other-user", &signed_in("u2", None)).await;
+        let target = LogoutTarget::SessionOfUser {
+            sid: "s1".into(),
+            sub: "u1".into(),
+        };
+        let ended = store.end_sessions_once(&target, "jti", Duration::from_secs(60));
+        assert_eq!(ended.await.unwrap(), Some(2), "in-s1 and no-sid");
+        assert_eq!(store.get("in-s1").await.unwrap(), None);
+        assert_eq!(store.get("no-sid").await.unwrap(), None);
+        assert!(store.get("in-s2").await.unwrap().is_some(), "another sid");
+        assert!(store.get("other-user").await.unwrap().is_some());
+        // A logout naming only the sid leaves a session without one.
+        put(&store, "no-sid", &signed_in("u1", None)).await;
+        let sid = LogoutTarget::Session { sid: "s2".into() };
+        assert_eq!(store.end_sessions(&sid).await.unwrap(), 1, "in-s2");
+        assert!(store.get("no-sid").await.unwrap().is_some());
     }
 
     #[tokio::test]

@@ -2,9 +2,10 @@
 
 use crate::LogtoClient;
 use async_lock::Mutex as AsyncMutex;
+use logto_driver::VerifiedTokenCache;
 use logto_proto::{
     AccessToken, ClientError as Error, Config, MachineTokens, Requirement, TokenTarget,
-    VerifiedAccessToken, VerifiedTokenCache,
+    VerifiedAccessToken,
 };
 use std::fmt;
 use std::sync::{Arc, RwLock};

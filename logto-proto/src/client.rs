@@ -464,24 +464,21 @@ pub fn refresh_lease_ttl(config: &crate::Config) -> u64 {
         .saturating_add(5)
 }
 
-/// The back-channel logout targets a session belongs to: its ID token's `sid` (when the
-/// provider includes one) and its `sub`. A store that serves back-channel logout indexes
-/// the session under each target's [`index_key`](crate::LogoutTarget::index_key) when it
-/// writes it; a session not signed in belongs to none.
+/// The back-channel logout index keys of a session: `sid:<sid>` and `sub:<sub>` when its
+/// ID token names a provider session, else `sub:<sub>` and `sub-without-sid:<sub>`. A
+/// store that serves back-channel logout lists the session under each key when it writes
+/// it, and a logout ends the sessions listed under any of its
+/// [`LogoutTarget::index_keys`](crate::LogoutTarget::index_keys). A session not signed in
+/// is listed under none.
 ///
 /// ```
-/// use logto_proto::adapter::logout_targets;
+/// use logto_proto::adapter::logout_index_keys;
 /// use logto_proto::Snapshot;
-/// assert!(logout_targets(&Snapshot::new()).is_empty());
+/// assert!(logout_index_keys(&Snapshot::new()).is_empty());
 /// ```
-pub fn logout_targets(snapshot: &Snapshot) -> Vec<crate::LogoutTarget> {
-    let Ok(claims) = snapshot.id_token_claims() else {
-        return Vec::new();
-    };
-    let mut targets = Vec::with_capacity(2);
-    if let Some(sid) = claims.sid.filter(|sid| !sid.is_empty()) {
-        targets.push(crate::LogoutTarget::Session { sid });
+pub fn logout_index_keys(snapshot: &Snapshot) -> Vec<String> {
+    match snapshot.id_token_claims() {
+        Ok(claims) => crate::logout::session_index_keys(claims.sid.as_deref(), &claims.sub),
+        Err(_) => Vec::new(),
     }
-    targets.push(crate::LogoutTarget::User { sub: claims.sub });
-    targets
 }

@@ -177,7 +177,7 @@ pub use client::{ClientError, StorageError, TransportError, TransportErrorKind};
 /// ```
 pub mod adapter {
     pub use crate::client::{
-        lease_holder, logout_targets, read_session, refresh_lease_ttl, session_write,
+        lease_holder, logout_index_keys, read_session, refresh_lease_ttl, session_write,
         SessionReader, SessionWrite, SESSION_KEY,
     };
     pub use crate::session::{Call, CallEnv};
@@ -195,7 +195,7 @@ pub use logout::{
     LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_TYPE,
     REPLAY_RECORD_MAX_TTL,
 };
-pub use machine::{MachineTokens, VerifiedTokenCache, VerifiedTokens};
+pub use machine::{MachineTokens, VerifiedTokens};
 pub use metadata::{ProviderCache, ProviderMetadata};
 pub use ops::{
     run, Context, Discover, FetchMachineToken, FetchUserInfo, GetAccessToken,

@@ -58,39 +58,75 @@ pub struct LogoutTokenClaims {
     pub extra: ExtraClaims,
 }
 
-/// Which of the app's sessions a logout ends: the sessions signed in under one provider
-/// session (`sid`), or, when the token names none, every session of one user (`sub`).
+/// Which of the app's sessions a logout ends, from the claims the logout token names.
 ///
-/// Stores that support back-channel logout index each signed-in session under the targets
-/// [`logout_targets`](crate::adapter::logout_targets) gives for it, by
-/// [`index_key`](Self::index_key).
+/// Stores that support back-channel logout index each signed-in session under the keys
+/// [`logout_index_keys`](crate::adapter::logout_index_keys) gives for it, and end the
+/// sessions listed under any of the target's [`index_keys`](Self::index_keys).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogoutTarget {
-    /// The sessions of one provider session.
+    /// The token names a provider session only: the app's sessions signed in under it.
     Session {
         /// The `sid` claim.
         sid: String,
     },
-    /// Every session of one user.
+    /// The token names a user only: every session of that user.
     User {
+        /// The `sub` claim.
+        sub: String,
+    },
+    /// The token names both: the sessions signed in under the provider session, and the
+    /// user's sessions whose ID token carried no `sid` (they may belong to it; a session
+    /// with another `sid` does not).
+    SessionOfUser {
+        /// The `sid` claim.
+        sid: String,
         /// The `sub` claim.
         sub: String,
     },
 }
 
+/// Index key prefix of the sessions of one provider session.
+const SID_KEY: &str = "sid:";
+/// Index key prefix of every session of one user.
+const SUB_KEY: &str = "sub:";
+/// Index key prefix of a user's sessions whose ID token named no provider session.
+const SUB_WITHOUT_SID_KEY: &str = "sub-without-sid:";
+
 impl LogoutTarget {
-    /// The key a store indexes sessions by for this target: `sid:<sid>` or `sub:<sub>`.
+    /// The index keys whose sessions this logout ends: `sid:<sid>`, `sub:<sub>`, or for a
+    /// token naming both `sid:<sid>` and `sub-without-sid:<sub>`.
     ///
     /// ```
     /// use logto_proto::LogoutTarget;
     /// let target = LogoutTarget::Session { sid: "s1".into() };
-    /// assert_eq!(target.index_key(), "sid:s1");
+    /// assert_eq!(target.index_keys(), ["sid:s1"]);
+    /// let target = LogoutTarget::SessionOfUser { sid: "s1".into(), sub: "u1".into() };
+    /// assert_eq!(target.index_keys(), ["sid:s1", "sub-without-sid:u1"]);
     /// ```
-    pub fn index_key(&self) -> String {
+    pub fn index_keys(&self) -> Vec<String> {
         match self {
-            LogoutTarget::Session { sid } => format!("sid:{sid}"),
-            LogoutTarget::User { sub } => format!("sub:{sub}"),
+            LogoutTarget::Session { sid } => vec![format!("{SID_KEY}{sid}")],
+            LogoutTarget::User { sub } => vec![format!("{SUB_KEY}{sub}")],
+            LogoutTarget::SessionOfUser { sid, sub } => vec![
+                format!("{SID_KEY}{sid}"),
+                format!("{SUB_WITHOUT_SID_KEY}{sub}"),
+            ],
         }
+    }
+}
+
+/// The index keys a signed-in session with these claims is listed under: `sid:<sid>` and
+/// `sub:<sub>` when its ID token names a provider session, else `sub:<sub>` and
+/// `sub-without-sid:<sub>`.
+pub(crate) fn session_index_keys(sid: Option<&str>, sub: &str) -> Vec<String> {
+    match sid.filter(|sid| !sid.is_empty()) {
+        Some(sid) => vec![format!("{SID_KEY}{sid}"), format!("{SUB_KEY}{sub}")],
+        None => vec![
+            format!("{SUB_KEY}{sub}"),
+            format!("{SUB_WITHOUT_SID_KEY}{sub}"),
+        ],
     }
 }
 
@@ -239,10 +275,12 @@ pub fn verify_logout_token(
         });
     }
     // Step 5: sub, sid or both.
-    let target = match (&claims.sid, &claims.sub) {
-        (Some(sid), _) if !sid.is_empty() => LogoutTarget::Session { sid: sid.clone() },
-        (_, Some(sub)) if !sub.is_empty() => LogoutTarget::User { sub: sub.clone() },
-        _ => return Err(LogoutTokenError::MissingSubjectAndSession),
+    let present = |claim: &Option<String>| claim.clone().filter(|value| !value.is_empty());
+    let target = match (present(&claims.sid), present(&claims.sub)) {
+        (Some(sid), Some(sub)) => LogoutTarget::SessionOfUser { sid, sub },
+        (Some(sid), None) => LogoutTarget::Session { sid },
+        (None, Some(sub)) => LogoutTarget::User { sub },
+        (None, None) => return Err(LogoutTokenError::MissingSubjectAndSession),
     };
     // Step 6: the back-channel logout event.
     let has_event = claims
@@ -275,4 +313,50 @@ pub(crate) fn is_unknown_key(error: &LogoutTokenError) -> bool {
         error,
         LogoutTokenError::Jws(IdTokenError::UnknownKey { .. })
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether a logout for `target` ends a session listed under `session_keys`.
+    fn ends(target: &LogoutTarget, session_keys: &[String]) -> bool {
+        target
+            .index_keys()
+            .iter()
+            .any(|key| session_keys.contains(key))
+    }
+
+    #[test]
+    fn each_target_ends_exactly_the_sessions_it_names() {
+        let with_sid = session_index_keys(Some("s1"), "u1");
+        let without_sid = session_index_keys(None, "u1");
+        let empty_sid = session_index_keys(Some(""), "u1");
+        assert_eq!(without_sid, empty_sid, "an empty sid is none");
+        let session = |sid: &str| LogoutTarget::Session { sid: sid.into() };
+        let user = |sub: &str| LogoutTarget::User { sub: sub.into() };
+        let both = |sid: &str, sub: &str| LogoutTarget::SessionOfUser {
+            sid: sid.into(),
+            sub: sub.into(),
+        };
+        // A session signed in under provider session s1.
+        assert!(ends(&session("s1"), &with_sid));
+        assert!(ends(&user("u1"), &with_sid));
+        assert!(ends(&both("s1", "u1"), &with_sid));
+        assert!(
+            !ends(&both("s2", "u1"), &with_sid),
+            "another provider session"
+        );
+        assert!(!ends(&session("s2"), &with_sid));
+        assert!(!ends(&user("u2"), &with_sid));
+        // A session whose ID token named no provider session.
+        assert!(ends(&user("u1"), &without_sid));
+        assert!(ends(&both("s1", "u1"), &without_sid));
+        assert!(ends(&both("s2", "u1"), &without_sid));
+        assert!(
+            !ends(&session("s1"), &without_sid),
+            "nothing says it is s1's"
+        );
+        assert!(!ends(&both("s1", "u2"), &without_sid), "another user");
+    }
 }

@@ -1,6 +1,7 @@
 //! What an API and a machine client keep between requests: verified bearer tokens, and
 //! machine tokens by target. Plain data with the rules of when an entry is used; the
-//! adapters hold them behind their locks.
+//! drivers hold them behind their locks (`logto-driver`'s `VerifiedTokenCache` for the
+//! verified tokens).
 
 use crate::access::VerifiedAccessToken;
 use crate::snapshot::{AccessToken, TokenTarget};
@@ -140,74 +141,4 @@ impl VerifiedTokens {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
-}
-
-/// [`VerifiedTokens`] for a validator used from many threads at once: one replica per
-/// thread slot, each behind its own lock on its own cache line, so that threads presenting
-/// the same token do not contend on one lock (one lock read per lookup, on the thread's own
-/// replica); an insert, rare (it follows a full verification), goes to every replica.
-pub struct VerifiedTokenCache {
-    replicas: Box<[Replica]>,
-}
-
-/// One replica, alone on its cache lines.
-#[repr(align(128))]
-struct Replica(std::sync::RwLock<VerifiedTokens>);
-
-impl fmt::Debug for VerifiedTokenCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifiedTokenCache")
-            .field("replicas", &self.replicas.len())
-            .finish()
-    }
-}
-
-impl VerifiedTokenCache {
-    /// A cache of at most `capacity` tokens (0: off), replicated for the machine's
-    /// parallelism (at most 16 replicas).
-    pub fn new(capacity: usize) -> VerifiedTokenCache {
-        let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let replicas = (0..parallelism.clamp(1, 16))
-            .map(|_| Replica(std::sync::RwLock::new(VerifiedTokens::new(capacity))))
-            .collect();
-        VerifiedTokenCache { replicas }
-    }
-
-    /// The verification of `token`, unless it expired by `now`.
-    pub fn get(&self, token: &str, now: UnixTime) -> Option<Arc<VerifiedAccessToken>> {
-        let key = VerifiedTokens::key(token);
-        let replica = &self.replicas[thread_slot() % self.replicas.len()].0;
-        replica
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key, now)
-    }
-
-    /// Keeps a verification of `token` until it expires.
-    pub fn insert(&self, token: &str, verified: Arc<VerifiedAccessToken>, now: UnixTime) {
-        let key = VerifiedTokens::key(token);
-        for (i, replica) in self.replicas.iter().enumerate() {
-            // A copy of its own for each replica: threads reading one token then count
-            // references on different cache lines.
-            let copy = match i {
-                0 => verified.clone(),
-                _ => Arc::new(VerifiedAccessToken::clone(&verified)),
-            };
-            replica
-                .0
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key, copy, now);
-        }
-    }
-}
-
-/// A number for the calling thread, drawn once per thread.
-fn thread_slot() -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-    SLOT.with(|slot| *slot)
 }

@@ -39,10 +39,12 @@ fn a_logout_token_with_a_sid_ends_that_provider_session() {
     let mut h = Harness::new("ES384");
     let token = h.provider.keys[0].sign_typed(&logout_claims(T0), LOGOUT_TOKEN_TYPE);
     let logout = handle(&mut h, &form(&token)).unwrap();
+    // With its user: the user's sessions stored without a sid end too.
     assert_eq!(
         logout.target,
-        LogoutTarget::Session {
-            sid: "sid-1".into()
+        LogoutTarget::SessionOfUser {
+            sid: "sid-1".into(),
+            sub: USER.into(),
         }
     );
     assert_eq!(logout.claims.sub.as_deref(), Some(USER));
@@ -62,6 +64,20 @@ fn a_logout_token_with_a_sid_ends_that_provider_session() {
     assert_eq!(ttl.as_secs(), REPLAY_RECORD_MAX_TTL);
     // Discovery and the JWKS, once.
     assert_eq!(h.provider.requests.len(), 2);
+}
+
+#[test]
+fn a_logout_token_with_a_sid_and_no_sub_ends_that_provider_session_only() {
+    let mut h = Harness::new("ES384");
+    let mut claims = logout_claims(T0);
+    claims.as_object_mut().unwrap().remove("sub");
+    let body = form(&h.provider.sign(&claims));
+    let logout = handle(&mut h, &body).unwrap();
+    let target = LogoutTarget::Session {
+        sid: "sid-1".into(),
+    };
+    assert_eq!(logout.target, target);
+    assert_eq!(target.index_keys(), ["sid:sid-1"]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! these on a blocking thread pool).
 
 use crate::Error;
-use logto_proto::adapter::{logout_targets, read_session};
+use logto_proto::adapter::{logout_index_keys, read_session};
 use logto_proto::{LogoutTarget, StorageError};
 use std::fmt;
 use std::sync::Arc;
@@ -50,22 +50,26 @@ end
 return 1
 ";
 
-/// Ends the sessions of a logout target: deletes those of the index set `KEYS[1]` that still
-/// name target `ARGV[1]`, and the set. With `KEYS[2]`, first records it for `ARGV[2]`
-/// seconds unless it is recorded already (a replay: returns -1, nothing ended). Returns how
-/// many sessions ended.
+/// Ends the sessions of a logout target: for each index set `KEYS[i]` (i from 1 to
+/// `#ARGV - 1`), deletes the sessions in it that still name index key `ARGV[i + 1]`, and
+/// the set. With one key more, `KEYS[#KEYS]`, first records that key for `ARGV[1]` seconds
+/// unless it is recorded already (a replay: returns -1, nothing ended). Returns how many
+/// sessions ended.
 const END_SESSIONS: &str = r"
-if KEYS[2] and not redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then
+local sets = #ARGV - 1
+if #KEYS > sets and not redis.call('SET', KEYS[#KEYS], 1, 'NX', 'EX', ARGV[1]) then
   return -1
 end
 local ended = 0
-for _, session in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local targets = redis.call('HGET', session, 't')
-  if targets and string.find('\n' .. targets .. '\n', '\n' .. ARGV[1] .. '\n', 1, true) then
-    ended = ended + redis.call('DEL', session)
+for i = 1, sets do
+  for _, session in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+    local targets = redis.call('HGET', session, 't')
+    if targets and string.find('\n' .. targets .. '\n', '\n' .. ARGV[i + 1] .. '\n', 1, true) then
+      ended = ended + redis.call('DEL', session)
+    end
   end
+  redis.call('DEL', KEYS[i])
 end
-redis.call('DEL', KEYS[1])
 return ended
 ";
 
@@ -257,7 +261,6 @@ impl RedisStore {
             Some(None) => ("absent", ""),
             Some(Some(value)) => ("equal", value),
         };
-        let targets: Vec<String> = targets.iter().map(LogoutTarget::index_key).collect();
         // Retried on a dropped connection, when the first run may have written: the retry
         // says so, and counts its own write found done as written (a session's values are
         // unique: a snapshot carries random ids and times), instead of answering "conflict"
@@ -282,14 +285,7 @@ impl RedisStore {
     /// Deletes every session indexed under `target` (every instance's), and returns how
     /// many there were.
     pub fn end_sessions(&self, target: &LogoutTarget) -> Result<usize, StorageError> {
-        let index = self.index_key(target);
-        let ended: i64 = self.with_connection(&index, Retry::Yes, |conn, _| {
-            self.inner
-                .end_sessions
-                .key(&index)
-                .arg(target.index_key())
-                .invoke(conn)
-        })?;
+        let ended = self.run_end_sessions(target, None, Retry::Yes)?;
         Ok(usize::try_from(ended).unwrap_or(0))
     }
 
@@ -303,20 +299,37 @@ impl RedisStore {
         replay_key: &str,
         ttl: Duration,
     ) -> Result<Option<usize>, StorageError> {
-        let index = self.index_key(target);
-        let once = self.once_key(replay_key);
         // Not retried on a dropped connection: had the script run, a second run would take
         // the token for a replay.
-        let ended: i64 = self.with_connection(&index, Retry::No, |conn, _| {
-            self.inner
-                .end_sessions
-                .key(&index)
-                .key(&once)
-                .arg(target.index_key())
-                .arg(ttl.as_secs().max(1))
-                .invoke(conn)
-        })?;
+        let once = (self.once_key(replay_key), ttl);
+        let ended = self.run_end_sessions(target, Some(once), Retry::No)?;
         Ok(usize::try_from(ended).ok())
+    }
+
+    /// Runs [`END_SESSIONS`] over every index key of `target`, recording `once` first if
+    /// given.
+    fn run_end_sessions(
+        &self,
+        target: &LogoutTarget,
+        once: Option<(String, Duration)>,
+        retry: Retry,
+    ) -> Result<i64, StorageError> {
+        let index_keys = target.index_keys();
+        let first_set = self.index_prefix() + index_keys.first().map_or("", String::as_str);
+        self.with_connection(&first_set, retry, |conn, _| {
+            let mut invocation = self.inner.end_sessions.prepare_invoke();
+            let ttl = once.as_ref().map_or(1, |(_, ttl)| ttl.as_secs().max(1));
+            invocation.arg(ttl);
+            for index_key in &index_keys {
+                invocation
+                    .key(self.index_prefix() + index_key)
+                    .arg(index_key);
+            }
+            if let Some((once_key, _)) = &once {
+                invocation.key(once_key);
+            }
+            invocation.invoke(conn)
+        })
     }
 
     /// Records `key` for `ttl` unless it is recorded already; returns whether this call
@@ -351,10 +364,6 @@ impl RedisStore {
 
     fn index_prefix(&self) -> String {
         format!("{}index:", self.inner.prefix)
-    }
-
-    fn index_key(&self, target: &LogoutTarget) -> String {
-        format!("{}{}", self.index_prefix(), target.index_key())
     }
 
     fn once_key(&self, key: &str) -> String {
@@ -430,15 +439,15 @@ enum Retry {
 }
 
 /// What a stored value is, from one parse: whether it is a session that never signed in
-/// (short-lived), and the logout targets it is indexed under (none unless signed in). A
-/// value that is not a snapshot counts as signed in, with no targets. A target with a line
+/// (short-lived), and the logout index keys it is listed under (none unless signed in). A
+/// value that is not a snapshot counts as signed in, with no index keys. A key with a line
 /// break (never Logto's) is left out: the script keeps them one per line.
-fn session_kind(value: &str) -> (bool, Vec<LogoutTarget>) {
+fn session_kind(value: &str) -> (bool, Vec<String>) {
     match read_session(Some(value)) {
         Ok(snapshot) => {
-            let targets = logout_targets(&snapshot)
+            let targets = logout_index_keys(&snapshot)
                 .into_iter()
-                .filter(|target| !target.index_key().contains('\n'))
+                .filter(|index_key| !index_key.contains('\n'))
                 .collect();
             (!snapshot.is_authenticated(), targets)
         }

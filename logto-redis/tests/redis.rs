@@ -9,12 +9,20 @@ use std::time::Duration;
 /// A stored session signed in as `sub` in provider session `sid` (its ID token is not
 /// verified by a store, only decoded).
 fn signed_in(sub: &str, sid: &str) -> String {
+    signed_in_maybe_sid(sub, Some(sid))
+}
+
+/// A session signed in as `sub`, in provider session `sid` if any.
+fn signed_in_maybe_sid(sub: &str, sid: Option<&str>) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
-    let payload = serde_json::json!({
-        "iss": "http://127.0.0.1/oidc", "sub": sub, "aud": "web-app", "sid": sid,
+    let mut payload = serde_json::json!({
+        "iss": "http://127.0.0.1/oidc", "sub": sub, "aud": "web-app",
         "iat": 1_700_000_000u64, "exp": 4_000_000_000u64,
     });
+    if let Some(sid) = sid {
+        payload["sid"] = sid.into();
+    }
     let token = format!(
         "{}.{}.c2ln",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"ES384"}"#),
@@ -158,6 +166,36 @@ fn redis_end_sessions_removes_every_session_of_a_sid_or_a_sub() {
     let stored = one.get_value("d").unwrap();
     assert!(one.swap("d", Some(stored.as_deref()), None).unwrap());
     assert_eq!(server.command("SISMEMBER test:index:sub:u2 test:d"), ":0");
+}
+
+#[test]
+fn redis_a_logout_naming_sid_and_sub_also_ends_the_users_sessions_without_a_sid() {
+    let server = RedisServer::start();
+    let (one, other) = (store(&server), store(&server));
+    let put = |store: &RedisStore, key: &str, value: &str| {
+        assert!(store.swap(key, Some(None), Some(value)).unwrap());
+    };
+    put(&one, "in-s1", &signed_in_maybe_sid("u1", Some("s1")));
+    put(&other, "in-s2", &signed_in_maybe_sid("u1", Some("s2")));
+    put(&one, "no-sid", &signed_in_maybe_sid("u1", None));
+    put(&other, "other-user", &signed_in_maybe_sid("u2", None));
+    let target = LogoutTarget::SessionOfUser {
+        sid: "s1".into(),
+        sub: "u1".into(),
+    };
+    let ended = other.end_sessions_once(&target, "jti-both", Duration::from_secs(60));
+    assert_eq!(ended.unwrap(), Some(2), "in-s1 and no-sid");
+    assert_eq!(one.get_value("in-s1").unwrap(), None);
+    assert_eq!(one.get_value("no-sid").unwrap(), None);
+    assert!(one.get_value("in-s2").unwrap().is_some(), "another sid");
+    assert!(one.get_value("other-user").unwrap().is_some());
+    let replay = one.end_sessions_once(&target, "jti-both", Duration::from_secs(60));
+    assert_eq!(replay.unwrap(), None);
+    // A logout naming only a sid leaves a session without one.
+    put(&one, "no-sid", &signed_in_maybe_sid("u1", None));
+    let sid = LogoutTarget::Session { sid: "s2".into() };
+    assert_eq!(one.end_sessions(&sid).unwrap(), 1, "in-s2");
+    assert!(one.get_value("no-sid").unwrap().is_some());
 }
 
 #[test]

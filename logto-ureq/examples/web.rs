@@ -15,7 +15,7 @@
 //! logout with either store.
 
 use logto_redis::RedisStore;
-use logto_ureq::proto::adapter::{logout_targets, read_session};
+use logto_ureq::proto::adapter::{logout_index_keys, read_session};
 use logto_ureq::proto::decode_claims;
 use logto_ureq::{Error, FirstScreen, InteractionMode, LogtoClient, LogtoConfig, SignInOptions};
 use logto_ureq::{LogoutTarget, Storage, StorageError, UnixTime};
@@ -208,9 +208,12 @@ impl Backend {
                 }
                 let mut map = sessions.lock();
                 let before = map.len();
+                let ended = target.index_keys();
                 map.retain(|_, entry| {
                     let session = read_session(Some(&entry.value)).unwrap_or_default();
-                    !logout_targets(&session).contains(target)
+                    !logout_index_keys(&session)
+                        .iter()
+                        .any(|key| ended.contains(key))
                 });
                 Ok(Some(before - map.len()))
             }

@@ -1,9 +1,10 @@
 //! Machine-to-machine tokens, and protecting an API with the tokens Logto issues for it.
 
 use crate::LogtoClient;
+use logto_driver::VerifiedTokenCache;
 use logto_proto::{
     AccessToken, ClientError as Error, Config, MachineTokens, Requirement, TokenTarget,
-    VerifiedAccessToken, VerifiedTokenCache,
+    VerifiedAccessToken,
 };
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
