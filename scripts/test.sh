@@ -31,7 +31,7 @@ step "cargo package (every publishable crate, packaged together so path dependen
 # registry has these crates), and the verification builds in a target directory of its own,
 # emptied each time (about two minutes on 2 cores).
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
-rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/logto-{proto,driver,ureq,isahc,axum,redis}-"$version"
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/logto-{proto,store,driver,ureq,isahc,axum,redis}-"$version"
 rm -rf target/package-verify
 CARGO_TARGET_DIR=target/package-verify \
     cargo package --workspace --exclude logto-integration --allow-dirty

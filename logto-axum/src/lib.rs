@@ -84,9 +84,9 @@
 //! Logto snapshot does not live in its per-request copy.
 //!
 //! The default store, [`MemoryStore`], lives in the process (idle and absolute expiry, a
-//! periodic sweep, a cap on sessions that never signed in). Any [`SessionStore`] can replace
-//! it ([`LogtoBuilder::store`]); its keys are `logto:` and a digest of a session id. What a
-//! store must guarantee:
+//! periodic sweep, a cap on sessions that never signed in). Any [`AsyncSessionStore`] (the
+//! contract of `logto-store`) can replace it ([`LogtoBuilder::store`]); its keys are `logto:`
+//! and a digest of a session id. What a store must guarantee:
 //! - **compare-and-swap is atomic** (`compare_and_swap` writes only if the stored value is
 //!   the one expected, in one step): the refresh lease and every write of the session
 //!   protocol rely on it, and without it two requests can present one refresh token, which
@@ -96,8 +96,8 @@
 //! - **a written value stays** until the next write or its expiry: a store that drops a
 //!   write loses the rotated refresh token;
 //! - **back-channel logout**: it indexes each signed-in session under its ID token's `sid`
-//!   and `sub` and deletes them on [`SessionStore::end_sessions`], and records logout-token
-//!   ids once, in the same step ([`SessionStore::end_sessions_once`]).
+//!   and `sub` and deletes them on [`AsyncSessionStore::end_sessions`], and records
+//!   logout-token ids once, in the same step ([`AsyncSessionStore::end_sessions_once`]).
 //!
 //! ## Several instances: Redis
 //! Behind a load balancer, every instance must see the same sessions. With the `redis`
@@ -154,7 +154,6 @@ mod extract;
 mod routes;
 mod session;
 mod sign_in_cookie;
-mod store;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};
 pub use error::Error;
@@ -165,5 +164,8 @@ pub use logto_isahc::{
 };
 #[cfg(feature = "redis")]
 pub use logto_redis::{self, RedisStore};
+pub use logto_store::{
+    self, AsyncSessionStore, AsyncStorage, Expected, MemoryStore, MemoryStoreLimits, StorageFuture,
+    StoreClock,
+};
 pub use session::{Logto, LogtoBuilder, LogtoSession};
-pub use store::{MemoryStore, MemoryStoreLimits, SessionStore, StoreClock};

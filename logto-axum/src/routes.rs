@@ -10,9 +10,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use logto_isahc::proto::adapter::SESSION_KEY;
 use logto_isahc::proto::cut_untrusted;
-use logto_isahc::{
-    FirstScreen, InteractionMode, MemoryStorage, SignInOptions, Storage, StorageError,
-};
+use logto_isahc::{FirstScreen, InteractionMode, SignInOptions, StorageError};
+use logto_store::{AsyncSessionStore, AsyncStorage, Expected, MemoryStore};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,7 +110,7 @@ impl Logto {
         options: SignInOptions,
     ) -> Result<Response, Error> {
         let return_to = return_to.map(|r| self.same_origin_path(r)).transpose()?;
-        let scratch = Arc::new(MemoryStorage::new());
+        let scratch = Arc::new(MemoryStore::new());
         let url = self
             .inner
             .client
@@ -168,7 +167,7 @@ impl Logto {
             let id = SessionId::random()?;
             // A fresh random id is free unless 256 random bits collided.
             if store
-                .compare_and_swap(id.store_key(), None, Some(pending))
+                .compare_and_swap(id.store_key(), Expected::Absent, Some(pending))
                 .await?
             {
                 return Ok(id);
@@ -185,7 +184,7 @@ impl Logto {
         let deleted = async {
             if let Some(value) = store.get(id.store_key()).await? {
                 store
-                    .compare_and_swap(id.store_key(), Some(&value), None)
+                    .compare_and_swap(id.store_key(), Expected::Value(&value), None)
                     .await?;
             }
             Ok::<_, StorageError>(())

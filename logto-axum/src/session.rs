@@ -2,13 +2,13 @@
 //! client, found by the session cookie.
 
 use crate::sign_in_cookie::{SignInSealer, MIN_SECRET_LEN};
-use crate::store::{MemoryStore, SessionStore};
 use crate::Error;
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use cookie::{Cookie, SameSite};
-use logto_isahc::{LogtoClient, LogtoConfig, Storage, StorageError, StorageFuture};
+use logto_isahc::{LogtoClient, LogtoConfig, StorageError};
+use logto_store::{AsyncSessionStore, AsyncStorage, Expected, MemoryStore, StorageFuture};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
@@ -92,24 +92,19 @@ impl fmt::Debug for SessionId {
 
 /// One browser session's view of the app's store: the client's only key is the session id.
 struct SessionStorage {
-    store: Arc<dyn SessionStore>,
+    store: Arc<dyn AsyncSessionStore>,
     id: SessionId,
 }
 
-impl Storage for SessionStorage {
+impl AsyncStorage for SessionStorage {
     fn get<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, Option<String>> {
         self.store.get(self.id.store_key())
     }
-    fn set<'a>(&'a self, _key: &'a str, value: &'a str) -> StorageFuture<'a, ()> {
-        self.store.set(self.id.store_key(), value)
-    }
-    fn delete<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, ()> {
-        self.store.delete(self.id.store_key())
-    }
+
     fn compare_and_swap<'a>(
         &'a self,
         _key: &'a str,
-        expected: Option<&'a str>,
+        expected: Expected<'a>,
         new: Option<&'a str>,
     ) -> StorageFuture<'a, bool> {
         self.store
@@ -121,27 +116,23 @@ impl Storage for SessionStorage {
 /// session starts at the sign-in route).
 struct NoSession;
 
-impl Storage for NoSession {
+impl AsyncStorage for NoSession {
     fn get<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, Option<String>> {
         Box::pin(async { Ok(None) })
     }
-    fn set<'a>(&'a self, key: &'a str, _value: &'a str) -> StorageFuture<'a, ()> {
-        Box::pin(async move { Err(no_session(key)) })
-    }
-    fn delete<'a>(&'a self, _key: &'a str) -> StorageFuture<'a, ()> {
-        Box::pin(async { Ok(()) })
-    }
+
     fn compare_and_swap<'a>(
         &'a self,
         key: &'a str,
-        expected: Option<&'a str>,
+        expected: Expected<'a>,
         new: Option<&'a str>,
     ) -> StorageFuture<'a, bool> {
         Box::pin(async move {
             match (expected, new) {
-                (None, None) => Ok(true),
-                (Some(_), _) => Ok(false),
-                (None, Some(_)) => Err(no_session(key)),
+                // Nothing is stored: no value to match, and deleting it changes nothing.
+                (Expected::Value(_), _) => Ok(false),
+                (Expected::Absent | Expected::Any, None) => Ok(true),
+                (Expected::Absent | Expected::Any, Some(_)) => Err(no_session(key)),
             }
         })
     }
@@ -167,7 +158,7 @@ pub struct Logto {
 pub(crate) struct Inner {
     pub(crate) client: LogtoClient,
     no_session: Arc<LogtoClient>,
-    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) store: Arc<dyn AsyncSessionStore>,
     /// The base URL without its trailing slash (`https://app.example.com`).
     pub(crate) origin: String,
     pub(crate) base_url: Url,
@@ -204,7 +195,7 @@ impl fmt::Debug for Logto {
 pub struct LogtoBuilder {
     config: LogtoConfig,
     base_url: String,
-    store: Option<Arc<dyn SessionStore>>,
+    store: Option<Arc<dyn AsyncSessionStore>>,
     client: Option<LogtoClient>,
     after_sign_out: String,
     route_prefix: String,
@@ -226,7 +217,7 @@ impl LogtoBuilder {
     /// Where sessions live (default: a [`MemoryStore`]; a
     /// [`RedisStore`](logto_redis::RedisStore) with the `redis` feature, for several
     /// instances). See the crate docs for what a store must guarantee.
-    pub fn store(mut self, store: impl SessionStore + 'static) -> Self {
+    pub fn store(mut self, store: impl AsyncSessionStore + 'static) -> Self {
         self.store = Some(Arc::new(store));
         self
     }

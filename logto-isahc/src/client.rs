@@ -1,6 +1,5 @@
 //! The async client.
 
-use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use async_lock::Mutex as AsyncMutex;
 use logto_proto::adapter::{lease_holder, Call, CallEnv, SessionReader, SESSION_KEY};
@@ -10,6 +9,7 @@ use logto_proto::{
     SignOutResult, Snapshot, Step, TokenTarget, TransportError, UnixTime, UserInfo,
     VerifiedAccessToken,
 };
+use logto_store::{AsyncStorage, Expected, MemoryStore, MemoryStoreLimits};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -74,7 +74,7 @@ fn os_entropy(buf: &mut [u8]) -> Result<(), String> {
 #[derive(Clone)]
 pub struct LogtoClient {
     app: Arc<App>,
-    storage: Arc<dyn Storage>,
+    storage: Arc<dyn AsyncStorage>,
     /// The last parse of the stored session: looked at under the shared lock, replaced
     /// under the exclusive one when the stored text changed.
     reader: Arc<RwLock<SessionReader>>,
@@ -97,11 +97,17 @@ impl LogtoClient {
     /// A client with its own in-memory session store (one session: for a CLI or a test; a
     /// web app makes one per request with [`for_session`](Self::for_session)).
     pub fn new(config: Config) -> Result<Self, Error> {
-        LogtoClient::with_storage(config, MemoryStorage::new())
+        LogtoClient::with_storage(
+            config,
+            MemoryStore::with_limits(MemoryStoreLimits::keep_signed_in()),
+        )
     }
 
     /// A client whose session lives in `storage`.
-    pub fn with_storage(config: Config, storage: impl Storage + 'static) -> Result<Self, Error> {
+    pub fn with_storage(
+        config: Config,
+        storage: impl AsyncStorage + 'static,
+    ) -> Result<Self, Error> {
         let client = transport::client(&config).map_err(Error::Transport)?;
         Ok(LogtoClient::with_http_client(config, storage, client))
     }
@@ -111,7 +117,7 @@ impl LogtoClient {
     /// says; its timeouts replace the config's.
     pub fn with_http_client(
         config: Config,
-        storage: impl Storage + 'static,
+        storage: impl AsyncStorage + 'static,
         client: isahc::HttpClient,
     ) -> Self {
         let app = App {
@@ -137,7 +143,7 @@ impl LogtoClient {
     /// A client for another session (its own storage and refresh lock) sharing this client's
     /// configuration, HTTP agent and provider cache. Cheap enough for every request: a few
     /// reference counts, no I/O and no OS randomness.
-    pub fn for_session(&self, storage: impl Storage + 'static) -> Self {
+    pub fn for_session(&self, storage: impl AsyncStorage + 'static) -> Self {
         LogtoClient {
             storage: Arc::new(storage),
             reader: Arc::default(),
@@ -351,7 +357,7 @@ impl LogtoClient {
     pub async fn clear_session(&self) -> Result<(), Error> {
         let stored = self.storage.get(SESSION_KEY).await?;
         self.storage
-            .compare_and_swap(SESSION_KEY, stored.as_deref(), None)
+            .compare_and_swap(SESSION_KEY, Expected::from(stored.as_deref()), None)
             .await?;
         Ok(())
     }
@@ -456,7 +462,11 @@ impl LogtoClient {
                     let _one_writer = self.session_lock.lock().await;
                     let written = self
                         .storage
-                        .compare_and_swap(SESSION_KEY, expected.as_deref(), new.as_deref())
+                        .compare_and_swap(
+                            SESSION_KEY,
+                            Expected::from(expected.as_deref()),
+                            new.as_deref(),
+                        )
                         .await;
                     match written {
                         Ok(written) => call.handle_written(written, (self.clock)())?,

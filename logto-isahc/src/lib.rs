@@ -37,16 +37,16 @@
 //! ```
 //!
 //! ## Sessions and storage
-//! A [`LogtoClient`] holds one session in a [`Storage`] (get/set/delete, plus
-//! compare-and-swap): [`MemoryStorage`] by default, [`FileStorage`] for a file per session,
-//! or your own (a web framework's session store). A web app keeps one client and derives one
+//! A [`LogtoClient`] holds one session in a [`AsyncStorage`] (a read and a compare-and-swap,
+//! from `logto-store`): a [`MemoryStore`] of its own by default, a [`FileStore`] for a file
+//! per session, `logto-redis`'s `RedisStore` for several processes, or your own. A web app keeps one client and derives one
 //! per request with [`LogtoClient::for_session`]; they share the HTTP agent and the provider
 //! metadata and keys.
 //!
 //! ## Concurrency and refresh-token rotation
 //! Logto rotates refresh tokens, and presenting a consumed one revokes the whole grant. Every
 //! call runs the core's session protocol ([`logto_proto::adapter::Call`]): a refresh happens
-//! only under the session's refresh lease, taken with [`Storage::compare_and_swap`], so that
+//! only under the session's refresh lease, taken with [`AsyncStorage::compare_and_swap`], so that
 //! concurrent calls (threads, tasks, processes sharing one store) make one refresh and the
 //! others re-read the rotated token; the rotated token is written as soon as it arrives; and
 //! every write is a compare-and-swap merged with what another client wrote meanwhile (a
@@ -67,7 +67,6 @@
 
 mod client;
 mod machine;
-mod storage;
 mod transport;
 
 pub use client::{Clock, Entropy, LogtoClient};
@@ -80,5 +79,17 @@ pub use logto_proto::{
     SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope, VerifiedAccessToken,
 };
 pub use logto_proto::{ClientError as Error, StorageError, TransportError, TransportErrorKind};
+pub use logto_store::{
+    AsyncStorage, Expected, FileStore, MemoryStore, MemoryStoreLimits, StorageFuture,
+};
 pub use machine::{ApiValidator, MachineClient, DEFAULT_VERIFIED_CACHE};
-pub use storage::{FileStorage, MemoryStorage, Storage, StorageFuture};
+
+/// Renamed [`MemoryStore`] (one memory store for every driver).
+#[deprecated(since = "0.2.0", note = "renamed `MemoryStore`")]
+#[doc(hidden)]
+pub type MemoryStorage = MemoryStore;
+
+/// Renamed [`FileStore`].
+#[deprecated(since = "0.2.0", note = "renamed `FileStore`")]
+#[doc(hidden)]
+pub type FileStorage = FileStore;

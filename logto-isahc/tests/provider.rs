@@ -124,26 +124,18 @@ async fn provider_public_client_and_sign_up_mode() {
 
 /// A memory store that counts its writes.
 struct CountingStorage {
-    inner: MemoryStorage,
+    inner: MemoryStore,
     writes: AtomicUsize,
 }
 
-impl Storage for CountingStorage {
+impl AsyncStorage for CountingStorage {
     fn get<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<String>> {
         self.inner.get(key)
-    }
-    fn set<'a>(&'a self, key: &'a str, value: &'a str) -> StorageFuture<'a, ()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.set(key, value)
-    }
-    fn delete<'a>(&'a self, key: &'a str) -> StorageFuture<'a, ()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(key)
     }
     fn compare_and_swap<'a>(
         &'a self,
         key: &'a str,
-        expected: Option<&'a str>,
+        expected: Expected<'a>,
         new: Option<&'a str>,
     ) -> StorageFuture<'a, bool> {
         self.writes.fetch_add(1, Ordering::SeqCst);
@@ -156,7 +148,7 @@ async fn provider_user_info_with_a_fresh_token_writes_nothing() {
     let provider = Provider::start();
     // Shared through `Arc`: the client writes through it, the test reads the count.
     let storage = Arc::new(CountingStorage {
-        inner: MemoryStorage::new(),
+        inner: MemoryStore::new(),
         writes: AtomicUsize::new(0),
     });
     let client =
@@ -234,8 +226,8 @@ async fn provider_two_clients_sharing_a_file_store_refresh_once() {
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = config(&provider, false).build().unwrap();
     // Two "processes": separate clients, separate locks, one store.
-    let a = LogtoClient::with_storage(cfg.clone(), FileStorage::new(&dir).unwrap()).unwrap();
-    let b = LogtoClient::with_storage(cfg, FileStorage::new(&dir).unwrap()).unwrap();
+    let a = LogtoClient::with_storage(cfg.clone(), FileStore::new(&dir).unwrap()).unwrap();
+    let b = LogtoClient::with_storage(cfg, FileStore::new(&dir).unwrap()).unwrap();
     sign_in(&provider, &a).await;
     assert!(b.is_authenticated().await.unwrap());
     let before = provider.refresh_count();
@@ -342,8 +334,11 @@ async fn provider_down_is_a_transport_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn corrupt_storage_is_a_typed_error_and_can_be_cleared() {
-    let storage = MemoryStorage::new();
-    storage.set(SESSION_KEY, "{not json").await.unwrap();
+    let storage = MemoryStore::new();
+    assert!(storage
+        .compare_and_swap(SESSION_KEY, Expected::Any, Some("{not json"))
+        .await
+        .unwrap());
     let client = LogtoClient::with_storage(
         LogtoConfig::new("https://tenant.logto.app", "app").unwrap(),
         storage,
@@ -361,23 +356,29 @@ async fn corrupt_storage_is_a_typed_error_and_can_be_cleared() {
 async fn file_storage_writes_atomically_and_compares_and_swaps() {
     let dir = std::env::temp_dir().join(format!("logto-isahc-fs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = FileStorage::new(&dir).unwrap();
+    let store = FileStore::new(&dir).unwrap();
     assert_eq!(store.get("a/b").await.unwrap(), None);
-    store.set("a/b", "one").await.unwrap();
+    assert!(store
+        .compare_and_swap("a/b", Expected::Any, Some("one"))
+        .await
+        .unwrap());
     assert_eq!(store.get("a/b").await.unwrap().as_deref(), Some("one"));
     assert!(!store
-        .compare_and_swap("a/b", Some("zero"), Some("two"))
+        .compare_and_swap("a/b", Expected::Value("zero"), Some("two"))
         .await
         .unwrap());
     assert!(store
-        .compare_and_swap("a/b", Some("one"), Some("two"))
+        .compare_and_swap("a/b", Expected::Value("one"), Some("two"))
         .await
         .unwrap());
     assert_eq!(store.get("a/b").await.unwrap().as_deref(), Some("two"));
     // A crash mid-write leaves a temporary file, never a torn value.
     std::fs::write(dir.join("a%2Fb.tmp999"), "half").unwrap();
     assert_eq!(store.get("a/b").await.unwrap().as_deref(), Some("two"));
-    store.delete("a/b").await.unwrap();
+    assert!(store
+        .compare_and_swap("a/b", Expected::Any, None)
+        .await
+        .unwrap());
     assert_eq!(store.get("a/b").await.unwrap(), None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -438,7 +439,7 @@ async fn provider_key_rotation_right_after_a_refetch() {
         "one more JWKS request"
     );
 
-    let other = client.for_session(MemoryStorage::new());
+    let other = client.for_session(MemoryStore::new());
     sign_in(&provider, &other).await;
     other.fetch_user_info().await.unwrap();
     assert_eq!(jwks_requests(&provider), before + 2);
@@ -454,7 +455,7 @@ async fn provider_hundred_sessions_fetch_rotated_keys_once() {
     let alice = provider.alice();
     let mut sessions = Vec::new();
     for _ in 0..100 {
-        let session = base.for_session(MemoryStorage::new());
+        let session = base.for_session(MemoryStore::new());
         let url = session.sign_in(provider.redirect_uri()).await.unwrap();
         let callback = browser.sign_in(&url, &alice.username, &alice.password);
         session.handle_sign_in_callback(&callback).await.unwrap();
@@ -507,7 +508,7 @@ async fn provider_with_the_apps_own_http_client() {
         .unwrap();
     let client = LogtoClient::with_http_client(
         config(&provider, true).build().unwrap(),
-        MemoryStorage::new(),
+        MemoryStore::new(),
         http.clone(),
     );
     sign_in(&provider, &client).await;
@@ -515,7 +516,7 @@ async fn provider_with_the_apps_own_http_client() {
 
     let endpoint = redirect_once(provider.discovery_url());
     let config = LogtoConfig::builder(&endpoint, "app").build().unwrap();
-    let client = LogtoClient::with_http_client(config, MemoryStorage::new(), http);
+    let client = LogtoClient::with_http_client(config, MemoryStore::new(), http);
     provider.reset_requests();
     match client
         .sign_in("http://127.0.0.1:3000/callback")
@@ -642,7 +643,7 @@ async fn provider_concurrent_targets_refresh_once_each() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn provider_a_call_dropped_after_the_token_response_keeps_the_rotated_token() {
     let provider = Provider::start();
-    let storage = Arc::new(MemoryStorage::new());
+    let storage = Arc::new(MemoryStore::new());
     let client =
         LogtoClient::with_storage(config(&provider, false).build().unwrap(), storage.clone())
             .unwrap();

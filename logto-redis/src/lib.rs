@@ -1,22 +1,25 @@
 //! # logto-redis
 //!
 //! A Redis session store for the Logto SDK, so that several instances of an app behind a
-//! load balancer share their users' sessions: [`RedisStore`] is a
-//! [`logto_isahc::Storage`] (feature `isahc`), a [`logto_ureq::Storage`] (feature `ureq`),
-//! and the store of `logto-axum` (its `redis` feature).
+//! load balancer share their users' sessions. [`RedisStore`] implements the store contract
+//! of `logto-store` in both modes: [`Storage`](logto_store::Storage) and
+//! [`SessionStore`](logto_store::SessionStore) on pooled blocking connections (feature
+//! `blocking`, for `logto-ureq`), [`AsyncStorage`](logto_store::AsyncStorage) and
+//! [`AsyncSessionStore`](logto_store::AsyncSessionStore) on one multiplexed tokio
+//! connection (feature `tokio`, for `logto-isahc` and `logto-axum`). It depends on the
+//! protocol core, the contract and redis-rs: no HTTP client.
 //!
 //! ```no_run
 //! use logto_redis::RedisStore;
+//! use logto_store::{Expected, Storage};
 //! use std::time::Duration;
 //!
 //! let store = RedisStore::builder("redis://127.0.0.1:6379/0")
 //!     .key_prefix("myapp:")
 //!     .session_ttl(Duration::from_secs(7 * 24 * 3600))
 //!     .build()?;
-//! # #[cfg(feature = "ureq")] {
-//! let config = logto_ureq::LogtoConfig::builder("https://tenant.logto.app", "app-id").build()?;
-//! let client = logto_ureq::LogtoClient::with_storage(config, store)?;
-//! # }
+//! // Give it to a client (`LogtoClient::with_storage(config, store)`), or use it directly:
+//! assert!(store.compare_and_swap("k", Expected::Absent, Some("v"))?);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -29,39 +32,36 @@
 //!   session (7 days by default), [`pending_ttl`] for one that never signed in (10
 //!   minutes), so that abandoned sign-ins and idle sessions leave Redis by themselves.
 //! - **Back-channel logout**: each signed-in session is indexed, in the same script, under
-//!   its ID token's `sid` and `sub`, so that
-//!   [`end_sessions_once`](RedisStore::end_sessions_once) removes every session a logout
-//!   token names, whichever instance wrote it, and refuses the same token twice.
+//!   its [logout index keys](logto_proto::adapter::logout_index_keys), so that
+//!   `end_sessions_once` removes every session a logout token names, whichever instance
+//!   wrote it, and refuses the same token twice.
 //! - **A timeout on every command** ([`command_timeout`]) and on connecting
-//!   ([`connect_timeout`]); reused connections (a pool of [`pool_size`]); reconnection after
-//!   the server restarts: a pooled connection the server closed is dropped and the command
-//!   runs again on a new one, without the caller seeing the stale one.
+//!   ([`connect_timeout`]); reconnection after the server restarts, without the caller
+//!   seeing the stale connection: a command that may run twice runs again on the new one.
 //! - **Typed errors that lose nothing**: an unreachable or silent server is
-//!   [`StorageError::Unavailable`] (a web app answers 503), any other Redis error
-//!   [`StorageError::Backend`]; a failed write leaves the stored session as it was.
+//!   [`StorageError::Unavailable`] (a web app answers 503, and the session is still there
+//!   once the server is back), any other Redis error [`StorageError::Backend`]; a failed
+//!   write leaves the stored session as it was. No message carries the URL's password.
 //!
-//! Keys: `<prefix><key>` for a session (a hash: the value, and the logout targets it is
-//! indexed under, so that an index entry left by a value since replaced ends nothing),
-//! `<prefix>index:sid:<sid>` and `<prefix>index:sub:<sub>` for the logout index, and
-//! `<prefix>once:<key>` for the logout tokens seen
-//! ([`end_sessions_once`](RedisStore::end_sessions_once)). Redis Cluster is not supported
-//! (the scripts touch keys of several slots); a standalone server, or a primary with
-//! replicas, is.
+//! Keys: `<prefix><key>` for a session (a hash: the value, and the index keys it is listed
+//! under, so that an index entry left by a value since replaced ends nothing),
+//! `<prefix>index:<index key>` for the logout index, and `<prefix>once:<key>` for the
+//! logout tokens seen. Redis Cluster is not supported (the scripts touch keys of several
+//! slots); a standalone server, or a primary with replicas, is.
 //!
-//! ## Why redis-rs, and its blocking connections
-//! The client is [redis-rs](https://docs.rs/redis) over its plain blocking connection,
-//! pooled with [r2d2](https://docs.rs/r2d2), and not its async `ConnectionManager` nor
-//! fred:
-//! - the blocking connection has socket read and write timeouts, so no command can hang,
-//!   and a connection that failed reports itself closed, so the pool drops it; after a
-//!   restart a command is retried here on a fresh connection. `ConnectionManager`
-//!   reconnects only after it has failed the first command with the closed connection's
-//!   error (redis-rs issues 1223 and 1415), and gained response timeouts late;
-//! - both async clients are bound to an async runtime (fred to tokio), while
-//!   `logto-isahc` runs on any executor and `logto-ureq` on none: one blocking
-//!   implementation serves both, the async store running it on a blocking thread pool
-//!   (as `logto_isahc::FileStorage` does). A command on loopback costs tens of
-//!   microseconds either way.
+//! ## Connections, per mode
+//! - **Blocking** (`blocking`): redis-rs's plain connections, pooled with
+//!   [r2d2](https://docs.rs/r2d2) (at most [`pool_size`]). Each has socket read and write
+//!   timeouts, so no command can hang; a connection that failed reports itself closed and
+//!   the pool drops it, and after a restart a command runs again on a fresh connection.
+//! - **Async** (`tokio`): one multiplexed connection of redis-rs's `ConnectionManager`,
+//!   made on first use inside the app's tokio runtime. Concurrent requests pipeline their
+//!   commands on it, with no thread pool and no per-request connection checkout: this is
+//!   what an axum app already runs, and the fastest way to Redis from it. The manager
+//!   reconnects after a failure; the failed command is run again on the new connection
+//!   when it may run twice, so a restart costs a reconnect, not an error. The async side
+//!   needs a tokio runtime: used from another executor it answers
+//!   [`StorageError::Backend`] saying so, never a panic.
 //!
 //! [`session_ttl`]: RedisStoreBuilder::session_ttl
 //! [`pending_ttl`]: RedisStoreBuilder::pending_ttl
@@ -71,16 +71,20 @@
 //!
 //! ## Features
 //!
-//! The `isahc` and `ureq` features choose which client's `Storage` trait the store
-//! implements; `logto-axum` uses it through its own `redis` feature.
-//!
-//!
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Without a side the store builds but has no operation: its shared parts go unused.
+#![cfg_attr(
+    not(any(feature = "blocking", feature = "tokio")),
+    allow(dead_code, unused_variables)
+)]
 
-mod adapters;
+#[cfg(feature = "tokio")]
+mod aio;
+#[cfg(feature = "blocking")]
+mod blocking;
 mod error;
 mod store;
 

@@ -1,9 +1,10 @@
-//! The store: connections, scripts, and each operation once (blocking; the async store runs
-//! these on a blocking thread pool).
+//! The store: settings, scripts, and each operation's command once; `blocking` and `aio`
+//! run them on their connections.
 
 use crate::Error;
 use logto_proto::adapter::{logout_index_keys, read_session};
 use logto_proto::{LogoutTarget, StorageError};
+use logto_store::Expected;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,14 +75,21 @@ return ended
 ";
 
 /// A Redis session store: cheap to clone (one reference count), shared by every client and
-/// request of an app. See the [crate docs](crate) for what it guarantees.
+/// request of an app. A [`Storage`](logto_store::Storage) and
+/// [`SessionStore`](logto_store::SessionStore) on pooled blocking connections (feature
+/// `blocking`), an [`AsyncStorage`](logto_store::AsyncStorage) and
+/// [`AsyncSessionStore`](logto_store::AsyncSessionStore) on one multiplexed tokio
+/// connection (feature `tokio`). See the [crate docs](crate) for what it guarantees.
 #[derive(Clone)]
 pub struct RedisStore {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    pool: r2d2::Pool<Connector>,
+pub(crate) struct Inner {
+    #[cfg(feature = "blocking")]
+    pub(crate) pool: r2d2::Pool<crate::blocking::Connector>,
+    #[cfg(feature = "tokio")]
+    pub(crate) multiplexed: crate::aio::Multiplexed,
     prefix: String,
     session_ttl: Duration,
     pending_ttl: Duration,
@@ -146,8 +154,9 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// How many connections are kept open at most (default 16); more concurrent commands
-    /// wait for one, up to the connect timeout.
+    /// How many connections the blocking side keeps open at most (default 16); more
+    /// concurrent commands wait for one, up to the connect timeout. The async side
+    /// multiplexes every command over one connection.
     pub fn pool_size(mut self, size: u32) -> Self {
         self.pool_size = size.max(1);
         self
@@ -184,24 +193,21 @@ impl RedisStoreBuilder {
                 return Err(Error::InvalidSetting { name, value });
             }
         }
-        let connector = Connector {
-            client,
-            connect_timeout: self.connect_timeout,
-            command_timeout: self.command_timeout,
-        };
-        let pool = r2d2::Pool::builder()
-            .max_size(self.pool_size)
-            // Connections are made when needed: nothing is connected before first use.
-            .min_idle(Some(0))
-            .connection_timeout(self.connect_timeout)
-            // A checkout costs no PING: a connection the server closed fails its command,
-            // and the command runs again on a new one (`with_connection`).
-            .test_on_check_out(false)
-            .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build_unchecked(connector);
         Ok(RedisStore {
             inner: Arc::new(Inner {
-                pool,
+                #[cfg(feature = "blocking")]
+                pool: crate::blocking::pool(
+                    client.clone(),
+                    self.pool_size,
+                    self.connect_timeout,
+                    self.command_timeout,
+                ),
+                #[cfg(feature = "tokio")]
+                multiplexed: crate::aio::Multiplexed::new(
+                    client,
+                    self.connect_timeout,
+                    self.command_timeout,
+                ),
                 prefix: self.prefix,
                 session_ttl: self.session_ttl,
                 pending_ttl: self.pending_ttl,
@@ -233,175 +239,93 @@ impl RedisStore {
         }
     }
 
-    /// The value under `key`, if any.
-    pub fn get_value(&self, key: &str) -> Result<Option<String>, StorageError> {
-        let full = self.key(key);
-        self.with_connection(key, Retry::Yes, |conn, _| {
-            redis::cmd("HGET").arg(&full).arg("v").query(conn)
-        })
+    /// The command reading the value under `key`.
+    pub(crate) fn get_command(&self, key: &str) -> Command<'_> {
+        let mut command = redis::cmd("HGET");
+        command.arg(self.key(key)).arg("v");
+        Command::Plain(command)
     }
 
-    /// Writes `new` (`None`: deletes) under `key` if the stored value is `expected`
-    /// (`Some(None)`: absent), or whatever it is (`None`), in one step on the server; the
-    /// session's logout index follows. Returns whether it wrote.
-    pub fn swap(
+    /// The command of a compare-and-swap of `key` (see [`SWAP`]); the session's logout
+    /// index follows the value. `attempt` is the run's number: a run after a connection
+    /// dropped before its answer (attempt > 0) counts its own write found done as written
+    /// (a session's values are unique: a snapshot carries random ids and times), instead
+    /// of answering "conflict" and making the caller undo what it did.
+    pub(crate) fn swap_command(
         &self,
         key: &str,
-        expected: Option<Option<&str>>,
+        expected: Expected<'_>,
         new: Option<&str>,
-    ) -> Result<bool, StorageError> {
-        let full = self.key(key);
+        attempt: u32,
+    ) -> Command<'_> {
         let (pending, targets) = new.map(session_kind).unwrap_or((true, Vec::new()));
         let ttl = match pending {
             false => self.inner.session_ttl,
             true => self.inner.pending_ttl,
         };
         let (mode, compared) = match expected {
-            None => ("any", ""),
-            Some(None) => ("absent", ""),
-            Some(Some(value)) => ("equal", value),
+            Expected::Any => ("any", ""),
+            Expected::Absent => ("absent", ""),
+            Expected::Value(value) => ("equal", value),
         };
-        // Retried on a dropped connection, when the first run may have written: the retry
-        // says so, and counts its own write found done as written (a session's values are
-        // unique: a snapshot carries random ids and times), instead of answering "conflict"
-        // and making the caller undo what it did.
-        let written: i64 = self.with_connection(key, Retry::Yes, |conn, attempt| {
-            self.inner
-                .swap
-                .key(&full)
-                .arg(mode)
-                .arg(compared)
-                .arg(if new.is_some() { "set" } else { "delete" })
-                .arg(new.unwrap_or_default())
-                .arg(ttl.as_secs().max(1))
-                .arg(self.index_prefix())
-                .arg(targets.join("\n"))
-                .arg(if attempt > 0 { "retry" } else { "first" })
-                .invoke(conn)
-        })?;
-        Ok(written == 1)
+        let mut invocation = self.inner.swap.prepare_invoke();
+        invocation
+            .key(self.key(key))
+            .arg(mode)
+            .arg(compared)
+            .arg(if new.is_some() { "set" } else { "delete" })
+            .arg(new.unwrap_or_default())
+            .arg(ttl.as_secs().max(1))
+            .arg(self.index_prefix())
+            .arg(targets.join("\n"))
+            .arg(if attempt > 0 { "retry" } else { "first" });
+        Command::Script(invocation)
     }
 
-    /// Deletes every session indexed under `target` (every instance's), and returns how
-    /// many there were.
-    pub fn end_sessions(&self, target: &LogoutTarget) -> Result<usize, StorageError> {
-        let ended = self.run_end_sessions(target, None, Retry::Yes)?;
-        Ok(usize::try_from(ended).unwrap_or(0))
-    }
-
-    /// What back-channel logout does with a verified logout token, in one step on the
-    /// server: unless `replay_key` is recorded already, records it for `ttl` and deletes
-    /// every session indexed under `target`. Returns how many sessions ended, or `None` for
-    /// a replay (nothing ended).
-    pub fn end_sessions_once(
+    /// The command ending the sessions listed under any of `target`'s index keys (see
+    /// [`END_SESSIONS`]), recording `once` (the replay key and how long) first if given.
+    pub(crate) fn end_sessions_command(
         &self,
         target: &LogoutTarget,
-        replay_key: &str,
-        ttl: Duration,
-    ) -> Result<Option<usize>, StorageError> {
-        // Not retried on a dropped connection: had the script run, a second run would take
-        // the token for a replay.
-        let once = (self.once_key(replay_key), ttl);
-        let ended = self.run_end_sessions(target, Some(once), Retry::No)?;
-        Ok(usize::try_from(ended).ok())
+        once: Option<(&str, Duration)>,
+    ) -> Command<'_> {
+        let mut invocation = self.inner.end_sessions.prepare_invoke();
+        invocation.arg(once.map_or(1, |(_, ttl)| ttl.as_secs().max(1)));
+        for index_key in target.index_keys() {
+            invocation
+                .key(self.index_prefix() + &index_key)
+                .arg(index_key);
+        }
+        if let Some((replay_key, _)) = once {
+            invocation.key(format!("{}once:{replay_key}", self.inner.prefix));
+        }
+        Command::Script(invocation)
     }
 
-    /// Runs [`END_SESSIONS`] over every index key of `target`, recording `once` first if
-    /// given.
-    fn run_end_sessions(
-        &self,
-        target: &LogoutTarget,
-        once: Option<(String, Duration)>,
-        retry: Retry,
-    ) -> Result<i64, StorageError> {
-        let index_keys = target.index_keys();
-        let first_set = self.index_prefix() + index_keys.first().map_or("", String::as_str);
-        self.with_connection(&first_set, retry, |conn, _| {
-            let mut invocation = self.inner.end_sessions.prepare_invoke();
-            let ttl = once.as_ref().map_or(1, |(_, ttl)| ttl.as_secs().max(1));
-            invocation.arg(ttl);
-            for index_key in &index_keys {
-                invocation
-                    .key(self.index_prefix() + index_key)
-                    .arg(index_key);
-            }
-            if let Some((once_key, _)) = &once {
-                invocation.key(once_key);
-            }
-            invocation.invoke(conn)
-        })
-    }
-
-    /// Records `key` for `ttl` unless it is recorded already; returns whether this call
-    /// recorded it (false: seen before).
-    pub fn insert_once(&self, key: &str, ttl: Duration) -> Result<bool, StorageError> {
-        let full = self.once_key(key);
-        let reply: Option<String> = self.with_connection(key, Retry::No, |conn, _| {
-            redis::cmd("SET")
-                .arg(&full)
-                .arg(1)
-                .arg("NX")
-                .arg("EX")
-                .arg(ttl.as_secs().max(1))
-                .query(conn)
-        })?;
-        Ok(reply.is_some())
-    }
-
-    /// The server's remaining lifetime of `key`'s value, if it has one (for tests and
-    /// diagnostics).
-    pub fn ttl(&self, key: &str) -> Result<Option<Duration>, StorageError> {
-        let full = self.key(key);
-        let seconds: i64 = self.with_connection(key, Retry::Yes, |conn, _| {
-            redis::cmd("TTL").arg(&full).query(conn)
-        })?;
-        Ok(u64::try_from(seconds).ok().map(Duration::from_secs))
+    /// The key of the first index set `target` names (what errors about it mention).
+    pub(crate) fn index_key_of(&self, target: &LogoutTarget) -> String {
+        let first = target.index_keys().into_iter().next().unwrap_or_default();
+        self.index_prefix() + &first
     }
 
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.inner.prefix)
     }
 
+    /// What every key of this store starts with.
+    #[cfg(feature = "blocking")]
+    pub(crate) fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
     fn index_prefix(&self) -> String {
         format!("{}index:", self.inner.prefix)
     }
 
-    fn once_key(&self, key: &str) -> String {
-        format!("{}once:{key}", self.inner.prefix)
-    }
-
-    /// Runs `command` on a pooled connection. A connection the server closed since it was
-    /// pooled (a restart) fails at once and is dropped by the pool; a command that may run
-    /// twice ([`Retry::Yes`]) then runs on the next one, at most once per pooled connection
-    /// plus a new one. `command` gets the attempt's number (0 for the first).
-    fn with_connection<T>(
-        &self,
-        key: &str,
-        retry: Retry,
-        command: impl Fn(&mut redis::Connection, u32) -> redis::RedisResult<T>,
-    ) -> Result<T, StorageError> {
-        let attempts = match retry {
-            Retry::Yes => self.inner.pool.max_size() + 1,
-            Retry::No => 1,
-        };
-        let mut last = None;
-        for attempt in 0..attempts {
-            let mut conn = self
-                .inner
-                .pool
-                .get()
-                .map_err(|e| StorageError::unavailable(key, self.describe(&e.to_string())))?;
-            match command(&mut conn, attempt) {
-                Ok(value) => return Ok(value),
-                Err(e) if e.is_connection_dropped() && !e.is_timeout() => last = Some(e),
-                Err(e) => return Err(self.storage_error(key, &e)),
-            }
-        }
-        let e = last.map_or_else(|| "no connection".to_owned(), |e| e.to_string());
-        Err(StorageError::unavailable(key, self.describe(&e)))
-    }
-
-    fn storage_error(&self, key: &str, e: &redis::RedisError) -> StorageError {
+    /// The [`StorageError`] of a failed command on `key`: unavailable when the server
+    /// cannot answer now, a backend error otherwise. The message names the server without
+    /// credentials.
+    pub(crate) fn storage_error(&self, key: &str, e: &redis::RedisError) -> StorageError {
         use redis::{ErrorKind, ServerErrorKind};
         // A server loading its data after a restart, or a replica or failover answering,
         // will answer again shortly: unavailable, like one that cannot be reached.
@@ -426,16 +350,29 @@ impl RedisStore {
         }
     }
 
-    fn describe(&self, error: &str) -> String {
+    pub(crate) fn describe(&self, error: &str) -> String {
         format!("redis at {}: {error}", self.inner.address)
     }
 }
 
+/// One command, run by either side: a plain command or a script invocation.
+pub(crate) enum Command<'s> {
+    Plain(redis::Cmd),
+    Script(redis::ScriptInvocation<'s>),
+}
+
 /// Whether a command may run twice (it is idempotent, or a second run is harmless).
-#[derive(Clone, Copy)]
-enum Retry {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
     Yes,
     No,
+}
+
+/// Whether a failed attempt may be followed by another: the connection dropped (a server
+/// restart, or a connection it closed while idle) and the command may run twice. A timeout
+/// is not retried: the server may be overloaded.
+pub(crate) fn retryable(e: &redis::RedisError, retry: Retry) -> bool {
+    retry == Retry::Yes && e.is_connection_dropped() && !e.is_timeout()
 }
 
 /// What a stored value is, from one parse: whether it is a session that never signed in
@@ -452,35 +389,5 @@ fn session_kind(value: &str) -> (bool, Vec<String>) {
             (!snapshot.is_authenticated(), targets)
         }
         Err(_) => (false, Vec::new()),
-    }
-}
-
-/// Makes the pool's connections: with a connect timeout, and read and write timeouts on
-/// every command.
-struct Connector {
-    client: redis::Client,
-    connect_timeout: Duration,
-    command_timeout: Duration,
-}
-
-impl r2d2::ManageConnection for Connector {
-    type Connection = redis::Connection;
-    type Error = redis::RedisError;
-
-    fn connect(&self) -> Result<redis::Connection, redis::RedisError> {
-        let conn = self
-            .client
-            .get_connection_with_timeout(self.connect_timeout)?;
-        conn.set_read_timeout(Some(self.command_timeout))?;
-        conn.set_write_timeout(Some(self.command_timeout))?;
-        Ok(conn)
-    }
-
-    fn is_valid(&self, conn: &mut redis::Connection) -> Result<(), redis::RedisError> {
-        redis::cmd("PING").query(conn)
-    }
-
-    fn has_broken(&self, conn: &mut redis::Connection) -> bool {
-        !redis::ConnectionLike::is_open(conn)
     }
 }

@@ -3,6 +3,9 @@
 
 use logto_integration::RedisServer;
 use logto_redis::{LogoutTarget, RedisStore, StorageError};
+use logto_store::{conformance, Expected, SessionStore, Storage};
+// The async side is called by its full path (`logto_store::AsyncStorage::get`): one type
+// implements both sides, and importing both would make every method call ambiguous.
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
@@ -46,28 +49,33 @@ fn redis_two_writers_one_wins_the_other_rereads() {
     let server = RedisServer::start();
     // Two stores: two processes' pools on one server.
     let (a, b) = (store(&server), store(&server));
-    assert!(a.swap("s", Some(None), Some("v0")).unwrap());
-    let read_by_a = a.get_value("s").unwrap();
-    let read_by_b = b.get_value("s").unwrap();
+    assert!(a
+        .compare_and_swap("s", Expected::Absent, Some("v0"))
+        .unwrap());
+    let read_by_a = a.get("s").unwrap();
+    let read_by_b = b.get("s").unwrap();
     assert_eq!(read_by_a.as_deref(), Some("v0"));
-    assert!(a.swap("s", Some(read_by_a.as_deref()), Some("a")).unwrap());
+    assert!(a
+        .compare_and_swap("s", Expected::from(read_by_a.as_deref()), Some("a"))
+        .unwrap());
     assert!(
-        !b.swap("s", Some(read_by_b.as_deref()), Some("b")).unwrap(),
+        !b.compare_and_swap("s", Expected::from(read_by_b.as_deref()), Some("b"))
+            .unwrap(),
         "the second writer's compare fails"
     );
-    assert_eq!(
-        b.get_value("s").unwrap().as_deref(),
-        Some("a"),
-        "nothing lost"
-    );
-    let reread = b.get_value("s").unwrap();
-    assert!(b.swap("s", Some(reread.as_deref()), Some("b")).unwrap());
-    assert_eq!(a.get_value("s").unwrap().as_deref(), Some("b"));
+    assert_eq!(b.get("s").unwrap().as_deref(), Some("a"), "nothing lost");
+    let reread = b.get("s").unwrap();
+    assert!(b
+        .compare_and_swap("s", Expected::from(reread.as_deref()), Some("b"))
+        .unwrap());
+    assert_eq!(a.get("s").unwrap().as_deref(), Some("b"));
     // Absent means absent, and a delete compares too.
-    assert!(!a.swap("s", Some(None), Some("c")).unwrap());
-    assert!(!a.swap("s", Some(Some("a")), None).unwrap());
-    assert!(a.swap("s", Some(Some("b")), None).unwrap());
-    assert_eq!(a.get_value("s").unwrap(), None);
+    assert!(!a
+        .compare_and_swap("s", Expected::Absent, Some("c"))
+        .unwrap());
+    assert!(!a.compare_and_swap("s", Expected::Value("a"), None).unwrap());
+    assert!(a.compare_and_swap("s", Expected::Value("b"), None).unwrap());
+    assert_eq!(a.get("s").unwrap(), None);
 }
 
 #[test]
@@ -84,11 +92,15 @@ fn redis_concurrent_compare_and_swap_loses_no_increment() {
                 let mut conflicts = 0;
                 for _ in 0..rounds {
                     loop {
-                        let current = store.get_value("counter").unwrap();
+                        let current = store.get("counter").unwrap();
                         let n: u32 = current.as_deref().map_or(0, |v| v.parse().unwrap());
                         let next = (n + 1).to_string();
                         if store
-                            .swap("counter", Some(current.as_deref()), Some(&next))
+                            .compare_and_swap(
+                                "counter",
+                                Expected::from(current.as_deref()),
+                                Some(&next),
+                            )
                             .unwrap()
                         {
                             break;
@@ -101,7 +113,7 @@ fn redis_concurrent_compare_and_swap_loses_no_increment() {
         })
         .collect();
     let conflicts: u32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    let total = stores[0].get_value("counter").unwrap().unwrap();
+    let total = stores[0].get("counter").unwrap().unwrap();
     assert_eq!(
         total,
         (threads * rounds).to_string(),
@@ -117,17 +129,23 @@ fn redis_every_write_sets_a_ttl_by_session_kind() {
         .pending_ttl(Duration::from_secs(60))
         .build()
         .unwrap();
-    assert!(store.swap("p", Some(None), Some(PENDING)).unwrap());
+    assert!(store
+        .compare_and_swap("p", Expected::Absent, Some(PENDING))
+        .unwrap());
     let pending = store.ttl("p").unwrap().unwrap();
     assert!(pending <= Duration::from_secs(60) && pending > Duration::from_secs(50));
     let value = signed_in("u1", "s1");
-    assert!(store.swap("p", Some(Some(PENDING)), Some(&value)).unwrap());
+    assert!(store
+        .compare_and_swap("p", Expected::Value(PENDING), Some(&value))
+        .unwrap());
     let signed = store.ttl("p").unwrap().unwrap();
     assert!(signed > Duration::from_secs(3500), "{signed:?}");
     // The default prefix, and a set without compare writes a TTL too.
     assert_eq!(server.command("EXISTS logto-rs:p"), ":1");
     assert_eq!(server.command("TYPE logto-rs:p"), "+hash");
-    assert!(store.swap("q", None, Some("not a snapshot")).unwrap());
+    assert!(store
+        .compare_and_swap("q", Expected::Any, Some("not a snapshot"))
+        .unwrap());
     assert!(store.ttl("q").unwrap().is_some());
 }
 
@@ -136,7 +154,9 @@ fn redis_end_sessions_removes_every_session_of_a_sid_or_a_sub() {
     let server = RedisServer::start();
     let (one, other) = (store(&server), store(&server));
     let put = |store: &RedisStore, key: &str, value: &str| {
-        assert!(store.swap(key, Some(None), Some(value)).unwrap());
+        assert!(store
+            .compare_and_swap(key, Expected::Absent, Some(value))
+            .unwrap());
     };
     put(&one, "a", &signed_in("u1", "s1"));
     put(&other, "b", &signed_in("u1", "s1"));
@@ -147,9 +167,9 @@ fn redis_end_sessions_removes_every_session_of_a_sid_or_a_sub() {
     let sid = LogoutTarget::Session { sid: "s1".into() };
     assert_eq!(other.end_sessions(&sid).unwrap(), 2);
     for gone in ["a", "b"] {
-        assert_eq!(one.get_value(gone).unwrap(), None, "{gone}");
+        assert_eq!(one.get(gone).unwrap(), None, "{gone}");
     }
-    assert!(one.get_value("c").unwrap().is_some());
+    assert!(one.get("c").unwrap().is_some());
     assert_eq!(one.end_sessions(&sid).unwrap(), 0, "nothing left to end");
 
     let user = LogoutTarget::User { sub: "u1".into() };
@@ -158,13 +178,15 @@ fn redis_end_sessions_removes_every_session_of_a_sid_or_a_sub() {
         1,
         "c: a, b are gone already"
     );
-    assert!(one.get_value("d").unwrap().is_some());
-    assert!(one.get_value("pending").unwrap().is_some());
+    assert!(one.get("d").unwrap().is_some());
+    assert!(one.get("pending").unwrap().is_some());
 
     // A session deleted by a sign-out leaves its index sets.
     assert_eq!(server.command("SISMEMBER test:index:sub:u2 test:d"), ":1");
-    let stored = one.get_value("d").unwrap();
-    assert!(one.swap("d", Some(stored.as_deref()), None).unwrap());
+    let stored = one.get("d").unwrap();
+    assert!(one
+        .compare_and_swap("d", Expected::from(stored.as_deref()), None)
+        .unwrap());
     assert_eq!(server.command("SISMEMBER test:index:sub:u2 test:d"), ":0");
 }
 
@@ -173,7 +195,9 @@ fn redis_a_logout_naming_sid_and_sub_also_ends_the_users_sessions_without_a_sid(
     let server = RedisServer::start();
     let (one, other) = (store(&server), store(&server));
     let put = |store: &RedisStore, key: &str, value: &str| {
-        assert!(store.swap(key, Some(None), Some(value)).unwrap());
+        assert!(store
+            .compare_and_swap(key, Expected::Absent, Some(value))
+            .unwrap());
     };
     put(&one, "in-s1", &signed_in_maybe_sid("u1", Some("s1")));
     put(&other, "in-s2", &signed_in_maybe_sid("u1", Some("s2")));
@@ -185,17 +209,17 @@ fn redis_a_logout_naming_sid_and_sub_also_ends_the_users_sessions_without_a_sid(
     };
     let ended = other.end_sessions_once(&target, "jti-both", Duration::from_secs(60));
     assert_eq!(ended.unwrap(), Some(2), "in-s1 and no-sid");
-    assert_eq!(one.get_value("in-s1").unwrap(), None);
-    assert_eq!(one.get_value("no-sid").unwrap(), None);
-    assert!(one.get_value("in-s2").unwrap().is_some(), "another sid");
-    assert!(one.get_value("other-user").unwrap().is_some());
+    assert_eq!(one.get("in-s1").unwrap(), None);
+    assert_eq!(one.get("no-sid").unwrap(), None);
+    assert!(one.get("in-s2").unwrap().is_some(), "another sid");
+    assert!(one.get("other-user").unwrap().is_some());
     let replay = one.end_sessions_once(&target, "jti-both", Duration::from_secs(60));
     assert_eq!(replay.unwrap(), None);
     // A logout naming only a sid leaves a session without one.
     put(&one, "no-sid", &signed_in_maybe_sid("u1", None));
     let sid = LogoutTarget::Session { sid: "s2".into() };
     assert_eq!(one.end_sessions(&sid).unwrap(), 1, "in-s2");
-    assert!(one.get_value("no-sid").unwrap().is_some());
+    assert!(one.get("no-sid").unwrap().is_some());
 }
 
 #[test]
@@ -204,24 +228,28 @@ fn redis_the_index_follows_what_a_key_holds_now() {
     let store = store(&server);
     // A refresh replaces the session's value: it is still found by its sid.
     let first = signed_in("u1", "s1");
-    assert!(store.swap("k", Some(None), Some(&first)).unwrap());
+    assert!(store
+        .compare_and_swap("k", Expected::Absent, Some(&first))
+        .unwrap());
     let refreshed = first.replace(r#""v":1"#, r#""rt":"rotated","v":1"#);
     assert_ne!(refreshed, first);
     assert!(store
-        .swap("k", Some(Some(&first)), Some(&refreshed))
+        .compare_and_swap("k", Expected::Value(&first), Some(&refreshed))
         .unwrap());
     assert_eq!(server.command("SISMEMBER test:index:sid:s1 test:k"), ":1");
     // A fixed key (one session per store, as a CLI keeps it) signed in by another user,
     // even with a plain set: the first user's logout does not end the second's session.
-    assert!(store.swap("k", None, Some(&signed_in("u2", "s2"))).unwrap());
+    assert!(store
+        .compare_and_swap("k", Expected::Any, Some(&signed_in("u2", "s2")))
+        .unwrap());
     assert_eq!(server.command("SISMEMBER test:index:sid:s1 test:k"), ":0");
     let u1 = LogoutTarget::User { sub: "u1".into() };
     assert_eq!(store.end_sessions(&u1).unwrap(), 0);
-    assert!(store.get_value("k").unwrap().is_some());
+    assert!(store.get("k").unwrap().is_some());
     // An index entry left behind (say, by a value that expired) ends nothing either.
     assert_eq!(server.command("SADD test:index:sub:u1 test:k"), ":1");
     assert_eq!(store.end_sessions(&u1).unwrap(), 0);
-    assert!(store.get_value("k").unwrap().is_some());
+    assert!(store.get("k").unwrap().is_some());
     let u2 = LogoutTarget::User { sub: "u2".into() };
     assert_eq!(store.end_sessions(&u2).unwrap(), 1);
 }
@@ -233,32 +261,27 @@ fn redis_a_logout_token_ends_sessions_once_until_its_record_expires() {
     let sid = LogoutTarget::Session { sid: "s1".into() };
     let second = Duration::from_secs(1);
     assert!(store
-        .swap("a", Some(None), Some(&signed_in("u1", "s1")))
+        .compare_and_swap("a", Expected::Absent, Some(&signed_in("u1", "s1")))
         .unwrap());
     assert_eq!(
         store.end_sessions_once(&sid, "jti-1", second).unwrap(),
         Some(1)
     );
     assert!(store
-        .swap("b", Some(None), Some(&signed_in("u1", "s1")))
+        .compare_and_swap("b", Expected::Absent, Some(&signed_in("u1", "s1")))
         .unwrap());
     assert_eq!(
         store.end_sessions_once(&sid, "jti-1", second).unwrap(),
         None,
         "a replay"
     );
-    assert!(
-        store.get_value("b").unwrap().is_some(),
-        "a replay ends nothing"
-    );
+    assert!(store.get("b").unwrap().is_some(), "a replay ends nothing");
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(
         store.end_sessions_once(&sid, "jti-1", second).unwrap(),
         Some(1),
         "expired"
     );
-    assert!(store.insert_once("jti-2", Duration::from_secs(60)).unwrap());
-    assert!(!store.insert_once("jti-2", Duration::from_secs(60)).unwrap());
 }
 
 #[test]
@@ -266,21 +289,23 @@ fn redis_an_outage_is_a_typed_error_and_a_restart_loses_nothing() {
     let mut server = RedisServer::start();
     let store = store(&server);
     let value = signed_in("u1", "s1");
-    assert!(store.swap("s", Some(None), Some(&value)).unwrap());
+    assert!(store
+        .compare_and_swap("s", Expected::Absent, Some(&value))
+        .unwrap());
     // Fill the pool with connections the restart will close.
     let threads: Vec<_> = (0..4)
         .map(|_| {
             let store = store.clone();
-            std::thread::spawn(move || store.get_value("s").unwrap())
+            std::thread::spawn(move || store.get("s").unwrap())
         })
         .collect();
     threads.into_iter().for_each(|t| drop(t.join().unwrap()));
 
     server.stop();
-    let read = store.get_value("s").unwrap_err();
+    let read = store.get("s").unwrap_err();
     assert!(matches!(read, StorageError::Unavailable { .. }), "{read:?}");
     let write = store
-        .swap("s", Some(Some(&value)), Some(PENDING))
+        .compare_and_swap("s", Expected::Value(&value), Some(PENDING))
         .unwrap_err();
     assert!(
         matches!(write, StorageError::Unavailable { .. }),
@@ -291,32 +316,185 @@ fn redis_an_outage_is_a_typed_error_and_a_restart_loses_nothing() {
 
     server.start_again();
     // The stale pooled connections are dropped without the caller seeing them.
-    assert_eq!(
-        store.get_value("s").unwrap().as_deref(),
-        Some(value.as_str())
-    );
-    assert!(store.swap("s", Some(Some(&value)), Some(PENDING)).unwrap());
+    assert_eq!(store.get("s").unwrap().as_deref(), Some(value.as_str()));
+    assert!(store
+        .compare_and_swap("s", Expected::Value(&value), Some(PENDING))
+        .unwrap());
     let sid = LogoutTarget::Session { sid: "s1".into() };
     assert_eq!(store.end_sessions(&sid).unwrap(), 0, "the index followed");
 }
 
+/// A multi-threaded tokio runtime, as an axum app runs.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 #[test]
-fn redis_the_async_storage_is_the_same_store() {
-    use logto_isahc::Storage;
+fn redis_both_sides_keep_the_contract_on_one_store() {
     let server = RedisServer::start();
     let store = store(&server);
-    futures_executor::block_on(async {
-        assert!(store.compare_and_swap("k", None, Some("1")).await.unwrap());
-        assert!(!store.compare_and_swap("k", None, Some("2")).await.unwrap());
-        assert_eq!(store.get("k").await.unwrap().as_deref(), Some("1"));
-        store.set("k", "3").await.unwrap();
-        assert_eq!(
-            logto_ureq::Storage::get(&store, "k").unwrap().as_deref(),
-            Some("3")
-        );
-        store.delete("k").await.unwrap();
-        assert_eq!(store.get("k").await.unwrap(), None);
+    conformance::compare_and_swap(&store, "sync:");
+    conformance::concurrent_increments(&[store.clone(), store.clone()], "sync:", 8, 25);
+    runtime().block_on(async {
+        conformance::async_compare_and_swap(&store, "async:").await;
+        // What one side writes, the other reads.
+        let written =
+            logto_store::AsyncStorage::compare_and_swap(&store, "k", Expected::Absent, Some("1"));
+        assert!(written.await.unwrap());
+        assert_eq!(Storage::get(&store, "k").unwrap().as_deref(), Some("1"));
+        assert!(Storage::compare_and_swap(&store, "k", Expected::Value("1"), Some("2")).unwrap());
+        let read = logto_store::AsyncStorage::get(&store, "k").await.unwrap();
+        assert_eq!(read.as_deref(), Some("2"));
     });
+}
+
+#[test]
+fn redis_async_concurrent_compare_and_swap_loses_no_increment() {
+    let server = RedisServer::start();
+    // Two stores stand for two instances: two multiplexed connections.
+    let stores = [store(&server), store(&server)];
+    let (tasks, rounds) = (8, 25);
+    let conflicts: usize = runtime().block_on(async {
+        let handles: Vec<_> = (0..tasks)
+            .map(|i| {
+                let store = stores[i % 2].clone();
+                tokio::spawn(async move {
+                    let mut conflicts = 0;
+                    for _ in 0..rounds {
+                        loop {
+                            let current = logto_store::AsyncStorage::get(&store, "counter")
+                                .await
+                                .unwrap();
+                            let n: usize = current.as_deref().map_or(0, |v| v.parse().unwrap());
+                            let next = (n + 1).to_string();
+                            let expected = Expected::from(current.as_deref());
+                            let written = logto_store::AsyncStorage::compare_and_swap(
+                                &store,
+                                "counter",
+                                expected,
+                                Some(&next),
+                            );
+                            if written.await.unwrap() {
+                                break;
+                            }
+                            conflicts += 1;
+                        }
+                    }
+                    conflicts
+                })
+            })
+            .collect();
+        let mut conflicts = 0;
+        for handle in handles {
+            conflicts += handle.await.unwrap();
+        }
+        conflicts
+    });
+    let total = Storage::get(&stores[0], "counter").unwrap();
+    assert_eq!(
+        total,
+        Some((tasks * rounds).to_string()),
+        "after {conflicts} conflicts"
+    );
+}
+
+#[test]
+fn redis_async_an_outage_is_unavailable_and_a_restart_loses_nothing() {
+    let mut server = RedisServer::start();
+    let store = store(&server);
+    let runtime = runtime();
+    let value = signed_in("u1", "s1");
+    runtime.block_on(async {
+        let written = logto_store::AsyncStorage::compare_and_swap(
+            &store,
+            "s",
+            Expected::Absent,
+            Some(&value),
+        );
+        assert!(written.await.unwrap());
+    });
+    server.stop();
+    runtime.block_on(async {
+        let read = logto_store::AsyncStorage::get(&store, "s")
+            .await
+            .unwrap_err();
+        assert!(matches!(read, StorageError::Unavailable { .. }), "{read:?}");
+        let write =
+            logto_store::AsyncStorage::compare_and_swap(&store, "s", Expected::Value(&value), None);
+        let write = write.await.unwrap_err();
+        assert!(
+            matches!(write, StorageError::Unavailable { .. }),
+            "{write:?}"
+        );
+        let sid = LogoutTarget::Session { sid: "s1".into() };
+        let ended = logto_store::AsyncSessionStore::end_sessions_once(
+            &store,
+            &sid,
+            "j",
+            Duration::from_secs(9),
+        );
+        let ended = ended.await.unwrap_err();
+        assert!(
+            matches!(ended, StorageError::Unavailable { .. }),
+            "{ended:?}"
+        );
+    });
+    server.start_again();
+    runtime.block_on(async {
+        // The connection the restart closed is replaced without the caller seeing it.
+        let read = logto_store::AsyncStorage::get(&store, "s").await.unwrap();
+        assert_eq!(
+            read.as_deref(),
+            Some(value.as_str()),
+            "the session survived"
+        );
+        let sid = LogoutTarget::Session { sid: "s1".into() };
+        let ended = logto_store::AsyncSessionStore::end_sessions_once(
+            &store,
+            &sid,
+            "j",
+            Duration::from_secs(9),
+        );
+        assert_eq!(ended.await.unwrap(), Some(1));
+        let replay = logto_store::AsyncSessionStore::end_sessions_once(
+            &store,
+            &sid,
+            "j",
+            Duration::from_secs(9),
+        );
+        assert_eq!(replay.await.unwrap(), None);
+        assert_eq!(
+            logto_store::AsyncStorage::get(&store, "s").await.unwrap(),
+            None
+        );
+    });
+}
+
+#[test]
+fn redis_the_async_side_outside_tokio_is_an_error_not_a_panic() {
+    let server = RedisServer::start();
+    let store = store(&server);
+    let read = futures_executor_free_block_on(logto_store::AsyncStorage::get(&store, "k"));
+    let e = read.unwrap_err();
+    assert!(matches!(e, StorageError::Backend { .. }), "{e:?}");
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
+}
+
+/// Polls a future on this thread, outside any runtime (it must not need one to fail).
+fn futures_executor_free_block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
 }
 
 #[test]
@@ -328,7 +506,7 @@ fn redis_settings_and_passwords_stay_out_of_messages() {
         .build()
         .unwrap();
     assert!(!format!("{store:?}").contains("hunter2"));
-    let down = store.get_value("k").unwrap_err();
+    let down = store.get("k").unwrap_err();
     assert!(matches!(down, StorageError::Unavailable { .. }));
     assert!(!down.to_string().contains("hunter2"), "{down}");
     // A socket URL carries its password in the query.
@@ -337,7 +515,13 @@ fn redis_settings_and_passwords_stay_out_of_messages() {
         .build()
         .unwrap();
     assert!(!format!("{socket:?}").contains("hunter2"));
-    let down = socket.get_value("k").unwrap_err();
+    let down = socket.get("k").unwrap_err();
+    assert!(!down.to_string().contains("hunter2"), "{down}");
+    // The async side too.
+    let down = runtime()
+        .block_on(logto_store::AsyncStorage::get(&store, "k"))
+        .unwrap_err();
+    assert!(matches!(down, StorageError::Unavailable { .. }), "{down:?}");
     assert!(!down.to_string().contains("hunter2"), "{down}");
     let zero = RedisStore::builder("redis://127.0.0.1/")
         .session_ttl(Duration::from_millis(500))
@@ -427,28 +611,76 @@ fn redis_a_swap_retried_after_a_dropped_answer_counts_its_own_write() {
         .build()
         .unwrap();
     // The script is loaded on the server (so the armed call runs it at once).
-    assert!(store.swap("warm", Some(None), Some("w")).unwrap());
+    assert!(store
+        .compare_and_swap("warm", Expected::Absent, Some("w"))
+        .unwrap());
 
     // Written where nothing was: the first run writes, its answer is lost, the retry finds
     // the value it wrote.
     proxy.arm();
     assert!(
-        store.swap("moved", Some(None), Some("v1")).unwrap(),
+        store
+            .compare_and_swap("moved", Expected::Absent, Some("v1"))
+            .unwrap(),
         "the retry counts its write"
     );
-    assert_eq!(store.get_value("moved").unwrap().as_deref(), Some("v1"));
+    assert_eq!(store.get("moved").unwrap().as_deref(), Some("v1"));
 
     // A compared write, and a compared delete.
     proxy.arm();
-    assert!(store.swap("moved", Some(Some("v1")), Some("v2")).unwrap());
-    assert_eq!(store.get_value("moved").unwrap().as_deref(), Some("v2"));
+    assert!(store
+        .compare_and_swap("moved", Expected::Value("v1"), Some("v2"))
+        .unwrap());
+    assert_eq!(store.get("moved").unwrap().as_deref(), Some("v2"));
     proxy.arm();
-    assert!(store.swap("moved", Some(Some("v2")), None).unwrap());
-    assert_eq!(store.get_value("moved").unwrap(), None);
+    assert!(store
+        .compare_and_swap("moved", Expected::Value("v2"), None)
+        .unwrap());
+    assert_eq!(store.get("moved").unwrap(), None);
 
     // A real conflict is still one, retry or not.
-    assert!(store.swap("other", Some(None), Some("theirs")).unwrap());
+    assert!(store
+        .compare_and_swap("other", Expected::Absent, Some("theirs"))
+        .unwrap());
     proxy.arm();
-    assert!(!store.swap("other", Some(None), Some("mine")).unwrap());
-    assert_eq!(store.get_value("other").unwrap().as_deref(), Some("theirs"));
+    assert!(!store
+        .compare_and_swap("other", Expected::Absent, Some("mine"))
+        .unwrap());
+    assert_eq!(store.get("other").unwrap().as_deref(), Some("theirs"));
+}
+
+#[test]
+fn redis_async_a_swap_retried_after_a_dropped_answer_counts_its_own_write() {
+    let server = RedisServer::start();
+    let proxy = DroppingProxy::start(server.port());
+    let store = RedisStore::builder(format!("redis://127.0.0.1:{}/0", proxy.port))
+        .key_prefix("test:")
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    // One runtime throughout: the multiplexed connection lives on it.
+    let runtime = runtime();
+    let swap = |key, expected, new| {
+        runtime.block_on(logto_store::AsyncStorage::compare_and_swap(
+            &store, key, expected, new,
+        ))
+    };
+    // The script is loaded on the server (so the armed call runs it at once).
+    assert!(swap("warm", Expected::Absent, Some("w")).unwrap());
+    // The multiplexed connection drops after the script reached the server: the manager
+    // connects again and the retry finds its own write.
+    proxy.arm();
+    assert!(
+        swap("moved", Expected::Absent, Some("v1")).unwrap(),
+        "the retry counts its write"
+    );
+    assert_eq!(store.get("moved").unwrap().as_deref(), Some("v1"));
+    proxy.arm();
+    assert!(swap("moved", Expected::Value("v1"), None).unwrap());
+    assert_eq!(store.get("moved").unwrap(), None);
+    // A real conflict is still one.
+    assert!(swap("other", Expected::Absent, Some("theirs")).unwrap());
+    proxy.arm();
+    assert!(!swap("other", Expected::Absent, Some("mine")).unwrap());
+    assert_eq!(store.get("other").unwrap().as_deref(), Some("theirs"));
 }

@@ -6,106 +6,43 @@
 //! ```
 //!
 //! One `LogtoClient` is created at startup; each request derives a client for its session with
-//! `for_session`, whose storage is that session's entry in a shared map keyed by a random
-//! session id (the `logto_sample_session` cookie). The map is bounded (10,000 sessions, the
-//! least recently used one goes first) and a session unused for a day expires; 16 worker
-//! threads serve the requests. With `LOGTO_SESSION_STORE=redis://host:port/db` the sessions
-//! live in Redis instead (`logto-redis`, keyed by a SHA-256 digest of the id), shared by
-//! every instance pointed at it. `POST /backchannel-logout` serves Logto's back-channel
-//! logout with either store.
+//! `for_session`, whose storage is that session's entry in the app's store, under a SHA-256
+//! digest of a random session id (the `logto_sample_session` cookie). The store is
+//! `logto-store`'s `MemoryStore` (a signed-in session unused for a day expires, unfinished
+//! sign-ins are capped), or with `LOGTO_SESSION_STORE=redis://host:port/db` `logto-redis`'s
+//! `RedisStore`, shared by every instance pointed at it; 16 worker threads serve the
+//! requests. `POST /backchannel-logout` serves Logto's back-channel logout with either store.
+//! A store that cannot be reached answers 503: an outage signs nobody out.
 
 use logto_redis::RedisStore;
-use logto_ureq::proto::adapter::{logout_index_keys, read_session};
+use logto_store::{MemoryStore, MemoryStoreLimits, SessionStore};
 use logto_ureq::proto::decode_claims;
 use logto_ureq::{Error, FirstScreen, InteractionMode, LogtoClient, LogtoConfig, SignInOptions};
-use logto_ureq::{LogoutTarget, Storage, StorageError, UnixTime};
+use logto_ureq::{Expected, Storage, StorageError, UnixTime};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::io::Read;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tiny_http::{Header, Request, Response, Server};
 use url::Url;
 
 const COOKIE: &str = "logto_sample_session";
-/// At most this many sessions; a new one beyond it replaces the least recently used.
-const MAX_SESSIONS: usize = 10_000;
-/// A session unused for this long is gone.
+/// A signed-in session unused for this long is gone (in memory; Redis keeps its own TTLs).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Requests are served by this many threads (a burst waits in the listener's queue).
 const WORKERS: usize = 16;
 /// The largest back-channel logout body read.
 const MAX_BODY: u64 = 64 * 1024;
 
-/// One session's stored snapshot and when it was last used.
-struct Entry {
-    value: String,
-    last_used: Instant,
+/// The app's sessions: every session's Logto snapshot under a SHA-256 digest of its id (the
+/// store never sees a cookie's value), in the store `LOGTO_SESSION_STORE` names.
+struct Sessions {
+    store: Arc<dyn SessionStore>,
 }
-
-/// Every session's Logto snapshot, by session id: bounded, with idle expiry.
-#[derive(Default)]
-struct Sessions(Mutex<HashMap<String, Entry>>);
 
 impl Sessions {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The live entry of `id` (an expired one is removed).
-    fn live<'m>(map: &'m mut HashMap<String, Entry>, id: &str) -> Option<&'m mut Entry> {
-        if map
-            .get(id)
-            .is_some_and(|e| e.last_used.elapsed() > IDLE_TIMEOUT)
-        {
-            map.remove(id);
-        }
-        map.get_mut(id)
-    }
-
-    fn contains(&self, id: &str) -> bool {
-        Sessions::live(&mut self.lock(), id).is_some()
-    }
-
-    /// Stores a new session, making room first: expired ones go, then the least recently
-    /// used one if the map is still full.
-    fn insert(map: &mut HashMap<String, Entry>, id: &str, value: String) {
-        if map.len() >= MAX_SESSIONS {
-            map.retain(|_, e| e.last_used.elapsed() <= IDLE_TIMEOUT);
-        }
-        if map.len() >= MAX_SESSIONS {
-            let oldest = map
-                .iter()
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| k.clone());
-            if let Some(oldest) = oldest {
-                map.remove(&oldest);
-            }
-        }
-        let entry = Entry {
-            value,
-            last_used: Instant::now(),
-        };
-        map.insert(id.to_owned(), entry);
-    }
-}
-
-/// Where the sessions live: this process's map, or Redis, shared by every instance.
-enum Backend {
-    Memory {
-        sessions: Sessions,
-        /// Logout tokens seen (by replay key), until when.
-        seen: Mutex<HashMap<String, Instant>>,
-    },
-    Redis(RedisStore),
-}
-
-impl Backend {
-    /// The Redis key of a session: a digest of its id (the store never sees the cookie).
-    fn redis_key(id: &str) -> String {
+    fn store_key(id: &str) -> String {
         let digest: String = Sha256::digest(id.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -113,112 +50,39 @@ impl Backend {
         format!("sample:{digest}")
     }
 
-    fn get(&self, id: &str) -> Result<Option<String>, StorageError> {
-        match self {
-            Backend::Memory { sessions, .. } => {
-                let mut map = sessions.lock();
-                Ok(Sessions::live(&mut map, id).map(|entry| {
-                    entry.last_used = Instant::now();
-                    entry.value.clone()
-                }))
-            }
-            Backend::Redis(store) => store.get_value(&Backend::redis_key(id)),
-        }
+    /// Whether `id` names a stored session. A store that cannot answer is an error (503),
+    /// never "no session": an outage must not sign anyone out.
+    fn contains(&self, id: &str) -> Result<bool, StorageError> {
+        Ok(self.store.get(&Sessions::store_key(id))?.is_some())
     }
 
-    /// Atomic: under the map's lock, or in one script on the Redis server.
-    fn compare_and_swap(
-        &self,
-        id: &str,
-        expected: Option<&str>,
-        new: Option<&str>,
-    ) -> Result<bool, StorageError> {
-        match self {
-            Backend::Memory { sessions, .. } => {
-                let mut map = sessions.lock();
-                let current = Sessions::live(&mut map, id).map(|e| e.value.as_str());
-                if current != expected {
-                    return Ok(false);
-                }
-                match new {
-                    Some(value) => Sessions::insert(&mut map, id, value.to_owned()),
-                    None => drop(map.remove(id)),
-                }
-                Ok(true)
-            }
-            Backend::Redis(store) => store.swap(&Backend::redis_key(id), Some(expected), new),
-        }
-    }
-
-    fn contains(&self, id: &str) -> bool {
-        match self {
-            Backend::Memory { sessions, .. } => sessions.contains(id),
-            Backend::Redis(store) => store
-                .get_value(&Backend::redis_key(id))
-                .is_ok_and(|v| v.is_some()),
+    /// The SDK's storage for session `id`.
+    fn of(&self, id: &str) -> SessionStorage {
+        SessionStorage {
+            store: self.store.clone(),
+            key: Sessions::store_key(id),
         }
     }
 
     /// Moves a session to a new id (after sign-in, against session fixation): the old id,
-    /// which someone may have planted, keeps nothing.
+    /// which someone may have planted, keeps nothing. Copied, then the old one deleted if
+    /// it still holds what was copied; if another request wrote it meanwhile, copied again.
     fn cycle(&self, id: &str) -> Result<String, StorageError> {
-        let new_id = new_session_id();
-        match self {
-            Backend::Memory { sessions, .. } => {
-                let mut map = sessions.lock();
-                if let Some(entry) = map.remove(id) {
-                    map.insert(new_id.clone(), entry);
-                }
-            }
-            // Copy, then delete the old one if it still holds what was copied; if another
-            // request wrote it meanwhile, copy again.
-            Backend::Redis(store) => {
-                for _ in 0..5 {
-                    let value = store.get_value(&Backend::redis_key(id))?;
-                    store.swap(&Backend::redis_key(&new_id), None, value.as_deref())?;
-                    let old = Backend::redis_key(id);
-                    if value.is_none() || store.swap(&old, Some(value.as_deref()), None)? {
-                        return Ok(new_id);
-                    }
-                }
-                return Err(StorageError::backend(
-                    "session",
-                    "it kept changing as it moved",
-                ));
+        let (old, new_id) = (Sessions::store_key(id), new_session_id());
+        let new = Sessions::store_key(&new_id);
+        for _ in 0..5 {
+            let value = self.store.get(&old)?;
+            self.store
+                .compare_and_swap(&new, Expected::Any, value.as_deref())?;
+            let expected = Expected::from(value.as_deref());
+            if value.is_none() || self.store.compare_and_swap(&old, expected, None)? {
+                return Ok(new_id);
             }
         }
-        Ok(new_id)
-    }
-
-    /// Ends every session a logout names, unless its replay key was seen (`None`): the map
-    /// is scanned (a back-channel logout is rare); Redis keeps an index. Atomic either way.
-    fn end_sessions_once(
-        &self,
-        target: &LogoutTarget,
-        replay_key: &str,
-        ttl: Duration,
-    ) -> Result<Option<usize>, StorageError> {
-        match self {
-            Backend::Memory { sessions, seen } => {
-                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-                let now = Instant::now();
-                seen.retain(|_, until| *until > now);
-                if seen.insert(replay_key.to_owned(), now + ttl).is_some() {
-                    return Ok(None);
-                }
-                let mut map = sessions.lock();
-                let before = map.len();
-                let ended = target.index_keys();
-                map.retain(|_, entry| {
-                    let session = read_session(Some(&entry.value)).unwrap_or_default();
-                    !logout_index_keys(&session)
-                        .iter()
-                        .any(|key| ended.contains(key))
-                });
-                Ok(Some(before - map.len()))
-            }
-            Backend::Redis(store) => store.end_sessions_once(target, replay_key, ttl),
-        }
+        Err(StorageError::backend(
+            "session",
+            "it kept changing as it moved",
+        ))
     }
 }
 
@@ -228,44 +92,32 @@ fn new_session_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The SDK's store for one session: its entry in the [`Backend`] (the client's one key).
+/// The SDK's store for one session: its key in the app's store (the client's one key).
 struct SessionStorage {
-    sessions: Arc<Backend>,
-    id: String,
+    store: Arc<dyn SessionStore>,
+    key: String,
 }
 
 impl Storage for SessionStorage {
     fn get(&self, _key: &str) -> Result<Option<String>, StorageError> {
-        self.sessions.get(&self.id)
+        self.store.get(&self.key)
     }
 
-    fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
-        let current = self.get(key)?;
-        self.compare_and_swap(key, current.as_deref(), Some(value))
-            .map(drop)
-    }
-
-    fn delete(&self, key: &str) -> Result<(), StorageError> {
-        let current = self.get(key)?;
-        self.compare_and_swap(key, current.as_deref(), None)
-            .map(drop)
-    }
-
-    /// Atomic (see [`Backend::compare_and_swap`]): concurrent requests of one session, on
-    /// any instance, take turns refreshing.
+    /// Atomic in either store: concurrent requests of one session, on any instance, take
+    /// turns refreshing.
     fn compare_and_swap(
         &self,
         _key: &str,
-        expected: Option<&str>,
+        expected: Expected<'_>,
         new: Option<&str>,
     ) -> Result<bool, StorageError> {
-        self.sessions.compare_and_swap(&self.id, expected, new)
+        self.store.compare_and_swap(&self.key, expected, new)
     }
 }
 
 struct App {
     client: LogtoClient,
-    sessions: Arc<Backend>,
+    sessions: Sessions,
     base_url: Url,
 }
 
@@ -352,11 +204,7 @@ fn protected_userinfo(client: &LogtoClient) -> Result<Reply, Error> {
 
 /// Routes one request. `session_id` may change (a new id after sign-in).
 fn route(app: &App, session_id: &mut String, url: &Url) -> Result<Reply, Error> {
-    let storage = SessionStorage {
-        sessions: app.sessions.clone(),
-        id: session_id.clone(),
-    };
-    let client = app.client.for_session(storage);
+    let client = app.client.for_session(app.sessions.of(session_id));
     let callback_url = app.base_url.join("callback").expect("valid URL");
     let param = |name: &str| {
         url.query_pairs()
@@ -423,7 +271,7 @@ fn backchannel_logout(app: &App, body: &[u8]) -> Reply {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     );
-    let ended = app.sessions.end_sessions_once(
+    let ended = app.sessions.store.end_sessions_once(
         &logout.target,
         &logout.replay_key(),
         logout.replay_ttl(now),
@@ -443,17 +291,31 @@ fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
 }
 
+/// The first of the request's session cookies that names a stored session. A store that
+/// cannot answer is an error: the visitor is not signed out by an outage.
+fn live_session(app: &App, cookie_ids: Vec<String>) -> Result<Option<String>, StorageError> {
+    for id in cookie_ids {
+        if app.sessions.contains(&id)? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
 fn handle(app: &App, mut request: Request) {
     // The session cookie, if it names a live session; otherwise a fresh id (used only if the
     // request stores something in it).
-    let cookie_id = request
+    let cookie_ids: Vec<String> = request
         .headers()
         .iter()
         .filter(|h| h.field.equiv("Cookie"))
         .flat_map(|h| h.value.as_str().split(';'))
-        .filter_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-        .find(|id| app.sessions.contains(id))
-        .map(str::to_owned);
+        .filter_map(|c| Some(c.trim().strip_prefix(COOKIE)?.strip_prefix('=')?.to_owned()))
+        .collect();
+    let cookie_id = match live_session(app, cookie_ids) {
+        Ok(id) => id,
+        Err(e) => return respond(app, request, error_reply(&e.into()), None),
+    };
     let mut session_id = cookie_id.clone().unwrap_or_else(new_session_id);
     let reply = match Url::parse(&format!(
         "{}{}",
@@ -485,6 +347,15 @@ fn handle(app: &App, mut request: Request) {
             json!({ "error": "bad_request", "message": e.to_string() }),
         ),
     };
+    // The cookie is set when the session is new or got a new id, and exists.
+    let new_cookie = (cookie_id.as_ref() != Some(&session_id)
+        && app.sessions.contains(&session_id).unwrap_or(false))
+    .then_some(session_id);
+    respond(app, request, reply, new_cookie);
+}
+
+/// Answers `request` with `reply`, setting the session cookie to `new_cookie` if given.
+fn respond(app: &App, request: Request, reply: Reply, new_cookie: Option<String>) {
     // The path only: a callback's query holds the code and the state.
     let path = request.url().split('?').next().unwrap_or_default();
     if let Reply::Failed { status, detail, .. } = &reply {
@@ -507,8 +378,7 @@ fn handle(app: &App, mut request: Request) {
             .with_status_code(303)
             .with_header(header("Location", &location)),
     };
-    // Set the cookie when the session is new or got a new id, and exists.
-    if cookie_id.as_ref() != Some(&session_id) && app.sessions.contains(&session_id) {
+    if let Some(session_id) = new_cookie {
         let secure = if app.base_url.scheme() == "https" {
             "; Secure"
         } else {
@@ -523,18 +393,24 @@ fn handle(app: &App, mut request: Request) {
 }
 
 /// The session store `LOGTO_SESSION_STORE` names: `memory` (default) or a Redis URL.
-fn sessions_from_env() -> Result<Backend, String> {
+fn sessions_from_env() -> Result<Sessions, String> {
     let value = std::env::var("LOGTO_SESSION_STORE").unwrap_or_default();
-    match value.trim() {
-        "" | "memory" => Ok(Backend::Memory {
-            sessions: Sessions::default(),
-            seen: Mutex::default(),
-        }),
-        url if url.starts_with("redis") => RedisStore::open(url)
-            .map(Backend::Redis)
-            .map_err(|e| format!("LOGTO_SESSION_STORE: {e}")),
-        _ => Err("LOGTO_SESSION_STORE must be `memory` or a `redis://host:port/db` URL".into()),
-    }
+    let store: Arc<dyn SessionStore> = match value.trim() {
+        "" | "memory" => {
+            let mut limits = MemoryStoreLimits::default();
+            limits.idle_timeout = IDLE_TIMEOUT;
+            Arc::new(MemoryStore::with_limits(limits))
+        }
+        url if url.starts_with("redis") => {
+            Arc::new(RedisStore::open(url).map_err(|e| format!("LOGTO_SESSION_STORE: {e}"))?)
+        }
+        _ => {
+            return Err(
+                "LOGTO_SESSION_STORE must be `memory` or a `redis://host:port/db` URL".into(),
+            )
+        }
+    };
+    Ok(Sessions { store })
 }
 
 /// Reads the configuration; an error names the variable.
@@ -581,7 +457,7 @@ fn main() {
     });
     let app = Arc::new(App {
         client,
-        sessions: Arc::new(sessions),
+        sessions,
         base_url,
     });
     let server = Arc::new(server);

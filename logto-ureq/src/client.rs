@@ -1,6 +1,5 @@
 //! The blocking client.
 
-use crate::storage::{MemoryStorage, Storage};
 use crate::transport;
 use logto_proto::adapter::{lease_holder, Call, CallEnv, SessionReader, SESSION_KEY};
 use logto_proto::{
@@ -9,6 +8,7 @@ use logto_proto::{
     SignOutResult, Snapshot, Step, TokenTarget, TransportError, UnixTime, UserInfo,
     VerifiedAccessToken,
 };
+use logto_store::{Expected, MemoryStore, MemoryStoreLimits, Storage};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -95,7 +95,10 @@ impl LogtoClient {
     /// A client with its own in-memory session store (one session: for a CLI or a test; a
     /// web app makes one per request with [`for_session`](Self::for_session)).
     pub fn new(config: Config) -> Result<Self, Error> {
-        LogtoClient::with_storage(config, MemoryStorage::new())
+        LogtoClient::with_storage(
+            config,
+            MemoryStore::with_limits(MemoryStoreLimits::keep_signed_in()),
+        )
     }
 
     /// A client whose session lives in `storage`.
@@ -319,7 +322,7 @@ impl LogtoClient {
     pub fn clear_session(&self) -> Result<(), Error> {
         let stored = self.storage.get(SESSION_KEY)?;
         self.storage
-            .compare_and_swap(SESSION_KEY, stored.as_deref(), None)?;
+            .compare_and_swap(SESSION_KEY, Expected::from(stored.as_deref()), None)?;
         Ok(())
     }
 
@@ -423,7 +426,7 @@ impl LogtoClient {
                     let _one_writer = self.session_lock.lock().unwrap_or_else(|p| p.into_inner());
                     let written = self.storage.compare_and_swap(
                         SESSION_KEY,
-                        expected.as_deref(),
+                        Expected::from(expected.as_deref()),
                         new.as_deref(),
                     );
                     match written {

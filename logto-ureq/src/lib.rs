@@ -35,9 +35,9 @@
 //! ```
 //!
 //! ## Sessions and storage
-//! A [`LogtoClient`] holds one session in a [`Storage`] (get/set/delete, plus
-//! compare-and-swap): [`MemoryStorage`] by default, [`FileStorage`] for a file per session,
-//! or your own (a web framework's session store). A web app keeps one client and derives one
+//! A [`LogtoClient`] holds one session in a [`Storage`] (a read and a compare-and-swap,
+//! from `logto-store`): a [`MemoryStore`] of its own by default, a [`FileStore`] for a file
+//! per session, `logto-redis`'s `RedisStore` for several processes, or your own. A web app keeps one client and derives one
 //! per request with [`LogtoClient::for_session`]; they share the HTTP agent and the provider
 //! metadata and keys.
 //!
@@ -65,7 +65,6 @@
 
 mod client;
 mod machine;
-mod storage;
 mod transport;
 
 pub use client::{Clock, Entropy, LogtoClient};
@@ -78,5 +77,15 @@ pub use logto_proto::{
     SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope, VerifiedAccessToken,
 };
 pub use logto_proto::{ClientError as Error, StorageError, TransportError, TransportErrorKind};
+pub use logto_store::{Expected, FileStore, MemoryStore, MemoryStoreLimits, Storage};
 pub use machine::{ApiValidator, MachineClient, DEFAULT_VERIFIED_CACHE};
-pub use storage::{FileStorage, MemoryStorage, Storage};
+
+/// Renamed [`MemoryStore`] (one memory store for every driver).
+#[deprecated(since = "0.2.0", note = "renamed `MemoryStore`")]
+#[doc(hidden)]
+pub type MemoryStorage = MemoryStore;
+
+/// Renamed [`FileStore`].
+#[deprecated(since = "0.2.0", note = "renamed `FileStore`")]
+#[doc(hidden)]
+pub type FileStorage = FileStore;

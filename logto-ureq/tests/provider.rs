@@ -117,7 +117,7 @@ fn provider_public_client_and_sign_up_mode() {
 
 /// A memory store that counts its writes.
 struct CountingStorage {
-    inner: MemoryStorage,
+    inner: MemoryStore,
     writes: AtomicUsize,
 }
 
@@ -125,18 +125,10 @@ impl Storage for CountingStorage {
     fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
         self.inner.get(key)
     }
-    fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.set(key, value)
-    }
-    fn delete(&self, key: &str) -> Result<(), StorageError> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(key)
-    }
     fn compare_and_swap(
         &self,
         key: &str,
-        expected: Option<&str>,
+        expected: Expected<'_>,
         new: Option<&str>,
     ) -> Result<bool, StorageError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
@@ -149,7 +141,7 @@ fn provider_user_info_with_a_fresh_token_writes_nothing() {
     let provider = Provider::start();
     // Shared through `Arc`: the client writes through it, the test reads the count.
     let storage = Arc::new(CountingStorage {
-        inner: MemoryStorage::new(),
+        inner: MemoryStore::new(),
         writes: AtomicUsize::new(0),
     });
     let client =
@@ -223,8 +215,8 @@ fn provider_two_clients_sharing_a_file_store_refresh_once() {
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = config(&provider, false).build().unwrap();
     // Two "processes": separate clients, separate locks, one store.
-    let a = LogtoClient::with_storage(cfg.clone(), FileStorage::new(&dir).unwrap()).unwrap();
-    let b = LogtoClient::with_storage(cfg, FileStorage::new(&dir).unwrap()).unwrap();
+    let a = LogtoClient::with_storage(cfg.clone(), FileStore::new(&dir).unwrap()).unwrap();
+    let b = LogtoClient::with_storage(cfg, FileStore::new(&dir).unwrap()).unwrap();
     sign_in(&provider, &a);
     assert!(b.is_authenticated().unwrap());
     let before = provider.refresh_count();
@@ -319,8 +311,10 @@ fn provider_down_is_a_transport_error() {
 
 #[test]
 fn corrupt_storage_is_a_typed_error_and_can_be_cleared() {
-    let storage = MemoryStorage::new();
-    storage.set(SESSION_KEY, "{not json").unwrap();
+    let storage = MemoryStore::new();
+    assert!(storage
+        .compare_and_swap(SESSION_KEY, Expected::Any, Some("{not json"))
+        .unwrap());
     let client = LogtoClient::with_storage(
         LogtoConfig::new("https://tenant.logto.app", "app").unwrap(),
         storage,
@@ -338,21 +332,23 @@ fn corrupt_storage_is_a_typed_error_and_can_be_cleared() {
 fn file_storage_writes_atomically_and_compares_and_swaps() {
     let dir = std::env::temp_dir().join(format!("logto-ureq-fs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = FileStorage::new(&dir).unwrap();
+    let store = FileStore::new(&dir).unwrap();
     assert_eq!(store.get("a/b").unwrap(), None);
-    store.set("a/b", "one").unwrap();
+    assert!(store
+        .compare_and_swap("a/b", Expected::Any, Some("one"))
+        .unwrap());
     assert_eq!(store.get("a/b").unwrap().as_deref(), Some("one"));
     assert!(!store
-        .compare_and_swap("a/b", Some("zero"), Some("two"))
+        .compare_and_swap("a/b", Expected::Value("zero"), Some("two"))
         .unwrap());
     assert!(store
-        .compare_and_swap("a/b", Some("one"), Some("two"))
+        .compare_and_swap("a/b", Expected::Value("one"), Some("two"))
         .unwrap());
     assert_eq!(store.get("a/b").unwrap().as_deref(), Some("two"));
     // A crash mid-write leaves a temporary file, never a torn value.
     std::fs::write(dir.join("a%2Fb.tmp999"), "half").unwrap();
     assert_eq!(store.get("a/b").unwrap().as_deref(), Some("two"));
-    store.delete("a/b").unwrap();
+    assert!(store.compare_and_swap("a/b", Expected::Any, None).unwrap());
     assert_eq!(store.get("a/b").unwrap(), None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -397,7 +393,7 @@ fn provider_key_rotation_right_after_a_refetch() {
     );
 
     // Another session (same provider cache) signs in with the keys already at hand.
-    let other = client.for_session(MemoryStorage::new());
+    let other = client.for_session(MemoryStore::new());
     sign_in(&provider, &other);
     other.fetch_user_info().unwrap();
     assert_eq!(jwks_requests(&provider), before + 2);
@@ -413,7 +409,7 @@ fn provider_hundred_sessions_fetch_rotated_keys_once() {
     let alice = provider.alice();
     let sessions: Vec<LogtoClient> = (0..100)
         .map(|_| {
-            let session = base.for_session(MemoryStorage::new());
+            let session = base.for_session(MemoryStore::new());
             let url = session.sign_in(provider.redirect_uri()).unwrap();
             let callback = browser.sign_in(&url, &alice.username, &alice.password);
             session.handle_sign_in_callback(&callback).unwrap();
@@ -464,7 +460,7 @@ fn provider_with_the_apps_own_http_client() {
         .into();
     let client = LogtoClient::with_http_client(
         config(&provider, true).build().unwrap(),
-        MemoryStorage::new(),
+        MemoryStore::new(),
         agent.clone(),
     );
     sign_in(&provider, &client);
@@ -472,7 +468,7 @@ fn provider_with_the_apps_own_http_client() {
 
     let endpoint = redirect_once(provider.discovery_url());
     let config = LogtoConfig::builder(&endpoint, "app").build().unwrap();
-    let client = LogtoClient::with_http_client(config, MemoryStorage::new(), agent);
+    let client = LogtoClient::with_http_client(config, MemoryStore::new(), agent);
     provider.reset_requests();
     match client
         .sign_in("http://127.0.0.1:3000/callback")

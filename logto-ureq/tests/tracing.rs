@@ -54,7 +54,7 @@ impl Secrets {
 
     /// Every string in the stored session that is not a URL or a number: tokens, the
     /// pending sign-in's state, nonce and PKCE verifier.
-    fn add_stored(&mut self, storage: &MemoryStorage) {
+    fn add_stored(&mut self, storage: &MemoryStore) {
         let Some(text) = storage.get(proto::adapter::SESSION_KEY).unwrap() else {
             return;
         };
@@ -113,7 +113,7 @@ fn a_full_flow_logs_what_happened_and_no_secret() {
             .resources([API_RESOURCE])
             .build()
             .unwrap();
-        let storage = Arc::new(MemoryStorage::new());
+        let storage = Arc::new(MemoryStore::new());
         let client = LogtoClient::with_storage(config, storage.clone()).unwrap();
 
         // Sign-in: the URL carries the state, the nonce and the PKCE challenge.

@@ -4,7 +4,7 @@
 
 use axum::{extract::Query, routing::get, Json, Router};
 use logto_axum::{
-    ApiUser, Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, SessionStore, User,
+    ApiUser, AsyncSessionStore, Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, User,
 };
 use logto_integration::fixtures::API_RESOURCE;
 use logto_integration::{raw, Browser, Provider, Visitor};
@@ -81,7 +81,7 @@ impl Instance {
     pub fn start(
         port: Port,
         config: LogtoConfig,
-        store: impl SessionStore + 'static,
+        store: impl AsyncSessionStore + 'static,
         prefix: &str,
     ) -> Instance {
         let runtime = tokio::runtime::Builder::new_multi_thread()
