@@ -1,14 +1,18 @@
-//! Throughput of the axum sample's signed-in JSON routes beside a bare axum route serving
-//! the same JSON, measured with `wrk` in one run (Debian: `apt-get install wrk`).
+//! Throughput of the axum sample's signed-in JSON routes, on the memory store and on Redis,
+//! beside a bare axum route serving the same JSON, measured with `wrk` in one run (Debian:
+//! `apt-get install wrk redis-server`).
 //!
 //! ```sh
 //! cargo bench -p logto-axum --bench throughput    # WRK_SECONDS=5, WRK_ROUNDS=3 by default
+//! BASELINE_SAMPLE=/path/to/older/web cargo bench -p logto-axum --bench throughput
 //! ```
 //!
-//! It builds the sample (`--release`), starts the project's provider and the sample, signs in
-//! as alice, takes the JSON each route answers, serves the same bytes from a bare axum route
-//! on the same runtime configuration, and runs `wrk -t2 -c32` against each with the
-//! session cookie. The figures go to BENCHMARKS.md.
+//! It builds the sample (`--release`), starts the project's provider, a redis-server and
+//! two instances of the sample (`LOGTO_SESSION_STORE` unset, and the Redis URL), signs in
+//! as alice on each, takes the JSON each route answers, serves the same bytes from a bare
+//! axum route on the same runtime configuration, and runs `wrk -t2 -c32` against each with
+//! the session cookie. `BASELINE_SAMPLE` names another build of the sample (an older
+//! commit's) to measure on Redis in the same rounds. The figures go to BENCHMARKS.md.
 
 use axum::routing::get;
 use axum::Json;
@@ -16,7 +20,7 @@ use logto_axum::logto_isahc::proto::decode_claims;
 use logto_axum::IdTokenClaims;
 use logto_integration::examples::{median, wrk};
 use logto_integration::fixtures::API_RESOURCE;
-use logto_integration::{Provider, Visitor};
+use logto_integration::{Provider, RedisServer, Visitor};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -63,9 +67,12 @@ fn sample_binary() -> PathBuf {
     release.join("examples").join("web")
 }
 
-fn start_sample(provider: &Provider, base: &str) -> Killed {
+/// Starts the sample `binary` at `base` with its sessions in `store` (`memory` or a Redis
+/// URL).
+fn start_sample(binary: &PathBuf, provider: &Provider, base: &str, store: &str) -> Killed {
     let client = provider.confidential_client();
-    let mut child = Command::new(sample_binary())
+    let mut child = Command::new(binary)
+        .env("LOGTO_SESSION_STORE", store)
         .env("LOGTO_ENDPOINT", provider.endpoint())
         .env("LOGTO_APP_ID", &client.client_id)
         .env("LOGTO_APP_SECRET", client.client_secret.as_deref().unwrap())
@@ -150,32 +157,52 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    let base = format!("http://127.0.0.1:{}", free_port());
+    let redis = RedisServer::start();
+    let binary = sample_binary();
+    let baseline = std::env::var("BASELINE_SAMPLE").ok().map(PathBuf::from);
+    // The samples measured: this build on memory and on Redis, and the baseline on Redis.
+    let mut samples = vec![
+        ("memory", binary.clone(), "memory".to_owned()),
+        ("redis", binary, redis.url()),
+    ];
+    if let Some(baseline) = baseline {
+        samples.push(("baseline redis", baseline, redis.url()));
+    }
+    let bases: Vec<String> = samples
+        .iter()
+        .map(|_| format!("http://127.0.0.1:{}", free_port()))
+        .collect();
+    let callbacks: Vec<String> = bases.iter().map(|b| format!("{b}/callback")).collect();
     let provider = Provider::builder()
-        .redirect_uris(&[&format!("{base}/callback")])
+        .redirect_uris(&callbacks.iter().map(String::as_str).collect::<Vec<_>>())
         .start();
-    let _sample = start_sample(&provider, &base);
-
-    let visitor = Visitor::new(&base);
-    let started = visitor.get("/sign-in");
+    let _running: Vec<Killed> = samples
+        .iter()
+        .zip(&bases)
+        .map(|((_, binary, store), base)| start_sample(binary, &provider, base, store))
+        .collect();
     let alice = provider.alice();
-    let callback = provider.sign_in(
-        started.header("location").unwrap(),
-        &alice.username,
-        &alice.password,
-    );
-    assert_eq!(visitor.get(&callback).status, 303);
-    let cookie = visitor.cookie_header();
+    let visitors: Vec<Visitor> = bases
+        .iter()
+        .map(|base| {
+            let visitor = Visitor::new(base);
+            let started = visitor.get("/sign-in");
+            let callback = provider.sign_in(
+                started.header("location").unwrap(),
+                &alice.username,
+                &alice.password,
+            );
+            assert_eq!(visitor.get(&callback).status, 303);
+            visitor
+        })
+        .collect();
+    let cookies: Vec<String> = visitors.iter().map(Visitor::cookie_header).collect();
     let token_route = format!("/api/access-token?resource={API_RESOURCE}");
     let routes = ["/api/id-token-claims", token_route.as_str()];
 
     println!("wrk -t2 -c32 -d{seconds}s, one signed-in session, median of {rounds} rounds");
-    println!(
-        "{:<48} {:>11} {:>13} {:>13} {:>7} {:>7}",
-        "route", "sample", "bare handler", "bare bytes", "ratio", "ratio"
-    );
-    let claims_json = visitor.get(routes[0]).ok_json();
-    let token_json = visitor.get(routes[1]).ok_json();
+    let claims_json = visitors[0].get(routes[0]).ok_json();
+    let token_json = visitors[0].get(routes[1]).ok_json();
     let claims: IdTokenClaims = serde_json::from_value(claims_json.clone()).unwrap();
     let token = token_json["token"].as_str().unwrap().to_owned();
     let bytes = [claims_json.to_string(), token_json.to_string()];
@@ -183,38 +210,59 @@ fn main() {
     let port = free_port();
     let _bare_runtime = start_bare(claims, token, bytes, port);
     let bare_url = format!("http://127.0.0.1:{port}");
+    // The columns: each sample, then the bare handler and the bare bytes.
+    let mut columns: Vec<String> = samples.iter().map(|(name, ..)| name.to_string()).collect();
+    columns.extend(["bare handler".to_owned(), "bare bytes".to_owned()]);
+    let targets = |i: usize| -> Vec<(String, String)> {
+        let name = ["claims", "token"][i];
+        let mut targets: Vec<(String, String)> = bases
+            .iter()
+            .zip(&cookies)
+            .map(|(base, cookie)| (format!("{base}{}", routes[i]), cookie.clone()))
+            .collect();
+        targets.push((format!("{bare_url}/{name}"), cookies[0].clone()));
+        targets.push((format!("{bare_url}/{name}-bytes"), cookies[0].clone()));
+        targets
+    };
     // Each round measures every server once, in turn: a slow spell of the machine then
     // shows in every column of that round, and the medians leave it out.
-    let targets = |i: usize| {
-        let name = ["claims", "token"][i];
-        [
-            format!("{base}{}", routes[i]),
-            format!("{bare_url}/{name}"),
-            format!("{bare_url}/{name}-bytes"),
-        ]
-    };
-    let mut figures: [[Vec<f64>; 3]; 2] = Default::default();
+    let mut figures: [Vec<Vec<f64>>; 2] = [
+        vec![Vec::new(); columns.len()],
+        vec![Vec::new(); columns.len()],
+    ];
     for _ in 0..rounds {
         for (i, route_figures) in figures.iter_mut().enumerate() {
-            for (url, column) in targets(i).iter().zip(route_figures.iter_mut()) {
+            for ((url, cookie), column) in targets(i).iter().zip(route_figures.iter_mut()) {
                 let figure = wrk(url, &[format!("Cookie: {cookie}")], seconds);
                 eprintln!("  {url}: {figure:.0}/s");
                 column.push(figure);
             }
         }
     }
+    println!(
+        "{:<40} {}",
+        "route",
+        columns
+            .iter()
+            .map(|c| format!("{c:>15}"))
+            .collect::<String>()
+    );
     for (i, route) in routes.iter().enumerate() {
-        let [sample, handler, bytes] = figures[i].clone().map(median);
+        let medians: Vec<f64> = figures[i].iter().cloned().map(median).collect();
+        let cells: String = medians.iter().map(|m| format!("{:>13.0}/s", m)).collect();
+        println!("{:<40} {cells}  ({} B)", route, sizes[i]);
+        let handler = medians[samples.len()];
         println!(
-            "{:<48} {:>9.0}/s {:>11.0}/s {:>11.0}/s {:>6.2}x {:>6.2}x  ({} B)",
-            route,
-            sample,
-            handler,
-            bytes,
-            sample / handler,
-            sample / bytes,
-            sizes[i]
+            "{:<40} redis / memory {:.2}x, memory / bare handler {:.2}x, redis / bare handler {:.2}x",
+            "", medians[1] / medians[0], medians[0] / handler, medians[1] / handler
         );
+        if samples.len() > 2 {
+            println!(
+                "{:<40} redis / baseline redis {:.2}x",
+                "",
+                medians[1] / medians[2]
+            );
+        }
     }
     let refreshes = provider.refresh_count();
     println!("provider refreshes during the run: {refreshes} (the cached token was served)");
