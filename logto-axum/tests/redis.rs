@@ -84,7 +84,7 @@ fn axum_redis_two_instances_share_a_session_and_refresh_once() {
     std::thread::sleep(Duration::from_millis(8200)); // the access token (8 s) expires
     let before = cluster.provider.refresh_count();
 
-    let paths: Vec<String> = (0..40).map(|i| cluster.either(i, &token_path())).collect();
+    let paths: Vec<String> = (0..50).map(|i| cluster.either(i, &token_path())).collect();
     let replies = burst(&visitor, &paths);
 
     assert_eq!(

@@ -1,0 +1,78 @@
+//! A session store outage is never a sign-out, on either sample: two instances of the
+//! sample share one `redis-server`; while it is down, requests of a signed-in visitor are
+//! answered 503 on both instances (not 401, not the signed-out page), and once it is back
+//! (same data) the same session answers again on both.
+
+use logto_integration::examples::{artifacts_dir, example_binary, free_port, start_server};
+use logto_integration::{Provider, RedisServer, Visitor};
+use std::process::Command;
+
+fn outage_keeps_the_session(package: &str) {
+    let binary = example_binary(package, "web");
+    let mut redis = RedisServer::start();
+    let bases = [free_port(), free_port()].map(|port| format!("http://127.0.0.1:{port}"));
+    let provider = Provider::builder()
+        .redirect_uris(&[&format!("{}/callback", bases[0]), &format!("{}/callback", bases[1])])
+        .start();
+    let client = provider.confidential_client();
+    let _instances: Vec<_> = bases
+        .iter()
+        .enumerate()
+        .map(|(i, base)| {
+            let mut command = Command::new(&binary);
+            command
+                .env("LOGTO_ENDPOINT", provider.endpoint())
+                .env("LOGTO_APP_ID", &client.client_id)
+                .env("LOGTO_APP_SECRET", client.client_secret.as_deref().unwrap())
+                .env("BASE_URL", base)
+                .env("LOGTO_SESSION_STORE", redis.url());
+            let log = artifacts_dir().join(format!("{package}-outage-{i}.log"));
+            start_server(command, &log)
+        })
+        .collect();
+
+    let visitor = Visitor::new(&bases[0]);
+    let started = visitor.get("/sign-in");
+    let alice = provider.alice();
+    let callback = provider.sign_in(
+        started.header("location").unwrap(),
+        &alice.username,
+        &alice.password,
+    );
+    assert_eq!(visitor.get(&callback).status, 303);
+    let claims = |base: &str| visitor.get(&format!("{base}/api/id-token-claims"));
+    for base in &bases {
+        assert_eq!(claims(base).ok_json()["sub"], "user-alice", "{base}");
+    }
+
+    redis.stop();
+    for base in &bases {
+        for path in ["/api/id-token-claims", "/"] {
+            let reply = visitor.get(&format!("{base}{path}"));
+            assert_eq!(
+                reply.status, 503,
+                "{package} {base}{path} during the outage: {}",
+                reply.body
+            );
+        }
+    }
+
+    redis.start_again();
+    for base in &bases {
+        assert_eq!(
+            claims(base).ok_json()["sub"],
+            "user-alice",
+            "{package} {base}: the same session after the outage"
+        );
+    }
+}
+
+#[test]
+fn the_async_sample_answers_503_during_a_store_outage_and_keeps_the_session() {
+    outage_keeps_the_session("logto-axum");
+}
+
+#[test]
+fn the_sync_sample_answers_503_during_a_store_outage_and_keeps_the_session() {
+    outage_keeps_the_session("logto-ureq");
+}
