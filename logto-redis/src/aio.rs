@@ -1,13 +1,18 @@
 //! The async side: every command multiplexed over one connection of redis-rs's tokio
-//! `ConnectionManager`, which reconnects after a failure.
+//! `ConnectionManager`, which reconnects after a failure, with a local copy of what it
+//! read that Redis invalidates (RESP3 client tracking).
 
 use crate::store::{retryable, Command, Retry};
 use crate::RedisStore;
 use logto_proto::{LogoutTarget, StorageError};
 use logto_store::{AsyncSessionStore, AsyncStorage, Expected, StorageFuture};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use std::sync::OnceLock;
-use std::time::Duration;
+use redis::caching::{CacheConfig, CacheMode};
+use redis::{CommandCacheConfig, ProtocolVersion};
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 /// How many times a command that may run twice is tried: the first run, and runs on the
 /// connection made again after the server closed the previous one (a restart).
@@ -17,12 +22,27 @@ const ATTEMPTS_AFTER_DROPS: u32 = 3;
 const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(20);
 const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 
+/// How many sessions the local copy holds at most (the least recently used goes).
+const LOCAL_COPY_SESSIONS: usize = 10_000;
+
+/// How long after this process wrote a key its reads go to Redis, not to the local copy:
+/// Redis may send the invalidation of our own write just after the write's answer, and a
+/// read in between must still see the write.
+const OWN_WRITE_WINDOW: Duration = Duration::from_secs(1);
+
+/// Beyond this many recent writes remembered, the expired ones are dropped.
+const OWN_WRITES_PRUNE_AT: usize = 1024;
+
 /// The multiplexed connection, made on first use: the manager spawns its task on the tokio
 /// runtime it is made in, so it is made from inside one, not when the store is built.
 pub(crate) struct Multiplexed {
     client: redis::Client,
     config: ConnectionManagerConfig,
     manager: OnceLock<ConnectionManager>,
+    /// Whether reads may be answered from the local copy.
+    local_copy: bool,
+    /// The keys this process wrote lately, and when: read from Redis for a while.
+    own_writes: RwLock<HashMap<String, Instant>>,
 }
 
 impl Multiplexed {
@@ -30,8 +50,9 @@ impl Multiplexed {
         client: redis::Client,
         connect_timeout: Duration,
         command_timeout: Duration,
+        local_copy_ttl: Option<Duration>,
     ) -> Multiplexed {
-        let config = ConnectionManagerConfig::new()
+        let mut config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(command_timeout))
             // One quick try per failure: an outage is reported (503) rather than waited
@@ -39,11 +60,60 @@ impl Multiplexed {
             .set_number_of_retries(1)
             .set_min_delay(RECONNECT_MIN_DELAY)
             .set_max_delay(RECONNECT_MAX_DELAY);
+        let mut client = client;
+        if let Some(ttl) = local_copy_ttl {
+            // Server-assisted client-side caching: Redis tracks the keys this connection
+            // read and pushes their invalidation when anyone writes them; a copy is also
+            // dropped after `ttl`, the bound should an invalidation not arrive. A new
+            // connection (after a failure) starts with an empty copy.
+            let size = NonZeroUsize::new(LOCAL_COPY_SESSIONS).unwrap_or(NonZeroUsize::MIN);
+            config = config.set_cache_config(
+                CacheConfig::new()
+                    .set_mode(CacheMode::OptIn)
+                    .set_size(size)
+                    .set_default_client_ttl(ttl),
+            );
+            client = with_resp3(client);
+        }
         Multiplexed {
             client,
             config,
             manager: OnceLock::new(),
+            local_copy: local_copy_ttl.is_some(),
+            own_writes: RwLock::default(),
         }
+    }
+
+    /// Whether a read of `key` may be answered from the local copy: copies are on, and
+    /// this process did not write the key within [`OWN_WRITE_WINDOW`].
+    fn may_read_locally(&self, key: &str) -> bool {
+        if !self.local_copy {
+            return false;
+        }
+        let own_writes = self.own_writes.read().unwrap_or_else(|p| p.into_inner());
+        own_writes
+            .get(key)
+            .is_none_or(|written| written.elapsed() >= OWN_WRITE_WINDOW)
+    }
+
+    /// Remembers that this process wrote (or tried to write) `key` now.
+    fn wrote(&self, key: &str) {
+        if !self.local_copy {
+            return;
+        }
+        let mut own_writes = self.own_writes.write().unwrap_or_else(|p| p.into_inner());
+        if own_writes.len() >= OWN_WRITES_PRUNE_AT {
+            own_writes.retain(|_, written| written.elapsed() < OWN_WRITE_WINDOW);
+        }
+        own_writes.insert(key.to_owned(), Instant::now());
+    }
+
+    /// How many reads the local copy answered so far (for tests and diagnostics).
+    pub(crate) fn local_hits(&self) -> usize {
+        self.manager
+            .get()
+            .and_then(ConnectionManager::get_cache_statistics)
+            .map_or(0, |statistics| statistics.hit)
     }
 
     /// The connection manager (a cheap clone), made now if this is the first use.
@@ -97,9 +167,26 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// How many reads of the async side its local copy answered, without asking Redis
+    /// (for tests and diagnostics; 0 when the copy is off).
+    pub fn local_copy_hits(&self) -> usize {
+        self.inner.multiplexed.local_hits()
+    }
+}
+
 impl AsyncStorage for RedisStore {
+    /// From the local copy when this process holds one that Redis has not invalidated
+    /// (see [`RedisStoreBuilder::local_copy_ttl`](crate::RedisStoreBuilder::local_copy_ttl)).
     fn get<'a>(&'a self, key: &'a str) -> StorageFuture<'a, Option<String>> {
-        Box::pin(self.run_async(key, Retry::Yes, move |_| self.get_command(key)))
+        let local = self.inner.multiplexed.may_read_locally(key);
+        Box::pin(self.run_async(key, Retry::Yes, move |_| {
+            let mut command = self.get_command(key);
+            if let Command::Plain(read) = &mut command {
+                read.set_cache_config(CommandCacheConfig::new().set_enable_cache(local));
+            }
+            command
+        }))
     }
 
     /// Atomic on the server (one Lua script). Retried after a dropped connection: the
@@ -111,6 +198,9 @@ impl AsyncStorage for RedisStore {
         new: Option<&'a str>,
     ) -> StorageFuture<'a, bool> {
         Box::pin(async move {
+            // Whatever the outcome, the local copy of the key is not trusted for a while:
+            // a write changed it, or a conflict showed it stale.
+            self.inner.multiplexed.wrote(key);
             let written: i64 = self
                 .run_async(key, Retry::Yes, move |attempt| {
                     self.swap_command(key, expected, new, attempt)
@@ -152,4 +242,15 @@ impl AsyncSessionStore for RedisStore {
             Ok(usize::try_from(ended).ok())
         })
     }
+}
+
+/// `client` speaking RESP3, which client-side caching needs (its pushes carry the
+/// invalidations).
+fn with_resp3(client: redis::Client) -> redis::Client {
+    let info = client.get_connection_info().clone();
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(ProtocolVersion::RESP3);
+    redis::Client::open(info.set_redis_settings(settings)).unwrap_or(client)
 }

@@ -63,6 +63,29 @@
 //!   needs a tokio runtime: used from another executor it answers
 //!   [`StorageError::Backend`] saying so, never a panic.
 //!
+//! ## A local copy that Redis invalidates (async side)
+//! Most requests of a signed-in session only read it. So that they need no round trip to
+//! Redis, the async side keeps a copy of the sessions it read (at most 10,000, the least
+//! recently used going first), with Redis's server-assisted client-side caching (RESP3
+//! client tracking, Redis 6 or later): Redis remembers which keys the connection read and
+//! pushes their invalidation as soon as anyone writes or deletes them.
+//! - **What it never changes**: every write is the compare-and-swap script on the server,
+//!   so no write is based on a stale read; a write that finds the value changed fails and
+//!   the session protocol reads it again, from Redis.
+//! - **Own writes**: for a second after this process writes a key (or fails to), its reads
+//!   of that key go to Redis (Redis sends the invalidation of a connection's own write
+//!   just after the write's answer).
+//! - **Writes elsewhere** (a refresh, a sign-out or a back-channel logout handled by
+//!   another instance) reach this process's reads as soon as the invalidation arrives,
+//!   milliseconds on an open connection; and in any case within
+//!   [`local_copy_ttl`](RedisStoreBuilder::local_copy_ttl) ([`DEFAULT_LOCAL_COPY_TTL`], 1
+//!   s): a copy older than that is read again, so a connection that went silent without
+//!   closing serves a stale session for at most that long, then errors. A new connection
+//!   (after a failure or a restart) starts with no copy.
+//!
+//! `local_copy_ttl(None)` turns the copy off (every read asks Redis), for a server that
+//! does not speak RESP3. The blocking side keeps no copy.
+//!
 //! [`session_ttl`]: RedisStoreBuilder::session_ttl
 //! [`pending_ttl`]: RedisStoreBuilder::pending_ttl
 //! [`command_timeout`]: RedisStoreBuilder::command_timeout
@@ -90,4 +113,4 @@ mod store;
 
 pub use error::Error;
 pub use logto_proto::{LogoutTarget, StorageError};
-pub use store::{RedisStore, RedisStoreBuilder};
+pub use store::{RedisStore, RedisStoreBuilder, DEFAULT_LOCAL_COPY_TTL};

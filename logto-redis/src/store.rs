@@ -74,6 +74,9 @@ end
 return ended
 ";
 
+/// How long the async side answers a read from its local copy at most, by default.
+pub const DEFAULT_LOCAL_COPY_TTL: Duration = Duration::from_secs(1);
+
 /// A Redis session store: cheap to clone (one reference count), shared by every client and
 /// request of an app. A [`Storage`](logto_store::Storage) and
 /// [`SessionStore`](logto_store::SessionStore) on pooled blocking connections (feature
@@ -121,6 +124,7 @@ pub struct RedisStoreBuilder {
     pool_size: u32,
     connect_timeout: Duration,
     command_timeout: Duration,
+    local_copy_ttl: Option<Duration>,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -174,6 +178,16 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// How long the async side may answer a read from its own copy of a session, which
+    /// Redis invalidates (default 1 s; `None`: every read asks Redis). See the crate docs,
+    /// "A local copy that Redis invalidates": a write elsewhere reaches this process's
+    /// reads as soon as Redis's invalidation arrives (on the open connection, within
+    /// milliseconds), and in any case within this time. Needs Redis 6 or later (RESP3).
+    pub fn local_copy_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.local_copy_ttl = ttl.filter(|ttl| !ttl.is_zero());
+        self
+    }
+
     /// The store. Fails only on an invalid URL or setting: the server is connected to when
     /// first used, so an app can start while Redis is still coming up.
     pub fn build(self) -> Result<RedisStore, Error> {
@@ -207,6 +221,7 @@ impl RedisStoreBuilder {
                     client,
                     self.connect_timeout,
                     self.command_timeout,
+                    self.local_copy_ttl,
                 ),
                 prefix: self.prefix,
                 session_ttl: self.session_ttl,
@@ -236,6 +251,7 @@ impl RedisStore {
             pool_size: 16,
             connect_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(2),
+            local_copy_ttl: Some(DEFAULT_LOCAL_COPY_TTL),
         }
     }
 

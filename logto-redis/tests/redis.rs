@@ -542,6 +542,9 @@ fn redis_settings_and_passwords_stay_out_of_messages() {
 struct DroppingProxy {
     port: u16,
     armed: Arc<std::sync::atomic::AtomicBool>,
+    /// While set, nothing the server sends reaches the client: a connection that went
+    /// silent without closing (a partition).
+    frozen: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl DroppingProxy {
@@ -553,6 +556,8 @@ impl DroppingProxy {
         let port = listener.local_addr().unwrap().port();
         let armed = Arc::new(AtomicBool::new(false));
         let armed_for_proxy = armed.clone();
+        let frozen = Arc::new(AtomicBool::new(false));
+        let frozen_for_proxy = frozen.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
@@ -572,7 +577,7 @@ impl DroppingProxy {
                         }
                     }
                 });
-                let armed = armed_for_proxy.clone();
+                let (armed, frozen) = (armed_for_proxy.clone(), frozen_for_proxy.clone());
                 let (mut s_in, mut c_out) = (server, client);
                 std::thread::spawn(move || {
                     let mut buf = [0; 16 * 1024];
@@ -584,6 +589,9 @@ impl DroppingProxy {
                             let _ = s_in.shutdown(Shutdown::Both);
                             return;
                         }
+                        if frozen.load(Ordering::SeqCst) {
+                            continue;
+                        }
                         if c_out.write_all(&buf[..n]).is_err() {
                             return;
                         }
@@ -592,11 +600,19 @@ impl DroppingProxy {
                 });
             }
         });
-        DroppingProxy { port, armed }
+        DroppingProxy {
+            port,
+            armed,
+            frozen,
+        }
     }
 
     fn arm(&self) {
         self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -683,4 +699,135 @@ fn redis_async_a_swap_retried_after_a_dropped_answer_counts_its_own_write() {
     proxy.arm();
     assert!(!swap("other", Expected::Absent, Some("mine")).unwrap());
     assert_eq!(store.get("other").unwrap().as_deref(), Some("theirs"));
+}
+
+/// A store whose async reads may come from a local copy for `ttl`.
+fn store_with_local_copy(url: String, ttl: Duration) -> RedisStore {
+    RedisStore::builder(url)
+        .key_prefix("test:")
+        .connect_timeout(Duration::from_millis(500))
+        .command_timeout(Duration::from_millis(500))
+        .local_copy_ttl(Some(ttl))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn redis_async_a_write_elsewhere_reaches_the_local_copy_at_once() {
+    let server = RedisServer::start();
+    // A long copy lifetime: what ends the stale copy here is Redis's invalidation.
+    let instance = store_with_local_copy(server.url(), Duration::from_secs(60));
+    let elsewhere = store(&server);
+    let value = signed_in("u1", "s1");
+    assert!(elsewhere
+        .compare_and_swap("k", Expected::Absent, Some(&value))
+        .unwrap());
+    runtime().block_on(async {
+        let read = || logto_store::AsyncStorage::get(&instance, "k");
+        for _ in 0..3 {
+            assert_eq!(read().await.unwrap().as_deref(), Some(value.as_str()));
+        }
+        assert!(
+            instance.local_copy_hits() >= 2,
+            "later reads come from the copy"
+        );
+
+        // Another instance signs the session out: the copy follows within milliseconds.
+        assert!(elsewhere
+            .compare_and_swap("k", Expected::Value(&value), None)
+            .unwrap());
+        let signed_out = std::time::Instant::now();
+        while read().await.unwrap().is_some() {
+            assert!(
+                signed_out.elapsed() < Duration::from_secs(5),
+                "the invalidation never reached the copy"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // And a new value likewise.
+        assert!(elsewhere
+            .compare_and_swap("k", Expected::Absent, Some(PENDING))
+            .unwrap());
+        let written = std::time::Instant::now();
+        while read().await.unwrap().as_deref() != Some(PENDING) {
+            assert!(
+                written.elapsed() < Duration::from_secs(5),
+                "stale after a write"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+}
+
+#[test]
+fn redis_async_reads_its_own_writes_at_once_through_the_local_copy() {
+    let server = RedisServer::start();
+    let store = store_with_local_copy(server.url(), Duration::from_secs(60));
+    runtime().block_on(async {
+        let mut current: Option<String> = None;
+        for i in 0..300 {
+            // Read twice: the second read may come from the copy.
+            for _ in 0..2 {
+                let read = logto_store::AsyncStorage::get(&store, "k").await.unwrap();
+                assert_eq!(read, current, "round {i}");
+            }
+            let next = format!("v{i}");
+            let expected = Expected::from(current.as_deref());
+            let swap =
+                logto_store::AsyncStorage::compare_and_swap(&store, "k", expected, Some(&next));
+            assert!(swap.await.unwrap(), "round {i}");
+            current = Some(next);
+        }
+    });
+}
+
+#[test]
+fn redis_async_a_silent_connection_serves_a_copy_no_longer_than_its_lifetime() {
+    let server = RedisServer::start();
+    let proxy = DroppingProxy::start(server.port());
+    let ttl = Duration::from_secs(1);
+    let instance = store_with_local_copy(format!("redis://127.0.0.1:{}/0", proxy.port), ttl);
+    let elsewhere = store(&server);
+    assert!(elsewhere
+        .compare_and_swap("k", Expected::Absent, Some(PENDING))
+        .unwrap());
+    runtime().block_on(async {
+        let read = || logto_store::AsyncStorage::get(&instance, "k");
+        assert_eq!(read().await.unwrap().as_deref(), Some(PENDING));
+        let copied = std::time::Instant::now();
+        // The connection goes silent, then the session is deleted elsewhere: no
+        // invalidation can arrive.
+        proxy.freeze();
+        assert!(elsewhere
+            .compare_and_swap("k", Expected::Value(PENDING), None)
+            .unwrap());
+        tokio::time::sleep(ttl.saturating_sub(copied.elapsed()) + Duration::from_millis(50)).await;
+        // Past the copy's lifetime the read asks Redis, which cannot answer: an error,
+        // never the deleted session.
+        let after = read().await;
+        assert!(
+            matches!(after, Err(StorageError::Unavailable { .. })),
+            "{after:?}"
+        );
+    });
+}
+
+#[test]
+fn redis_async_without_a_local_copy_every_read_asks_redis() {
+    let server = RedisServer::start();
+    let store = RedisStore::builder(server.url())
+        .key_prefix("test:")
+        .local_copy_ttl(None)
+        .build()
+        .unwrap();
+    assert!(store
+        .compare_and_swap("k", Expected::Absent, Some("v"))
+        .unwrap());
+    runtime().block_on(async {
+        for _ in 0..5 {
+            let read = logto_store::AsyncStorage::get(&store, "k").await.unwrap();
+            assert_eq!(read.as_deref(), Some("v"));
+        }
+    });
+    assert_eq!(store.local_copy_hits(), 0);
 }

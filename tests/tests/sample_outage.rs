@@ -12,7 +12,10 @@ fn outage_keeps_the_session(package: &str) {
     let mut redis = RedisServer::start();
     let bases = [free_port(), free_port()].map(|port| format!("http://127.0.0.1:{port}"));
     let provider = Provider::builder()
-        .redirect_uris(&[&format!("{}/callback", bases[0]), &format!("{}/callback", bases[1])])
+        .redirect_uris(&[
+            &format!("{}/callback", bases[0]),
+            &format!("{}/callback", bases[1]),
+        ])
         .start();
     let client = provider.confidential_client();
     let _instances: Vec<_> = bases
