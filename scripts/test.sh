@@ -20,6 +20,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p logto-ureq -p logto-isahc -p logto-redis -p logto-axum --no-default-features --all-targets -- -D warnings
 cargo clippy -p logto-proto --no-default-features --features rustcrypto --all-targets -- -D warnings
 
+step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis"
+if cargo tree -p logto-store -p logto-redis -e normal | grep -E '^.*(ureq|isahc|curl)' ; then
+  echo "a store depends on an HTTP client (above)"; exit 1
+fi
+if cargo tree -p logto-ureq -e normal | grep -E 'redis' ; then
+  echo "logto-ureq depends on Redis (above)"; exit 1
+fi
+
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
