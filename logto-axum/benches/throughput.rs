@@ -181,18 +181,11 @@ fn main() {
         .zip(&bases)
         .map(|((_, binary, store), base)| start_sample(binary, &provider, base, store))
         .collect();
-    let alice = provider.alice();
     let visitors: Vec<Visitor> = bases
         .iter()
         .map(|base| {
             let visitor = Visitor::new(base);
-            let started = visitor.get("/sign-in");
-            let callback = provider.sign_in(
-                started.header("location").unwrap(),
-                &alice.username,
-                &alice.password,
-            );
-            assert_eq!(visitor.get(&callback).status, 303);
+            visitor.sign_in_as_alice(&provider);
             visitor
         })
         .collect();

@@ -82,14 +82,6 @@ pub use logto_proto::{ClientError as Error, StorageError, TransportError, Transp
 pub use logto_store::{
     AsyncStorage, Expected, FileStore, MemoryStore, MemoryStoreLimits, StorageFuture,
 };
+#[allow(deprecated)]
+pub use logto_store::{FileStorage, MemoryStorage};
 pub use machine::{ApiValidator, MachineClient, DEFAULT_VERIFIED_CACHE};
-
-/// Renamed [`MemoryStore`] (one memory store for every driver).
-#[deprecated(since = "0.2.0", note = "renamed `MemoryStore`")]
-#[doc(hidden)]
-pub type MemoryStorage = MemoryStore;
-
-/// Renamed [`FileStore`].
-#[deprecated(since = "0.2.0", note = "renamed `FileStore`")]
-#[doc(hidden)]
-pub type FileStorage = FileStore;

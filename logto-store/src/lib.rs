@@ -43,3 +43,13 @@ pub use contract::{
 pub use file::FileStore;
 pub use logto_proto::{LogoutTarget, StorageError};
 pub use memory::{MemoryStore, MemoryStoreLimits, StoreClock};
+
+/// Renamed [`MemoryStore`] (one memory store for every driver).
+#[deprecated(since = "0.2.0", note = "renamed `MemoryStore`")]
+#[doc(hidden)]
+pub type MemoryStorage = MemoryStore;
+
+/// Renamed [`FileStore`].
+#[deprecated(since = "0.2.0", note = "renamed `FileStore`")]
+#[doc(hidden)]
+pub type FileStorage = FileStore;

@@ -51,14 +51,7 @@ fn start(
     let log = std::env::temp_dir().join(format!("logto-ureq-sample-throughput-{name}.log"));
     let process = start_server(command, &log);
     let visitor = Visitor::new(base);
-    let started = visitor.get("/sign-in");
-    let alice = provider.alice();
-    let callback = provider.sign_in(
-        started.header("location").unwrap(),
-        &alice.username,
-        &alice.password,
-    );
-    assert_eq!(visitor.get(&callback).status, 303);
+    visitor.sign_in_as_alice(provider);
     Sample {
         name: name.to_owned(),
         base: base.to_owned(),

@@ -25,6 +25,20 @@ impl Visitor {
         }
     }
 
+    /// Signs in at the app as alice: `GET /sign-in`, alice's sign-in at `provider`, and the
+    /// app's callback, which must answer its redirect (303).
+    #[track_caller]
+    pub fn sign_in_as_alice(&self, provider: &crate::Provider) {
+        let started = self.get("/sign-in");
+        let alice = provider.alice();
+        let location = started
+            .header("location")
+            .unwrap_or_else(|| panic!("/sign-in answered {} without a redirect", started.status));
+        let callback = provider.sign_in(location, &alice.username, &alice.password);
+        let finished = self.get(&callback);
+        assert_eq!(finished.status, 303, "the callback: {}", finished.body);
+    }
+
     /// The value of cookie `name`, if the app set it.
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.jar.lock().unwrap().get(name).cloned()

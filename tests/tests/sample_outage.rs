@@ -35,14 +35,7 @@ fn outage_keeps_the_session(package: &str) {
         .collect();
 
     let visitor = Visitor::new(&bases[0]);
-    let started = visitor.get("/sign-in");
-    let alice = provider.alice();
-    let callback = provider.sign_in(
-        started.header("location").unwrap(),
-        &alice.username,
-        &alice.password,
-    );
-    assert_eq!(visitor.get(&callback).status, 303);
+    visitor.sign_in_as_alice(&provider);
     let claims = |base: &str| visitor.get(&format!("{base}/api/id-token-claims"));
     for base in &bases {
         assert_eq!(claims(base).ok_json()["sub"], "user-alice", "{base}");
