@@ -19,6 +19,10 @@ step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p logto-ureq -p logto-isahc -p logto-redis -p logto-axum --no-default-features --all-targets -- -D warnings
 cargo clippy -p logto-proto --no-default-features --features rustcrypto --all-targets -- -D warnings
+# logto-redis's two sides, each alone (its tests need both).
+for side in blocking tokio; do
+  cargo clippy -p logto-redis --no-default-features --features "$side" -- -D warnings
+done
 
 step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis"
 if cargo tree -p logto-store -p logto-redis -e normal | grep -E '^.*(ureq|isahc|curl)' ; then

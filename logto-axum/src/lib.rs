@@ -95,9 +95,12 @@
 //!   verified before they were stored), so keep it server-side;
 //! - **a written value stays** until the next write or its expiry: a store that drops a
 //!   write loses the rotated refresh token;
-//! - **back-channel logout**: it indexes each signed-in session under its ID token's `sid`
-//!   and `sub` and deletes them on [`AsyncSessionStore::end_sessions`], and records
-//!   logout-token ids once, in the same step ([`AsyncSessionStore::end_sessions_once`]).
+//! - **back-channel logout**: it lists each signed-in session under its
+//!   [`logout_index_keys`](logto_isahc::proto::adapter::logout_index_keys) (from the ID
+//!   token's `sid` and `sub`) in the same step as the write, deletes the sessions listed
+//!   under a target's [`index_keys`](logto_isahc::proto::LogoutTarget::index_keys) on
+//!   [`AsyncSessionStore::end_sessions`], and records logout-token ids once, in the same
+//!   step ([`AsyncSessionStore::end_sessions_once`]).
 //!
 //! ## Several instances: Redis
 //! Behind a load balancer, every instance must see the same sessions. With the `redis`
@@ -125,8 +128,9 @@
 //! the user signs out at Logto (from any app, or an admin ends the session), Logto POSTs a
 //! logout token there; the route verifies it (signature with the provider's keys, issuer,
 //! audience, age, event, no nonce, never the same `jti` twice) and deletes every session of
-//! that provider session (or of the user, when the token names no session) from the store,
-//! on every instance that shares it. It answers 200, or 400 with an OAuth error body, and
+//! that provider session, and the user's sessions whose ID token named no session (or
+//! every session of the user, when the token names no session), from the store, on every
+//! instance that shares it. It answers 200, or 400 with an OAuth error body, and
 //! `Cache-Control: no-store`, as the spec says.
 //!
 //! ## Features

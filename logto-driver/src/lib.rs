@@ -8,6 +8,7 @@
 //! - [`VerifiedTokenCache`]: the core's [`VerifiedTokens`](logto_proto::VerifiedTokens),
 //!   replicated per thread so that an API validator serving many threads does not contend
 //!   on one lock.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod verified_cache;

@@ -51,7 +51,7 @@ impl Multiplexed {
         connect_timeout: Duration,
         command_timeout: Duration,
         local_copy_ttl: Option<Duration>,
-    ) -> Multiplexed {
+    ) -> redis::RedisResult<Multiplexed> {
         let mut config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(command_timeout))
@@ -73,15 +73,15 @@ impl Multiplexed {
                     .set_size(size)
                     .set_default_client_ttl(ttl),
             );
-            client = with_resp3(client);
+            client = with_resp3(client)?;
         }
-        Multiplexed {
+        Ok(Multiplexed {
             client,
             config,
             manager: OnceLock::new(),
             local_copy: local_copy_ttl.is_some(),
             own_writes: RwLock::default(),
-        }
+        })
     }
 
     /// Whether a read of `key` may be answered from the local copy: copies are on, and
@@ -97,7 +97,7 @@ impl Multiplexed {
     }
 
     /// Remembers that this process wrote (or tried to write) `key` now.
-    fn wrote(&self, key: &str) {
+    pub(crate) fn wrote(&self, key: &str) {
         if !self.local_copy {
             return;
         }
@@ -116,13 +116,15 @@ impl Multiplexed {
             .map_or(0, |statistics| statistics.hit)
     }
 
-    /// The connection manager (a cheap clone), made now if this is the first use.
+    /// The connection manager (a cheap clone), made now if this is the first use. Every
+    /// use needs a tokio runtime (the connection's timeouts and reconnection run on it):
+    /// without one, an error rather than redis-rs's panic.
     fn manager(&self) -> Result<ConnectionManager, String> {
-        if let Some(manager) = self.manager.get() {
-            return Ok(manager.clone());
-        }
         if tokio::runtime::Handle::try_current().is_err() {
             return Err("the async RedisStore runs on a tokio runtime, and none is running".into());
+        }
+        if let Some(manager) = self.manager.get() {
+            return Ok(manager.clone());
         }
         let manager =
             ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
@@ -201,12 +203,14 @@ impl AsyncStorage for RedisStore {
             // Whatever the outcome, the local copy of the key is not trusted for a while:
             // a write changed it, or a conflict showed it stale.
             self.inner.multiplexed.wrote(key);
-            let written: i64 = self
+            let written: Result<i64, StorageError> = self
                 .run_async(key, Retry::Yes, move |attempt| {
                     self.swap_command(key, expected, new, attempt)
                 })
-                .await?;
-            Ok(written == 1)
+                .await;
+            // Counted again from the answer: a slow write must not shorten the window.
+            self.inner.multiplexed.wrote(key);
+            Ok(written? == 1)
         })
     }
 }
@@ -245,12 +249,12 @@ impl AsyncSessionStore for RedisStore {
 }
 
 /// `client` speaking RESP3, which client-side caching needs (its pushes carry the
-/// invalidations).
-fn with_resp3(client: redis::Client) -> redis::Client {
+/// invalidations), whatever protocol its URL named.
+fn with_resp3(client: redis::Client) -> redis::RedisResult<redis::Client> {
     let info = client.get_connection_info().clone();
     let settings = info
         .redis_settings()
         .clone()
         .set_protocol(ProtocolVersion::RESP3);
-    redis::Client::open(info.set_redis_settings(settings)).unwrap_or(client)
+    redis::Client::open(info.set_redis_settings(settings))
 }

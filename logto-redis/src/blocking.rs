@@ -91,10 +91,16 @@ impl Storage for RedisStore {
         expected: Expected<'_>,
         new: Option<&str>,
     ) -> Result<bool, StorageError> {
-        let written: i64 = self.run(key, Retry::Yes, |attempt| {
+        // The async side's local copy of the key is not trusted for a while, from before
+        // the write to after its answer (see `aio`).
+        #[cfg(feature = "tokio")]
+        self.inner.multiplexed.wrote(key);
+        let written: Result<i64, StorageError> = self.run(key, Retry::Yes, |attempt| {
             self.swap_command(key, expected, new, attempt)
-        })?;
-        Ok(written == 1)
+        });
+        #[cfg(feature = "tokio")]
+        self.inner.multiplexed.wrote(key);
+        Ok(written? == 1)
     }
 }
 

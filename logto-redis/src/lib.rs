@@ -40,8 +40,10 @@
 //!   seeing the stale connection: a command that may run twice runs again on the new one.
 //! - **Typed errors that lose nothing**: an unreachable or silent server is
 //!   [`StorageError::Unavailable`] (a web app answers 503, and the session is still there
-//!   once the server is back), any other Redis error [`StorageError::Backend`]; a failed
-//!   write leaves the stored session as it was. No message carries the URL's password.
+//!   once the server is back), any other Redis error [`StorageError::Backend`]; a write the
+//!   server refused leaves the stored session as it was (one whose answer timed out may
+//!   have been made: the session protocol reads again). No message carries the URL's
+//!   password.
 //!
 //! Keys: `<prefix><key>` for a session (a hash: the value, and the index keys it is listed
 //! under, so that an index entry left by a value since replaced ends nothing),
@@ -60,8 +62,9 @@
 //!   what an axum app already runs, and the fastest way to Redis from it. The manager
 //!   reconnects after a failure; the failed command is run again on the new connection
 //!   when it may run twice, so a restart costs a reconnect, not an error. The async side
-//!   needs a tokio runtime: used from another executor it answers
-//!   [`StorageError::Backend`] saying so, never a panic.
+//!   needs a tokio runtime with its time and I/O drivers (`enable_all`, as `#[tokio::main]`
+//!   has): used outside a runtime it answers [`StorageError::Backend`] saying so, never a
+//!   panic.
 //!
 //! ## A local copy that Redis invalidates (async side)
 //! Most requests of a signed-in session only read it. So that they need no round trip to

@@ -20,7 +20,9 @@ use std::time::Duration;
 /// `ARGV[7]`) or `delete`; `ARGV[6]`: the index key prefix; `ARGV[8]`: `retry` when the
 /// same swap ran before on a connection that dropped before its answer. Returns 1 if it
 /// wrote (or, on a retry, finds its write done: the value already the new one, or gone for
-/// a delete), 0 if the stored value was not the expected one.
+/// a delete), 0 if the stored value was not the expected one. A retried delete that finds
+/// the key gone counts as done even if another writer deleted it: either way the key is
+/// gone, which is what the delete wanted.
 const SWAP: &str = r"
 local current = redis.call('HGET', KEYS[1], 'v')
 if ARGV[8] == 'retry' then
@@ -52,10 +54,11 @@ return 1
 ";
 
 /// Ends the sessions of a logout target: for each index set `KEYS[i]` (i from 1 to
-/// `#ARGV - 1`), deletes the sessions in it that still name index key `ARGV[i + 1]`, and
-/// the set. With one key more, `KEYS[#KEYS]`, first records that key for `ARGV[1]` seconds
-/// unless it is recorded already (a replay: returns -1, nothing ended). Returns how many
-/// sessions ended.
+/// `#ARGV - 1`), deletes the sessions in it that still name index key `ARGV[i + 1]`, takes
+/// each out of the other index sets it is listed in (the prefix is `KEYS[i]` without its
+/// index key), and deletes the set. With one key more, `KEYS[#KEYS]`, first records that
+/// key for `ARGV[1]` seconds unless it is recorded already (a replay: returns -1, nothing
+/// ended). Returns how many sessions ended.
 const END_SESSIONS: &str = r"
 local sets = #ARGV - 1
 if #KEYS > sets and not redis.call('SET', KEYS[#KEYS], 1, 'NX', 'EX', ARGV[1]) then
@@ -63,9 +66,13 @@ if #KEYS > sets and not redis.call('SET', KEYS[#KEYS], 1, 'NX', 'EX', ARGV[1]) t
 end
 local ended = 0
 for i = 1, sets do
+  local prefix = string.sub(KEYS[i], 1, #KEYS[i] - #ARGV[i + 1])
   for _, session in ipairs(redis.call('SMEMBERS', KEYS[i])) do
     local targets = redis.call('HGET', session, 't')
     if targets and string.find('\n' .. targets .. '\n', '\n' .. ARGV[i + 1] .. '\n', 1, true) then
+      for target in string.gmatch(targets, '[^\n]+') do
+        redis.call('SREM', prefix .. target, session)
+      end
       ended = ended + redis.call('DEL', session)
     end
   end
@@ -121,9 +128,13 @@ pub struct RedisStoreBuilder {
     prefix: String,
     session_ttl: Duration,
     pending_ttl: Duration,
+    /// Read by the blocking side only.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pool_size: u32,
     connect_timeout: Duration,
     command_timeout: Duration,
+    /// Read by the async side only.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     local_copy_ttl: Option<Duration>,
 }
 
@@ -207,6 +218,17 @@ impl RedisStoreBuilder {
                 return Err(Error::InvalidSetting { name, value });
             }
         }
+        #[cfg(feature = "tokio")]
+        let multiplexed = crate::aio::Multiplexed::new(
+            client.clone(),
+            self.connect_timeout,
+            self.command_timeout,
+            self.local_copy_ttl,
+        )
+        .map_err(|e| Error::InvalidUrl {
+            url: address.clone(),
+            reason: e.to_string(),
+        })?;
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 #[cfg(feature = "blocking")]
@@ -217,12 +239,7 @@ impl RedisStoreBuilder {
                     self.command_timeout,
                 ),
                 #[cfg(feature = "tokio")]
-                multiplexed: crate::aio::Multiplexed::new(
-                    client,
-                    self.connect_timeout,
-                    self.command_timeout,
-                    self.local_copy_ttl,
-                ),
+                multiplexed,
                 prefix: self.prefix,
                 session_ttl: self.session_ttl,
                 pending_ttl: self.pending_ttl,

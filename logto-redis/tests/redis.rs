@@ -170,6 +170,9 @@ fn redis_end_sessions_removes_every_session_of_a_sid_or_a_sub() {
         assert_eq!(one.get(gone).unwrap(), None, "{gone}");
     }
     assert!(one.get("c").unwrap().is_some());
+    // Ended by their sid, they leave their user's index set too.
+    assert_eq!(server.command("SISMEMBER test:index:sub:u1 test:a"), ":0");
+    assert_eq!(server.command("SISMEMBER test:index:sub:u1 test:c"), ":1");
     assert_eq!(one.end_sessions(&sid).unwrap(), 0, "nothing left to end");
 
     let user = LogoutTarget::User { sub: "u1".into() };
@@ -763,22 +766,57 @@ fn redis_async_a_write_elsewhere_reaches_the_local_copy_at_once() {
 fn redis_async_reads_its_own_writes_at_once_through_the_local_copy() {
     let server = RedisServer::start();
     let store = store_with_local_copy(server.url(), Duration::from_secs(60));
-    runtime().block_on(async {
-        let mut current: Option<String> = None;
-        for i in 0..300 {
-            // Read twice: the second read may come from the copy.
-            for _ in 0..2 {
-                let read = logto_store::AsyncStorage::get(&store, "k").await.unwrap();
-                assert_eq!(read, current, "round {i}");
-            }
-            let next = format!("v{i}");
-            let expected = Expected::from(current.as_deref());
-            let swap =
-                logto_store::AsyncStorage::compare_and_swap(&store, "k", expected, Some(&next));
-            assert!(swap.await.unwrap(), "round {i}");
-            current = Some(next);
+    let runtime = runtime();
+    let read = || {
+        runtime
+            .block_on(logto_store::AsyncStorage::get(&store, "k"))
+            .unwrap()
+    };
+    let mut current: Option<String> = None;
+    for i in 0..300 {
+        // Every few rounds, past the own-write window: the reads come from the copy.
+        if i % 100 == 99 {
+            std::thread::sleep(Duration::from_millis(1100));
+            let hits = store.local_copy_hits();
+            assert_eq!(read(), current, "round {i}, first read after the window");
+            assert_eq!(read(), current, "round {i}, from the copy");
+            assert!(
+                store.local_copy_hits() > hits,
+                "round {i}: the copy answered"
+            );
         }
+        for _ in 0..2 {
+            assert_eq!(read(), current, "round {i}");
+        }
+        let next = format!("v{i}");
+        let expected = Expected::from(current.as_deref());
+        // Written by either side of the same store: the async side reads it at once.
+        let written = match i % 2 {
+            0 => runtime.block_on(logto_store::AsyncStorage::compare_and_swap(
+                &store,
+                "k",
+                expected,
+                Some(&next),
+            )),
+            _ => store.compare_and_swap("k", expected, Some(&next)),
+        };
+        assert!(written.unwrap(), "round {i}");
+        current = Some(next);
+    }
+}
+
+#[test]
+fn redis_async_used_outside_tokio_after_use_inside_is_an_error_not_a_panic() {
+    let server = RedisServer::start();
+    let store = store(&server);
+    runtime().block_on(async {
+        let written =
+            logto_store::AsyncStorage::compare_and_swap(&store, "k", Expected::Absent, Some("v"));
+        assert!(written.await.unwrap());
     });
+    let outside = futures_executor_free_block_on(logto_store::AsyncStorage::get(&store, "k"));
+    let e = outside.unwrap_err();
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
 }
 
 #[test]

@@ -72,11 +72,15 @@ impl fmt::Debug for Expected<'_> {
 ///   writes as one step for every client and process sharing the store. The client takes
 ///   its refresh lease through it, so that one process at a time presents a refresh token
 ///   (a second presentation of a rotated one makes the provider revoke the grant).
-/// - **Read your writes**: a `get` after a successful write returns that write (or a later
-///   one), whichever handle of the store reads.
+/// - **Read your writes**: in the process that wrote, a `get` after a successful write
+///   returns that write (or a later one), whichever handle of the store reads. Other
+///   processes may see it later, within a bound the store states (`logto-redis`'s local
+///   copy: milliseconds, at most its `local_copy_ttl`); their writes still compare against
+///   the current value, so a stale read never becomes a stale write.
 /// - **Failures are errors, never answers**: a store that cannot be reached returns
-///   [`StorageError::Unavailable`] (never `Ok(None)`, which reads as "signed out"), and a
-///   failed write leaves what was stored.
+///   [`StorageError::Unavailable`] (never `Ok(None)`, which reads as "signed out"). A write
+///   refused by the store leaves what was stored; a write whose answer was lost (a
+///   timeout) may or may not have been made, and the caller reads again to know.
 /// - A value is kept as given: the same bytes come back.
 ///
 /// [`MemoryStore`](crate::MemoryStore), [`FileStore`](crate::FileStore) and `logto-redis`'s

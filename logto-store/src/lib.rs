@@ -29,6 +29,7 @@
 //! # Ok::<(), logto_store::StorageError>(())
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -347,9 +347,10 @@ fn handle(app: &App, mut request: Request) {
             json!({ "error": "bad_request", "message": e.to_string() }),
         ),
     };
-    // The cookie is set when the session is new or got a new id, and exists.
+    // The cookie is set when the session is new or got a new id, and exists (or the store
+    // cannot tell: a cookie naming no session is harmless, a lost sign-in is not).
     let new_cookie = (cookie_id.as_ref() != Some(&session_id)
-        && app.sessions.contains(&session_id).unwrap_or(false))
+        && app.sessions.contains(&session_id).unwrap_or(true))
     .then_some(session_id);
     respond(app, request, reply, new_cookie);
 }

@@ -320,9 +320,8 @@ impl LogtoClient {
     /// Deletes the stored session, e.g. after [`StorageError::Corrupt`](crate::StorageError::Corrupt):
     /// whatever it holds, unreadable or not.
     pub fn clear_session(&self) -> Result<(), Error> {
-        let stored = self.storage.get(SESSION_KEY)?;
         self.storage
-            .compare_and_swap(SESSION_KEY, Expected::from(stored.as_deref()), None)?;
+            .compare_and_swap(SESSION_KEY, Expected::Any, None)?;
         Ok(())
     }
 

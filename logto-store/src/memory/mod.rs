@@ -257,13 +257,19 @@ struct SessionKind {
 }
 
 impl SessionKind {
+    /// A value that is not a session snapshot (the SDK never writes one) is kept like a
+    /// signed-in session, unindexed, as `logto-redis` keeps it: the store's expiry rules
+    /// are the same for it in every store.
     fn of(value: &str) -> SessionKind {
         match read_session(Some(value)) {
             Ok(session) => SessionKind {
                 signed_in: session.is_authenticated(),
                 targets: logout_index_keys(&session),
             },
-            Err(_) => SessionKind::default(),
+            Err(_) => SessionKind {
+                signed_in: true,
+                targets: Vec::new(),
+            },
         }
     }
 }
