@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::Json;
 use logto_axum::logto_isahc::proto::decode_claims;
 use logto_axum::IdTokenClaims;
-use logto_integration::examples::{median, wrk};
+use logto_integration::examples::{bases_and_provider, median, wrk};
 use logto_integration::fixtures::API_RESOURCE;
 use logto_integration::{Provider, RedisServer, Visitor};
 use serde_json::{json, Value};
@@ -168,14 +168,7 @@ fn main() {
     if let Some(baseline) = baseline {
         samples.push(("baseline redis", baseline, redis.url()));
     }
-    let bases: Vec<String> = samples
-        .iter()
-        .map(|_| format!("http://127.0.0.1:{}", free_port()))
-        .collect();
-    let callbacks: Vec<String> = bases.iter().map(|b| format!("{b}/callback")).collect();
-    let provider = Provider::builder()
-        .redirect_uris(&callbacks.iter().map(String::as_str).collect::<Vec<_>>())
-        .start();
+    let (bases, provider) = bases_and_provider(samples.len());
     let _running: Vec<Killed> = samples
         .iter()
         .zip(&bases)

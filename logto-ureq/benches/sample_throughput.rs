@@ -12,7 +12,7 @@
 //! session cookie, in turns. `BASELINE_SAMPLE` names another build of the sample (an older
 //! commit's) measured in the same rounds. The figures go to BENCHMARKS.md.
 
-use logto_integration::examples::{example_binary, free_port, median, start_server, wrk};
+use logto_integration::examples::{bases_and_provider, example_binary, median, start_server, wrk};
 use logto_integration::fixtures::API_RESOURCE;
 use logto_integration::{Provider, RedisServer, Visitor};
 use std::process::Command;
@@ -69,14 +69,7 @@ fn main() {
     if let Ok(baseline) = std::env::var("BASELINE_SAMPLE") {
         binaries.push(("baseline".to_owned(), baseline.into()));
     }
-    let bases: Vec<String> = binaries
-        .iter()
-        .map(|_| format!("http://127.0.0.1:{}", free_port()))
-        .collect();
-    let callbacks: Vec<String> = bases.iter().map(|b| format!("{b}/callback")).collect();
-    let provider = Provider::builder()
-        .redirect_uris(&callbacks.iter().map(String::as_str).collect::<Vec<_>>())
-        .start();
+    let (bases, provider) = bases_and_provider(binaries.len());
     // The store: the sample's memory store, or a redis-server shared by the samples.
     let redis = (std::env::var("SAMPLE_STORE").as_deref() == Ok("redis")).then(RedisServer::start);
     let store = redis.as_ref().map_or("memory".to_owned(), RedisServer::url);

@@ -59,6 +59,19 @@ fn workspace_dir() -> PathBuf {
         .to_owned()
 }
 
+/// `count` base URLs of apps on free loopback ports, and a provider that accepts each
+/// one's `/callback` as a redirect URI: for running several instances of a sample.
+pub fn bases_and_provider(count: usize) -> (Vec<String>, crate::Provider) {
+    let bases: Vec<String> = (0..count)
+        .map(|_| format!("http://127.0.0.1:{}", free_port()))
+        .collect();
+    let callbacks: Vec<String> = bases.iter().map(|b| format!("{b}/callback")).collect();
+    let provider = crate::Provider::builder()
+        .redirect_uris(&callbacks.iter().map(String::as_str).collect::<Vec<_>>())
+        .start();
+    (bases, provider)
+}
+
 /// The calling test binary's `target/<profile>` directory (honours `CARGO_TARGET_DIR`).
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

@@ -3,20 +3,16 @@
 //! answered 503 on both instances (not 401, not the signed-out page), and once it is back
 //! (same data) the same session answers again on both.
 
-use logto_integration::examples::{artifacts_dir, example_binary, free_port, start_server};
-use logto_integration::{Provider, RedisServer, Visitor};
+use logto_integration::examples::{
+    artifacts_dir, bases_and_provider, example_binary, start_server,
+};
+use logto_integration::{RedisServer, Visitor};
 use std::process::Command;
 
 fn outage_keeps_the_session(package: &str) {
     let binary = example_binary(package, "web");
     let mut redis = RedisServer::start();
-    let bases = [free_port(), free_port()].map(|port| format!("http://127.0.0.1:{port}"));
-    let provider = Provider::builder()
-        .redirect_uris(&[
-            &format!("{}/callback", bases[0]),
-            &format!("{}/callback", bases[1]),
-        ])
-        .start();
+    let (bases, provider) = bases_and_provider(2);
     let client = provider.confidential_client();
     let _instances: Vec<_> = bases
         .iter()
