@@ -30,7 +30,8 @@ const LOCAL_COPY_SESSIONS: usize = 10_000;
 /// read in between must still see the write.
 const OWN_WRITE_WINDOW: Duration = Duration::from_secs(1);
 
-/// Beyond this many recent writes remembered, the expired ones are dropped.
+/// Beyond this many recent writes remembered, the expired ones are dropped, at most once
+/// per [`OWN_WRITE_WINDOW`] (so that a burst of writes does not scan the map on each).
 const OWN_WRITES_PRUNE_AT: usize = 1024;
 
 /// The multiplexed connection, made on first use: the manager spawns its task on the tokio
@@ -42,7 +43,16 @@ pub(crate) struct Multiplexed {
     /// Whether reads may be answered from the local copy.
     local_copy: bool,
     /// The keys this process wrote lately, and when: read from Redis for a while.
-    own_writes: RwLock<HashMap<String, Instant>>,
+    own_writes: RwLock<OwnWrites>,
+}
+
+/// The keys this process wrote lately.
+#[derive(Default)]
+struct OwnWrites {
+    /// Each key, with when it was last written.
+    keys: HashMap<String, Instant>,
+    /// When the expired keys were last dropped.
+    last_prune: Option<Instant>,
 }
 
 impl Multiplexed {
@@ -92,6 +102,7 @@ impl Multiplexed {
         }
         let own_writes = self.own_writes.read().unwrap_or_else(|p| p.into_inner());
         own_writes
+            .keys
             .get(key)
             .is_none_or(|written| written.elapsed() >= OWN_WRITE_WINDOW)
     }
@@ -102,10 +113,17 @@ impl Multiplexed {
             return;
         }
         let mut own_writes = self.own_writes.write().unwrap_or_else(|p| p.into_inner());
-        if own_writes.len() >= OWN_WRITES_PRUNE_AT {
-            own_writes.retain(|_, written| written.elapsed() < OWN_WRITE_WINDOW);
+        let now = Instant::now();
+        let pruned_long_ago = own_writes
+            .last_prune
+            .is_none_or(|pruned| now.duration_since(pruned) >= OWN_WRITE_WINDOW);
+        if own_writes.keys.len() >= OWN_WRITES_PRUNE_AT && pruned_long_ago {
+            own_writes
+                .keys
+                .retain(|_, written| now.duration_since(*written) < OWN_WRITE_WINDOW);
+            own_writes.last_prune = Some(now);
         }
-        own_writes.insert(key.to_owned(), Instant::now());
+        own_writes.keys.insert(key.to_owned(), now);
     }
 
     /// How many reads the local copy answered so far (for tests and diagnostics).
