@@ -11,7 +11,7 @@ use std::time::Duration;
 /// How long one start attempt may take to print the `LISTENING` line.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Start attempts before giving up (only a timeout is retried, never a crash).
-const START_ATTEMPTS: u32 = 2;
+const START_ATTEMPTS: u32 = 3;
 /// How often the provider process is kicked (see [`Kicker`]).
 const KICK_INTERVAL: Duration = Duration::from_millis(500);
 /// How much of the provider's stderr is kept for diagnostics.
