@@ -18,78 +18,32 @@ use axum::routing::get;
 use axum::Json;
 use logto_axum::logto_isahc::proto::decode_claims;
 use logto_axum::IdTokenClaims;
-use logto_integration::examples::{bases_and_provider, median, wrk};
+use logto_integration::examples::{
+    artifacts_dir, bases_and_provider, example_binary, free_port, median, start_server, wrk,
+    ChildProcess,
+};
 use logto_integration::fixtures::API_RESOURCE;
 use logto_integration::{Provider, RedisServer, Visitor};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn sample_binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "logto-axum",
-            "--example",
-            "web",
-        ])
-        .status()
-        .expect("run cargo build");
-    assert!(
-        status.success(),
-        "cargo build --release --example web failed"
-    );
-    let exe = std::env::current_exe().unwrap();
-    let release = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    release.join("examples").join("web")
-}
 
 /// Starts the sample `binary` at `base` with its sessions in `store` (`memory` or a Redis
 /// URL).
-fn start_sample(binary: &PathBuf, provider: &Provider, base: &str, store: &str) -> Killed {
+fn start_sample(binary: &Path, provider: &Provider, base: &str, store: &str) -> ChildProcess {
     let client = provider.confidential_client();
-    let mut child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .env("LOGTO_SESSION_STORE", store)
         .env("LOGTO_ENDPOINT", provider.endpoint())
         .env("LOGTO_APP_ID", &client.client_id)
         .env("LOGTO_APP_SECRET", client.client_secret.as_deref().unwrap())
         .env("LOGTO_SCOPES", "email urn:logto:scope:organizations")
         .env("LOGTO_RESOURCES", API_RESOURCE)
-        .env("BASE_URL", base)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the sample");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    assert!(
-        lines.any(|l| l.is_ok_and(|l| l.starts_with("Listening"))),
-        "the sample did not start"
-    );
-    Killed(child)
+        .env("BASE_URL", base);
+    let log = artifacts_dir().join(format!("throughput-{}.log", base.replace([':', '/'], "_")));
+    start_server(command, &log)
 }
 
 /// The bare routes: the sample's handlers without the session. `/claims` answers the same
@@ -158,7 +112,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let redis = RedisServer::start();
-    let binary = sample_binary();
+    let binary = example_binary("logto-axum", "web");
     let baseline = std::env::var("BASELINE_SAMPLE").ok().map(PathBuf::from);
     // The samples measured: this build on memory and on Redis, and the baseline on Redis.
     let mut samples = vec![
@@ -169,7 +123,7 @@ fn main() {
         samples.push(("baseline redis", baseline, redis.url()));
     }
     let (bases, provider) = bases_and_provider(samples.len());
-    let _running: Vec<Killed> = samples
+    let _running: Vec<ChildProcess> = samples
         .iter()
         .zip(&bases)
         .map(|((_, binary, store), base)| start_sample(binary, &provider, base, store))

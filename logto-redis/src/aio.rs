@@ -185,9 +185,7 @@ impl RedisStore {
             }
         }
     }
-}
 
-impl RedisStore {
     /// How many reads of the async side its local copy answered, without asking Redis
     /// (for tests and diagnostics; 0 when the copy is off).
     pub fn local_copy_hits(&self) -> usize {

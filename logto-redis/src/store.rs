@@ -2,9 +2,8 @@
 //! run them on their connections.
 
 use crate::Error;
-use logto_proto::adapter::{logout_index_keys, read_session};
 use logto_proto::{LogoutTarget, StorageError};
-use logto_store::Expected;
+use logto_store::{Expected, StoredSession};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -291,11 +290,17 @@ impl RedisStore {
         new: Option<&str>,
         attempt: u32,
     ) -> Command<'_> {
-        let (pending, targets) = new.map(session_kind).unwrap_or((true, Vec::new()));
-        let ttl = match pending {
-            false => self.inner.session_ttl,
-            true => self.inner.pending_ttl,
+        let stored = new.map(StoredSession::of).unwrap_or_default();
+        let ttl = match stored.signed_in {
+            true => self.inner.session_ttl,
+            false => self.inner.pending_ttl,
         };
+        // The script keeps the index keys one per line: a key with a line break (never
+        // Logto's) is left out.
+        let index_keys: Vec<&str> = (stored.index_keys.iter())
+            .map(String::as_str)
+            .filter(|index_key| !index_key.contains('\n'))
+            .collect();
         let (mode, compared) = match expected {
             Expected::Any => ("any", ""),
             Expected::Absent => ("absent", ""),
@@ -310,7 +315,7 @@ impl RedisStore {
             .arg(new.unwrap_or_default())
             .arg(ttl.as_secs().max(1))
             .arg(self.index_prefix())
-            .arg(targets.join("\n"))
+            .arg(index_keys.join("\n"))
             .arg(if attempt > 0 { "retry" } else { "first" });
         Command::Script(invocation)
     }
@@ -406,21 +411,4 @@ pub(crate) enum Retry {
 /// is not retried: the server may be overloaded.
 pub(crate) fn retryable(e: &redis::RedisError, retry: Retry) -> bool {
     retry == Retry::Yes && e.is_connection_dropped() && !e.is_timeout()
-}
-
-/// What a stored value is, from one parse: whether it is a session that never signed in
-/// (short-lived), and the logout index keys it is listed under (none unless signed in). A
-/// value that is not a snapshot counts as signed in, with no index keys. A key with a line
-/// break (never Logto's) is left out: the script keeps them one per line.
-fn session_kind(value: &str) -> (bool, Vec<String>) {
-    match read_session(Some(value)) {
-        Ok(snapshot) => {
-            let targets = logout_index_keys(&snapshot)
-                .into_iter()
-                .filter(|index_key| !index_key.contains('\n'))
-                .collect();
-            (!snapshot.is_authenticated(), targets)
-        }
-        Err(_) => (false, Vec::new()),
-    }
 }

@@ -1,5 +1,6 @@
 //! The store contract: what the session protocol asks of a store, in each mode.
 
+use logto_proto::adapter::{logout_index_keys, read_session};
 use logto_proto::{LogoutTarget, StorageError};
 use std::fmt;
 use std::future::Future;
@@ -154,6 +155,43 @@ pub trait AsyncSessionStore: AsyncStorage {
         replay_key: &'a str,
         ttl: Duration,
     ) -> StorageFuture<'a, Option<usize>>;
+}
+
+/// What a store needs to know of a value it holds, from one parse: whether it is a
+/// signed-in session (kept long) or one that never signed in (a sign-in under way, kept
+/// briefly), and the logout index keys a [`SessionStore`] lists it under (none unless
+/// signed in). One rule for every store.
+///
+/// ```
+/// use logto_store::StoredSession;
+/// let pending = StoredSession::of(r#"{"v":1}"#);
+/// assert!(!pending.signed_in && pending.index_keys.is_empty());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredSession {
+    /// Whether the value is a signed-in session.
+    pub signed_in: bool,
+    /// The [`logout_index_keys`] of the session.
+    pub index_keys: Vec<String>,
+}
+
+impl StoredSession {
+    /// The classification of `value`. A value that is not a session snapshot (the SDK
+    /// never writes one) is kept like a signed-in session, unindexed, so that every store
+    /// expires it alike.
+    pub fn of(value: &str) -> StoredSession {
+        match read_session(Some(value)) {
+            Ok(session) => StoredSession {
+                signed_in: session.is_authenticated(),
+                index_keys: logout_index_keys(&session),
+            },
+            Err(_) => StoredSession {
+                signed_in: true,
+                index_keys: Vec::new(),
+            },
+        }
+    }
 }
 
 /// A shared store: the client and the app hold the same one.

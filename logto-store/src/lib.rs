@@ -39,7 +39,7 @@ mod file;
 mod memory;
 
 pub use contract::{
-    AsyncSessionStore, AsyncStorage, Expected, SessionStore, Storage, StorageFuture,
+    AsyncSessionStore, AsyncStorage, Expected, SessionStore, Storage, StorageFuture, StoredSession,
 };
 pub use file::FileStore;
 pub use logto_proto::{LogoutTarget, StorageError};

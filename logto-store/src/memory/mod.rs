@@ -1,9 +1,8 @@
 //! [`MemoryStore`]: the sessions of one process, for every driver.
 
 use crate::contract::{
-    AsyncSessionStore, AsyncStorage, Expected, SessionStore, Storage, StorageFuture,
+    AsyncSessionStore, AsyncStorage, Expected, SessionStore, Storage, StorageFuture, StoredSession,
 };
-use logto_proto::adapter::{logout_index_keys, read_session};
 use logto_proto::{LogoutTarget, StorageError};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -226,7 +225,7 @@ impl MemoryStore {
     fn swap(&self, key: &str, expected: Expected<'_>, new: Option<&str>) -> bool {
         // Parsed before the lock: only the sessions that never signed in are capped, and
         // only signed-in ones are indexed for back-channel logout.
-        let kind = new.map(SessionKind::of).unwrap_or_default();
+        let kind = new.map(StoredSession::of).unwrap_or_default();
         let now = (self.inner.clock)();
         let limits = &self.inner.limits;
         let mut state = self.write_state();
@@ -248,32 +247,6 @@ impl MemoryStore {
     }
 }
 
-/// What the store needs to know of a value: whether it is a signed-in session, and the
-/// logout index keys it goes under.
-#[derive(Default)]
-struct SessionKind {
-    signed_in: bool,
-    targets: Vec<String>,
-}
-
-impl SessionKind {
-    /// A value that is not a session snapshot (the SDK never writes one) is kept like a
-    /// signed-in session, unindexed, as `logto-redis` keeps it: the store's expiry rules
-    /// are the same for it in every store.
-    fn of(value: &str) -> SessionKind {
-        match read_session(Some(value)) {
-            Ok(session) => SessionKind {
-                signed_in: session.is_authenticated(),
-                targets: logout_index_keys(&session),
-            },
-            Err(_) => SessionKind {
-                signed_in: true,
-                targets: Vec::new(),
-            },
-        }
-    }
-}
-
 impl MemoryStoreLimits {
     fn expired(&self, entry: &Entry, now: u64) -> bool {
         let idle = now.saturating_sub(entry.last_used());
@@ -287,8 +260,11 @@ impl MemoryStoreLimits {
 }
 
 impl State {
-    fn put(&mut self, key: &str, value: &str, kind: SessionKind, now: u64) {
-        let SessionKind { signed_in, targets } = kind;
+    fn put(&mut self, key: &str, value: &str, kind: StoredSession, now: u64) {
+        let StoredSession {
+            signed_in,
+            index_keys: targets,
+        } = kind;
         self.unindex(key);
         for target in &targets {
             self.index

@@ -2,12 +2,12 @@
 
 use super::{
     Arc, AtomicU64, Duration, Expected, LogoutTarget, MemoryStore, MemoryStoreLimits, Ordering,
-    SessionKind, SessionStore, Storage,
+    SessionStore, Storage, StoredSession,
 };
 
 /// Whether a stored value counts as a signed-in session.
 fn is_signed_in(value: &str) -> bool {
-    SessionKind::of(value).signed_in
+    StoredSession::of(value).signed_in
 }
 
 const PENDING: &str = r#"{"v":1}"#;
