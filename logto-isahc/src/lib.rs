@@ -65,11 +65,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod client;
-mod machine;
 mod transport;
 
-pub use client::{Clock, Entropy, LogtoClient};
+pub use logto_driver::{Clock, Entropy, DEFAULT_VERIFIED_CACHE};
 pub use logto_proto as proto;
 pub use logto_proto::adapter::SESSION_KEY;
 pub use logto_proto::{
@@ -84,4 +82,61 @@ pub use logto_store::{
 };
 #[allow(deprecated)]
 pub use logto_store::{FileStorage, MemoryStorage};
-pub use machine::{ApiValidator, MachineClient, DEFAULT_VERIFIED_CACHE};
+pub use transport::IsahcTransport;
+
+logto_driver::__transport_facade! {
+    mode: aio,
+    storage: AsyncStorage,
+    http_client: isahc::HttpClient,
+    default_client: |config| IsahcTransport::default_client(config).map_err(Error::Transport),
+    transport: |client| IsahcTransport::new(client),
+    client_docs: {
+        /// A Logto client for one session, async, sending with isahc (any executor: curl
+        /// runs its own I/O thread): the driver's
+        /// [`LogtoClient`](logto_driver::aio::LogtoClient) (every method is its own,
+        /// through `Deref`) with the constructors that take an [`isahc::HttpClient`].
+        ///
+        /// Cloning gives another handle on the same session (same storage, same refresh
+        /// lock), to use from several tasks. [`for_session`](Self::for_session) gives a
+        /// client for another session that shares the HTTP client and the provider cache: a
+        /// web app keeps one client and makes one per request around that request's session
+        /// store.
+    },
+    machine_docs: {
+        /// A machine-to-machine client (a Logto "Machine-to-machine" app: client credentials
+        /// with its secret), sending with isahc: the driver's
+        /// [`MachineClient`](logto_driver::aio::MachineClient) (tokens cached per target
+        /// until they near expiry, one fetch for concurrent callers,
+        /// [`invalidate`](logto_driver::aio::MachineClient::invalidate) after a 401).
+        ///
+        /// ```no_run
+        /// use logto_isahc::{LogtoConfig, MachineClient, TokenTarget};
+        /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+        /// let config = LogtoConfig::builder("https://tenant.logto.app", "m2m-app-id")
+        ///     .app_secret("m2m-app-secret")
+        ///     .build()?;
+        /// let machine = MachineClient::new(config)?;
+        /// let token = machine.access_token("https://api.example.com", ["read"]).await?;
+        /// let management = machine.token(&TokenTarget::management_api("tenant")).await?;
+        /// # let _ = (token, management);
+        /// # Ok(()) }
+        /// ```
+    },
+    validator_docs: {
+        /// Protects an API, sending with isahc: the driver's
+        /// [`ApiValidator`](logto_driver::aio::ApiValidator) (bearer tokens verified with
+        /// the provider's keys, verified tokens cached, each route's [`Requirement`] checked
+        /// on every request).
+        ///
+        /// ```no_run
+        /// use logto_isahc::{ApiValidator, Requirement};
+        /// # async fn example(authorization: Option<&str>) -> Result<(), logto_isahc::Error> {
+        /// // The tenant's URL, without `/oidc`.
+        /// let validator = ApiValidator::new("https://tenant.logto.app")?;
+        /// let requirement = Requirement::resource("https://api.example.com").scopes(["read"]);
+        /// let token = validator.authorize(authorization, &requirement).await?;
+        /// println!("request by {:?}", token.claims.sub);
+        /// # Ok(()) }
+        /// ```
+    }
+}

@@ -63,11 +63,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod client;
-mod machine;
 mod transport;
 
-pub use client::{Clock, Entropy, LogtoClient};
+pub use logto_driver::{Clock, Entropy, DEFAULT_VERIFIED_CACHE};
 pub use logto_proto as proto;
 pub use logto_proto::adapter::SESSION_KEY;
 pub use logto_proto::{
@@ -80,4 +78,60 @@ pub use logto_proto::{ClientError as Error, StorageError, TransportError, Transp
 pub use logto_store::{Expected, FileStore, MemoryStore, MemoryStoreLimits, Storage};
 #[allow(deprecated)]
 pub use logto_store::{FileStorage, MemoryStorage};
-pub use machine::{ApiValidator, MachineClient, DEFAULT_VERIFIED_CACHE};
+pub use transport::UreqTransport;
+
+logto_driver::__transport_facade! {
+    mode: blocking,
+    storage: Storage,
+    http_client: ureq::Agent,
+    default_client: |config| Ok::<_, Error>(UreqTransport::default_agent(config)),
+    transport: |agent| UreqTransport::new(agent),
+    client_docs: {
+        /// A Logto client for one session, blocking, sending with ureq: the driver's
+        /// [`LogtoClient`](logto_driver::blocking::LogtoClient) (every method is its own,
+        /// through `Deref`) with the constructors that take a [`ureq::Agent`].
+        ///
+        /// Cloning gives another handle on the same session (same storage, same refresh
+        /// lock), to use from several threads. [`for_session`](Self::for_session) gives a
+        /// client for another session that shares the HTTP agent and the provider cache: a
+        /// web app keeps one client and makes one per request around that request's session
+        /// store.
+    },
+    machine_docs: {
+        /// A machine-to-machine client (a Logto "Machine-to-machine" app: client credentials
+        /// with its secret), sending with ureq: the driver's
+        /// [`MachineClient`](logto_driver::blocking::MachineClient) (tokens cached per
+        /// target until they near expiry, one fetch for concurrent callers,
+        /// [`invalidate`](logto_driver::blocking::MachineClient::invalidate) after a 401).
+        ///
+        /// ```no_run
+        /// use logto_ureq::{LogtoConfig, MachineClient, TokenTarget};
+        /// # fn example() -> Result<(), Box<dyn std::error::Error>> {
+        /// let config = LogtoConfig::builder("https://tenant.logto.app", "m2m-app-id")
+        ///     .app_secret("m2m-app-secret")
+        ///     .build()?;
+        /// let machine = MachineClient::new(config)?;
+        /// let token = machine.access_token("https://api.example.com", ["read"])?;
+        /// let management = machine.token(&TokenTarget::management_api("tenant"))?;
+        /// # let _ = (token, management);
+        /// # Ok(()) }
+        /// ```
+    },
+    validator_docs: {
+        /// Protects an API, sending with ureq: the driver's
+        /// [`ApiValidator`](logto_driver::blocking::ApiValidator) (bearer tokens verified
+        /// with the provider's keys, verified tokens cached, each route's [`Requirement`]
+        /// checked on every request).
+        ///
+        /// ```no_run
+        /// use logto_ureq::{ApiValidator, Requirement};
+        /// # fn example(authorization: Option<&str>) -> Result<(), logto_ureq::Error> {
+        /// // The tenant's URL, without `/oidc`.
+        /// let validator = ApiValidator::new("https://tenant.logto.app")?;
+        /// let requirement = Requirement::resource("https://api.example.com").scopes(["read"]);
+        /// let token = validator.authorize(authorization, &requirement)?;
+        /// println!("request by {:?}", token.claims.sub);
+        /// # Ok(()) }
+        /// ```
+    }
+}

@@ -1,0 +1,557 @@
+//! The clients' methods and the driver loop, written once for both modes.
+//!
+//! Each macro here is expanded twice: in [`blocking`](crate::blocking) with `{} {}`, and in
+//! [`aio`](crate::aio) with `{async} {.await}`. A method's text, docs included, is therefore
+//! the same in both modes. What differs between the modes is a handful of private helpers
+//! each mode writes for itself, with the same names: `read_stored`, `write_stored` (under the
+//! session's write lock), `lock_fetching`, `send` (the transport, with the driver's limits)
+//! and `pause`.
+
+/// `LogtoClient`: the struct, its `Debug` and its constructors. The type's docs come first.
+macro_rules! client_type {
+    ($(#[$doc:meta])* storage: $storage:path, transport: $transport:path, lock: $lock:ty) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct LogtoClient {
+            session: Session<$lock>,
+            storage: Arc<dyn $storage>,
+            session_lock: Arc<$lock>,
+            transport: Arc<dyn $transport>,
+        }
+
+        impl fmt::Debug for LogtoClient {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct("LogtoClient")
+                    .field("config", self.session.config())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl LogtoClient {
+            /// A client whose session lives in `storage` and whose requests go through
+            /// `transport`.
+            pub fn with_transport(
+                config: Config,
+                storage: impl $storage + 'static,
+                transport: impl $transport,
+            ) -> Self {
+                let cache = shared_cache(&CACHES, config.endpoint());
+                LogtoClient {
+                    session: Session::new(config, cache),
+                    storage: Arc::new(storage),
+                    session_lock: Arc::default(),
+                    transport: Arc::new(transport),
+                }
+            }
+
+            /// A client for another session (its own storage and refresh lock) sharing this
+            /// client's configuration, transport and provider cache. Cheap enough for every
+            /// request: a few reference counts, no I/O and no OS randomness.
+            pub fn for_session(&self, storage: impl $storage + 'static) -> Self {
+                LogtoClient {
+                    session: self.session.another(),
+                    storage: Arc::new(storage),
+                    session_lock: Arc::default(),
+                    transport: self.transport.clone(),
+                }
+            }
+
+            /// Replaces the clock (for tests).
+            #[must_use]
+            pub fn with_clock(
+                mut self,
+                clock: impl Fn() -> UnixTime + Send + Sync + 'static,
+            ) -> Self {
+                self.session.set_clock(Arc::new(clock) as Clock);
+                self
+            }
+
+            /// Replaces the random source (for tests).
+            #[must_use]
+            pub fn with_entropy(
+                mut self,
+                entropy: impl Fn(&mut [u8]) -> Result<(), String> + Send + Sync + 'static,
+            ) -> Self {
+                self.session.set_entropy(Arc::new(entropy) as Entropy);
+                self
+            }
+        }
+    };
+}
+
+/// `MachineClient`: the struct, its docs, its `Debug` and its constructor.
+macro_rules! machine_type {
+    (lock: $lock:ty) => {
+        /// A machine-to-machine client (a Logto "Machine-to-machine" app: client credentials
+        /// with its secret). Tokens are cached per target (resource, organization, scopes)
+        /// until they near expiry (the config's expiry leeway), concurrent calls needing a
+        /// token fetch it once, and [`invalidate`](Self::invalidate) drops a token the API
+        /// refused (401) so that the next call fetches a new one. Cheap to clone; clones
+        /// share the cache.
+        #[derive(Clone)]
+        pub struct MachineClient {
+            client: LogtoClient,
+            tokens: Arc<RwLock<MachineTokens>>,
+            fetching: Arc<$lock>,
+        }
+
+        impl fmt::Debug for MachineClient {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct("MachineClient")
+                    .field("config", self.client.config())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl MachineClient {
+            /// A machine client sending its requests with `client` (its transport, clock and
+            /// config).
+            pub fn with_client(client: impl Into<LogtoClient>) -> MachineClient {
+                MachineClient {
+                    client: client.into(),
+                    tokens: Arc::default(),
+                    fetching: Arc::default(),
+                }
+            }
+        }
+    };
+}
+
+/// `ApiValidator`: the struct, its docs and its `Debug`.
+macro_rules! validator_type {
+    () => {
+        /// Protects an API: verifies the bearer tokens presented to it (signature with the
+        /// provider's keys, `typ`, `iss`, `exp`, `nbf`, `iat`) and checks what each route
+        /// requires ([`Requirement`]: audience, organization, scopes).
+        ///
+        /// - Keys: fetched when first needed and shared with every client of the endpoint;
+        ///   a token signed with a key published since is accepted on its first
+        ///   presentation (one JWKS request), while made-up `kid`s cost at most one JWKS
+        ///   request per
+        ///   [`jwks_refetch_cooldown`](logto_proto::ConfigBuilder::jwks_refetch_cooldown),
+        ///   and concurrent verifications never fetch the same JWKS twice.
+        /// - Verified tokens are cached (by SHA-256 of the token, until its `exp`, at most
+        ///   [`DEFAULT_VERIFIED_CACHE`](crate::DEFAULT_VERIFIED_CACHE) entries;
+        ///   [`with_cache`](Self::with_cache) sets the size, 0 turns it off), so a token
+        ///   presented again is not verified again. The route's requirement is checked on
+        ///   every request.
+        ///
+        /// Errors are [`Error::Protocol`] with an
+        /// [`AccessTokenError`](logto_proto::AccessTokenError): answer with its
+        /// `http_status()` and `www_authenticate()` (RFC 6750).
+        #[derive(Clone)]
+        pub struct ApiValidator {
+            client: LogtoClient,
+            verified: Arc<VerifiedTokenCache>,
+        }
+
+        impl fmt::Debug for ApiValidator {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct("ApiValidator")
+                    .field("endpoint", &self.client.config().endpoint())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+/// The public methods of `LogtoClient`, and its driver loop.
+macro_rules! client_methods {
+    ({$($async_kw:tt)*} {$($dot_await:tt)*}) => {
+        /// The configuration.
+        pub fn config(&self) -> &logto_proto::Config {
+            self.session.config()
+        }
+
+        /// The URL to send the user to, for a sign-in that comes back to `redirect_uri`.
+        /// Starting a sign-in clears the session's tokens.
+        pub $($async_kw)* fn sign_in(&self, redirect_uri: &str) -> Result<String, Error> {
+            self.sign_in_with(SignInOptions::new(redirect_uri)) $($dot_await)*
+        }
+
+        /// [`sign_in`](Self::sign_in) with every option (interaction mode, first screen,
+        /// identifiers, direct sign-in, login hint, prompt, extra parameters).
+        pub $($async_kw)* fn sign_in_with(&self, options: SignInOptions) -> Result<String, Error> {
+            let entropy = self.session.sign_in_entropy()?;
+            self.run(Call::sign_in(self.session.env(), options, entropy)) $($dot_await)*
+        }
+
+        /// Completes the sign-in with the URL the provider redirected to (query included).
+        /// Returns the verified ID token's claims.
+        pub $($async_kw)* fn handle_sign_in_callback(
+            &self,
+            callback_url: &str,
+        ) -> Result<IdTokenClaims, Error> {
+            self.run(Call::handle_sign_in_callback(self.session.env(), callback_url)) $($dot_await)*
+        }
+
+        /// Signs out: clears the session, revokes the refresh token (a failure there does not
+        /// stop the sign-out) and returns the end-session URL to send the user to.
+        pub $($async_kw)* fn sign_out(
+            &self,
+            post_logout_redirect_uri: Option<&str>,
+        ) -> Result<String, Error> {
+            let result = self.sign_out_with_result(post_logout_redirect_uri) $($dot_await)*;
+            Ok(result?.end_session_url)
+        }
+
+        /// [`sign_out`](Self::sign_out), also telling how the revocation went.
+        pub $($async_kw)* fn sign_out_with_result(
+            &self,
+            post_logout_redirect_uri: Option<&str>,
+        ) -> Result<SignOutResult, Error> {
+            self.run(Call::sign_out(self.session.env(), post_logout_redirect_uri)) $($dot_await)*
+        }
+
+        /// Verifies a back-channel logout request (OpenID Connect Back-Channel Logout 1.0)
+        /// from its form body, as the provider POSTs it to the app's back-channel logout URI.
+        /// Returns which sessions to end ([`LogoutTarget`](logto_proto::LogoutTarget)) and the
+        /// `jti` to remember against replays
+        /// ([`BackchannelLogout::replay_key`](logto_proto::BackchannelLogout::replay_key));
+        /// a refused request is `Error::Protocol(LogoutToken(..))` (answer 400). This client's
+        /// session is not read or written.
+        pub $($async_kw)* fn handle_backchannel_logout(
+            &self,
+            form_body: &[u8],
+        ) -> Result<BackchannelLogout, Error> {
+            self.run(Call::handle_backchannel_logout(self.session.env(), form_body)) $($dot_await)*
+        }
+
+        /// A machine-to-machine token for `target`, fetched now (client credentials with the
+        /// app secret; not cached: `MachineClient` caches). This client's session is not
+        /// read or written.
+        pub $($async_kw)* fn fetch_machine_token(
+            &self,
+            target: TokenTarget,
+        ) -> Result<AccessToken, Error> {
+            self.run(Call::fetch_machine_token(self.session.env(), target)) $($dot_await)*
+        }
+
+        /// Verifies the bearer token of an `Authorization` header value presented to an API,
+        /// now (not cached: `ApiValidator` caches and authorizes). This client's session is
+        /// not read or written.
+        pub $($async_kw)* fn verify_access_token(
+            &self,
+            authorization: Option<&str>,
+        ) -> Result<VerifiedAccessToken, Error> {
+            self.run(Call::verify_access_token(self.session.env(), authorization)) $($dot_await)*
+        }
+
+        /// The time on this client's clock.
+        pub fn now(&self) -> UnixTime {
+            self.session.now()
+        }
+
+        /// Whether the session holds an ID token (a sign-in completed, no sign-out since).
+        pub $($async_kw)* fn is_authenticated(&self) -> Result<bool, Error> {
+            Ok(self.load() $($dot_await)* ?.is_authenticated())
+        }
+
+        /// The raw ID token.
+        pub $($async_kw)* fn id_token(&self) -> Result<Option<String>, Error> {
+            let snapshot = self.load() $($dot_await)* ?;
+            Ok(snapshot.id_token().map(|t| t.expose().to_owned()))
+        }
+
+        /// The claims of the ID token (verified when it was stored).
+        pub $($async_kw)* fn id_token_claims(&self) -> Result<IdTokenClaims, Error> {
+            Ok(self.load() $($dot_await)* ?.id_token_claims()?)
+        }
+
+        /// The refresh token.
+        pub $($async_kw)* fn refresh_token(&self) -> Result<Option<String>, Error> {
+            let snapshot = self.load() $($dot_await)* ?;
+            Ok(snapshot.refresh_token().map(|t| t.expose().to_owned()))
+        }
+
+        /// The userinfo claims (with a fresh access token, refreshed if needed).
+        pub $($async_kw)* fn fetch_user_info(&self) -> Result<UserInfo, Error> {
+            self.run(Call::fetch_user_info(self.session.env())) $($dot_await)*
+        }
+
+        /// An access token for an API resource (`""`: the token for the userinfo endpoint).
+        pub $($async_kw)* fn access_token(&self, resource: &str) -> Result<String, Error> {
+            let token = self.token(TokenTarget::resource(resource), false) $($dot_await)* ?;
+            Ok(token.token.expose().to_owned())
+        }
+
+        /// The claims of [`access_token`](Self::access_token) (an opaque token gives
+        /// `Error::Protocol(Claims(NotAJwt))`).
+        pub $($async_kw)* fn access_token_claims(
+            &self,
+            resource: &str,
+        ) -> Result<AccessTokenClaims, Error> {
+            let token = self.access_token(resource) $($dot_await)* ?;
+            decode_claims(&token).map_err(|e| Error::Protocol(e.into()))
+        }
+
+        /// An organization token (needs the organizations scope).
+        pub $($async_kw)* fn organization_token(
+            &self,
+            organization_id: &str,
+        ) -> Result<String, Error> {
+            let target = TokenTarget::organization(organization_id);
+            let token = self.token(target, false) $($dot_await)* ?;
+            Ok(token.token.expose().to_owned())
+        }
+
+        /// The claims of [`organization_token`](Self::organization_token).
+        pub $($async_kw)* fn organization_token_claims(
+            &self,
+            organization_id: &str,
+        ) -> Result<OrganizationTokenClaims, Error> {
+            let token = self.organization_token(organization_id) $($dot_await)* ?;
+            decode_claims(&token).map_err(|e| Error::Protocol(e.into()))
+        }
+
+        /// An organization-scoped API token: the resource's token with the organization's
+        /// permissions and an `organization_id` claim.
+        pub $($async_kw)* fn access_token_for(
+            &self,
+            resource: &str,
+            organization_id: &str,
+        ) -> Result<String, Error> {
+            let target = TokenTarget::resource_in_organization(resource, organization_id);
+            let token = self.token(target, false) $($dot_await)* ?;
+            Ok(token.token.expose().to_owned())
+        }
+
+        /// The token for any target with its scope and expiry; `force_refresh` skips the cache
+        /// (e.g. after a role change).
+        pub $($async_kw)* fn token(
+            &self,
+            target: TokenTarget,
+            force_refresh: bool,
+        ) -> Result<AccessToken, Error> {
+            self.run(Call::access_token(self.session.env(), target, force_refresh)) $($dot_await)*
+        }
+
+        /// Forgets the cached token for `target`; the next request refreshes it.
+        pub $($async_kw)* fn clear_access_token(&self, target: &TokenTarget) -> Result<(), Error> {
+            let call = Call::clear_access_tokens(self.session.env(), Some(target.clone()));
+            self.run(call) $($dot_await)*
+        }
+
+        /// Forgets every cached access token (ID and refresh tokens stay).
+        pub $($async_kw)* fn clear_access_tokens(&self) -> Result<(), Error> {
+            self.run(Call::clear_access_tokens(self.session.env(), None)) $($dot_await)*
+        }
+
+        /// Deletes the stored session, e.g. after
+        /// [`StorageError::Corrupt`](logto_proto::StorageError::Corrupt): whatever it holds,
+        /// unreadable or not.
+        pub $($async_kw)* fn clear_session(&self) -> Result<(), Error> {
+            self.write_stored(Expected::Any, None) $($dot_await)* ?;
+            Ok(())
+        }
+
+        /// The stored session's snapshot, parsed once per stored text.
+        $($async_kw)* fn load(&self) -> Result<Arc<Snapshot>, Error> {
+            let stored = self.read_stored() $($dot_await)* ?;
+            self.session.parse(stored.as_deref())
+        }
+
+        /// The driver loop: performs each step of a core call and feeds the result back. The
+        /// core decides everything; this only moves bytes, time and storage values.
+        ///
+        /// - Provider documents (discovery, JWKS) are fetched one at a time per endpoint, and a
+        ///   call is first offered what another one fetched meanwhile.
+        /// - Writes of one session are made one at a time in this process (the session lock),
+        ///   so that a compare-and-swap is atomic here even over a store whose own is not.
+        $($async_kw)* fn run<T>(&self, mut call: Call<'_, T>) -> Result<T, Error> {
+            let session = &self.session;
+            let mut failed: Option<TransportError> = None;
+            loop {
+                let step = match call.step(session.now()) {
+                    Ok(step) => step,
+                    Err(logto_proto::Error::RequestFailed) => {
+                        return Err(failed.map_or(
+                            Error::Protocol(logto_proto::Error::RequestFailed),
+                            Error::Transport,
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                match step {
+                    Step::Done(value) => return Ok(value),
+                    Step::ReadSession => {
+                        let stored = match self.read_stored() $($dot_await)* {
+                            Ok(stored) => stored,
+                            // A rotated refresh token to merge: the call waits and reads again.
+                            Err(_) if call.handle_read_failed(session.now()) => continue,
+                            Err(e) => return Err(e.into()),
+                        };
+                        match session.peek(stored.as_deref()) {
+                            Some(parsed) => call.handle_read_parsed(stored, parsed, session.now())?,
+                            None => {
+                                let mut reader = session.reader_mut();
+                                call.handle_read(stored, &mut reader, session.now())?
+                            }
+                        }
+                    }
+                    Step::WriteSession { expected, new } => {
+                        let expected = Expected::from(expected.as_deref());
+                        match self.write_stored(expected, new.as_deref()) $($dot_await)* {
+                            Ok(written) => call.handle_written(written, session.now())?,
+                            // A rotated refresh token: the call waits and writes again.
+                            Err(_) if call.handle_write_failed(session.now()) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Step::Wait(duration) => {
+                        self.pause(duration) $($dot_await)*;
+                        call.handle_waited(session.now())?;
+                    }
+                    Step::Send(request) => {
+                        // Provider documents: one fetch at a time per endpoint, and what
+                        // another call fetched meanwhile is offered first.
+                        let fetching = match call.fetches_provider_data() {
+                            true => Some(self.lock_fetching() $($dot_await)*),
+                            false => None,
+                        };
+                        if fetching.is_some() && call.handle_shared_cache(&session.cache(), session.now()) {
+                            continue;
+                        }
+                        match self.send(request) $($dot_await)* {
+                            Ok(response) => call.handle_response(response, session.now())?,
+                            Err(e) => {
+                                #[cfg(feature = "tracing")]
+                                tracing::warn!(host = %e.host, kind = ?e.kind, "request failed: {e}");
+                                failed = Some(e);
+                                let _ = call.handle_transport_error(session.now());
+                            }
+                        }
+                        if fetching.is_some() {
+                            session.merge_cache(call.provider_cache());
+                        }
+                    }
+                    _ => {
+                        return Err(
+                            logto_proto::Error::Usage("a step this driver does not know").into(),
+                        )
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// The public methods of `MachineClient` beyond its constructors.
+macro_rules! machine_methods {
+    ({$($async_kw:tt)*} {$($dot_await:tt)*}) => {
+        /// The token for `target`: cached while fresh, else fetched (once for concurrent
+        /// callers).
+        pub $($async_kw)* fn token(&self, target: &TokenTarget) -> Result<AccessToken, Error> {
+            if let Some(token) = self.cached(target) {
+                return Ok(token);
+            }
+            let _one_fetch = self.lock_fetching() $($dot_await)*;
+            // Whoever held the lock before may have fetched it.
+            if let Some(token) = self.cached(target) {
+                return Ok(token);
+            }
+            let token = self.client.fetch_machine_token(target.clone()) $($dot_await)* ?;
+            self.tokens_mut().store(token.clone());
+            Ok(token)
+        }
+
+        /// An access token for an API resource, narrowed to `scopes` (empty: every scope the
+        /// app's machine roles grant).
+        pub $($async_kw)* fn access_token<I, S>(&self, resource: &str, scopes: I) -> Result<String, Error>
+        where
+            I: IntoIterator<Item = S>,
+            S: AsRef<str>,
+        {
+            let target = TokenTarget::resource(resource).with_scopes(scopes);
+            Ok(self.token(&target) $($dot_await)* ?.token.expose().to_owned())
+        }
+
+        /// The API refused `token` (401): it is dropped if still cached for `target`, so the next
+        /// call fetches a new one. Returns whether it was dropped.
+        pub fn invalidate(&self, target: &TokenTarget, token: &str) -> bool {
+            self.tokens_mut().invalidate(target, token)
+        }
+
+        /// The underlying client.
+        pub fn client(&self) -> &LogtoClient {
+            &self.client
+        }
+
+        fn cached(&self, target: &TokenTarget) -> Option<AccessToken> {
+            let tokens = self.tokens.read().unwrap_or_else(|p| p.into_inner());
+            let leeway = self.client.config().expiry_leeway();
+            tokens.fresh(target, self.client.now(), leeway).cloned()
+        }
+
+        fn tokens_mut(&self) -> std::sync::RwLockWriteGuard<'_, MachineTokens> {
+            self.tokens.write().unwrap_or_else(|p| p.into_inner())
+        }
+    };
+}
+
+/// The public methods of `ApiValidator` beyond its constructors.
+macro_rules! validator_methods {
+    ({$($async_kw:tt)*} {$($dot_await:tt)*}) => {
+        /// A validator sending its requests with `client` (its transport, clock, tolerances
+        /// and cooldown).
+        pub fn with_client(client: impl Into<LogtoClient>) -> ApiValidator {
+            ApiValidator {
+                client: client.into(),
+                verified: Arc::new(VerifiedTokenCache::new(DEFAULT_VERIFIED_CACHE)),
+            }
+        }
+
+        /// Keeps at most `capacity` verified tokens (0: none, every presentation is verified).
+        #[must_use]
+        pub fn with_cache(self, capacity: usize) -> ApiValidator {
+            ApiValidator {
+                verified: Arc::new(VerifiedTokenCache::new(capacity)),
+                ..self
+            }
+        }
+
+        /// The underlying client.
+        pub fn client(&self) -> &LogtoClient {
+            &self.client
+        }
+
+        /// Verifies the bearer token of an `Authorization` header value and checks that it
+        /// meets `requirement`.
+        pub $($async_kw)* fn authorize(
+            &self,
+            authorization: Option<&str>,
+            requirement: &Requirement,
+        ) -> Result<Arc<VerifiedAccessToken>, Error> {
+            let verified = self.verify(authorization) $($dot_await)* ?;
+            let tolerance = self.client.config().clock_tolerance();
+            verified
+                .authorize(requirement, self.client.now(), tolerance)
+                .map_err(|e| Error::Protocol(e.into()))?;
+            Ok(verified)
+        }
+
+        /// Verifies the bearer token of an `Authorization` header value (no route requirement).
+        pub $($async_kw)* fn verify(
+            &self,
+            authorization: Option<&str>,
+        ) -> Result<Arc<VerifiedAccessToken>, Error> {
+            let Ok(token) = logto_proto::bearer_token(authorization) else {
+                // No bearer token: the call refuses it at once, without a request, and reports it.
+                let refused = self.client.verify_access_token(authorization) $($dot_await)*;
+                return refused.map(Arc::new);
+            };
+            let now = self.client.now();
+            if let Some(verified) = self.verified.get(token, now) {
+                return Ok(verified);
+            }
+            let verified = self.client.verify_access_token(authorization) $($dot_await)* ?;
+            let verified = Arc::new(verified);
+            self.verified.insert(token, verified.clone(), now);
+            Ok(verified)
+        }
+    };
+}
+
+pub(crate) use {
+    client_methods, client_type, machine_methods, machine_type, validator_methods, validator_type,
+};

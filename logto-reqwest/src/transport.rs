@@ -1,0 +1,117 @@
+//! Sending the core's requests with reqwest.
+
+use logto_driver::aio::{AsyncTransport, SleepFuture, TransportFuture};
+use logto_driver::{text_headers, RequestLimits};
+use logto_proto::{Config, HttpRequest, HttpResponse};
+use logto_proto::{TransportError, TransportErrorKind};
+use std::time::Duration;
+
+/// The async driver's [`AsyncTransport`] over a [`reqwest::Client`], on tokio (its timer
+/// bounds every request).
+///
+/// Every request is sent with the driver's limits whatever the client's own configuration:
+/// the config's request timeout, and the body limit. reqwest sets its redirect policy per
+/// client, not per request, so give an app's own client
+/// `.redirect(reqwest::redirect::Policy::none())`: an answer that comes from another URL
+/// than the one asked (a redirect the client followed) is refused as a transport error,
+/// never read as the provider's.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+impl ReqwestTransport {
+    /// A transport sending with `client` (the app's own: proxy, root certificates,
+    /// middleware-free `reqwest::Client`).
+    pub fn new(client: reqwest::Client) -> ReqwestTransport {
+        ReqwestTransport { client }
+    }
+
+    /// The client every session of a [`Config`] shares: keep-alive, the config's timeouts,
+    /// no redirects, and a `User-Agent` naming this crate.
+    pub fn default_client(config: &Config) -> Result<reqwest::Client, TransportError> {
+        reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout())
+            .timeout(config.request_timeout())
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("logto-reqwest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| transport_error(&e, config.endpoint()))
+    }
+
+    async fn exchange(
+        &self,
+        request: HttpRequest,
+        limits: RequestLimits,
+    ) -> Result<HttpResponse, TransportError> {
+        let url = request.url;
+        let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
+            .map_err(|e| TransportError::new(TransportErrorKind::Other, &url, e.to_string()))?;
+        let mut builder = self.client.request(method, &url).timeout(limits.timeout);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        // A GET goes without a body at all (an empty one would still be framed).
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, &url))?;
+        if response.url().as_str() != url {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                &url,
+                "the HTTP client followed a redirect (build it with `redirect::Policy::none()`)",
+            ));
+        }
+        let status = response.status().as_u16();
+        let headers = text_headers(response.headers());
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&e, &url))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > limits.max_body {
+                return Err(limits.body_too_large(&url));
+            }
+        }
+        Ok(HttpResponse::new(status, body).with_headers(headers))
+    }
+}
+
+impl AsyncTransport for ReqwestTransport {
+    fn send(&self, request: HttpRequest, limits: RequestLimits) -> TransportFuture<'_> {
+        Box::pin(self.exchange(request, limits))
+    }
+
+    fn sleep(&self, duration: Duration) -> SleepFuture {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// The error's kind and its causes' messages (reqwest's own says little), without the
+/// request's URL (the error keeps its host).
+fn transport_error(e: &reqwest::Error, url: &str) -> TransportError {
+    let kind = if e.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if e.is_connect() {
+        TransportErrorKind::Connect
+    } else {
+        TransportErrorKind::Other
+    };
+    let mut message = e.to_string();
+    if let Some(u) = e.url() {
+        message = message.replace(&format!(" ({u})"), "");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    TransportError::new(kind, url, message)
+}
