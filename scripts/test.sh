@@ -17,19 +17,24 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p logto-ureq -p logto-isahc -p logto-redis -p logto-axum --no-default-features --all-targets -- -D warnings
+cargo clippy -p logto-ureq -p logto-isahc -p logto-reqwest -p logto-redis -p logto-axum --no-default-features --all-targets -- -D warnings
+# logto-axum on its optional transport (isahc) instead of the default one.
+cargo clippy -p logto-axum --no-default-features --features isahc --all-targets -- -D warnings
 cargo clippy -p logto-proto --no-default-features --features rustcrypto --all-targets -- -D warnings
 # logto-redis's two sides, each alone (its tests need both).
 for side in blocking tokio; do
   cargo clippy -p logto-redis --no-default-features --features "$side" -- -D warnings
 done
 
-step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis"
+step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis, axum on no C HTTP library"
 if cargo tree -p logto-store -p logto-redis -e normal | grep -E '^.*(ureq|isahc|curl)' ; then
   echo "a store depends on an HTTP client (above)"; exit 1
 fi
 if cargo tree -p logto-ureq -e normal | grep -E 'redis' ; then
   echo "logto-ureq depends on Redis (above)"; exit 1
+fi
+if cargo tree -p logto-axum -e normal | grep -E '(isahc|curl|nghttp2|libz-sys)' ; then
+  echo "logto-axum with default features builds a C HTTP library or a second HTTP stack (above)"; exit 1
 fi
 
 step "cargo doc (warnings are errors)"
@@ -43,7 +48,7 @@ step "cargo package (every publishable crate, packaged together so path dependen
 # registry has these crates), and the verification builds in a target directory of its own,
 # emptied each time (about two minutes on 2 cores).
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
-rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/logto-{proto,store,driver,ureq,isahc,axum,redis}-"$version"
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/logto-{proto,store,driver,ureq,isahc,reqwest,axum,redis}-"$version"
 rm -rf target/package-verify
 CARGO_TARGET_DIR=target/package-verify \
     cargo package --workspace --exclude logto-integration --allow-dirty
@@ -63,7 +68,7 @@ summary() {
   # adapters' tests/provider.rs, and the tests/redis.rs of logto-redis and logto-axum).
   awk '
     /Doc-tests/ { provider = 0 }
-    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows|browser_e2e|redis|api|api_examples|sample_outage)\.rs/) }
+    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows|browser_e2e|redis|api|api_examples|sample_outage|std_net)\.rs/) }
     /^test result:/ {
       match($0, /[0-9]+ passed/); p = substr($0, RSTART, RLENGTH) + 0
       match($0, /[0-9]+ failed/); f = substr($0, RSTART, RLENGTH) + 0

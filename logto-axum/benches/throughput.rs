@@ -16,7 +16,7 @@
 
 use axum::routing::get;
 use axum::Json;
-use logto_axum::logto_isahc::proto::decode_claims;
+use logto_axum::proto::decode_claims;
 use logto_axum::IdTokenClaims;
 use logto_integration::examples::{
     artifacts_dir, bases_and_provider, example_binary, free_port, median, start_server, wrk,

@@ -7,7 +7,7 @@
 
 use axum::response::{Html, Response};
 use axum::{extract::Query, routing::get, Json, Router};
-use logto_axum::logto_isahc::proto::decode_claims;
+use logto_axum::proto::decode_claims;
 use logto_axum::{ApiUser, Error, IdTokenClaims, Logto, LogtoSession, User, UserInfo};
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -5,7 +5,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::{header, request::Parts};
 use axum::Extension;
-use logto_isahc::{ApiValidator, Requirement, VerifiedAccessToken};
+use logto_driver::aio::ApiValidator;
+use logto_proto::{Requirement, VerifiedAccessToken};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -52,17 +53,27 @@ impl LogtoApi {
     /// Protection for the API resource `resource` (its indicator, the `aud` of its tokens)
     /// of the Logto tenant at `endpoint`.
     pub fn new(endpoint: &str, resource: impl Into<String>) -> Result<LogtoApi, Error> {
+        // An API has no app of its own: the config carries the endpoint and tolerances.
+        let config = logto_proto::Config::builder(endpoint, "api")
+            .build()
+            .map_err(logto_proto::ClientError::Config)?;
+        let client = crate::transport::default_client(config)?;
         Ok(LogtoApi::with_validator(
-            ApiValidator::new(endpoint)?,
+            ApiValidator::with_client(client),
             resource,
         ))
     }
 
-    /// Protection with a validator of your own (its HTTP client, clock, cooldown, cache).
-    pub fn with_validator(validator: ApiValidator, resource: impl Into<String>) -> LogtoApi {
+    /// Protection with a validator of your own (its transport, clock, cooldown, cache): the
+    /// driver's [`ApiValidator`] or a transport crate's (`logto_reqwest::ApiValidator`,
+    /// `logto_isahc::ApiValidator`).
+    pub fn with_validator(
+        validator: impl Into<ApiValidator>,
+        resource: impl Into<String>,
+    ) -> LogtoApi {
         LogtoApi {
             inner: Arc::new(ApiInner {
-                validator,
+                validator: validator.into(),
                 resource: resource.into(),
                 organization_param: "id".to_owned(),
             }),
@@ -183,8 +194,8 @@ where
     if missing.is_empty() {
         return Ok(());
     }
-    let refused = logto_isahc::AccessTokenError::InsufficientScope { required, missing };
-    Err(logto_isahc::Error::Protocol(refused.into()).into())
+    let refused = logto_proto::AccessTokenError::InsufficientScope { required, missing };
+    Err(logto_proto::ClientError::Protocol(refused.into()).into())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiToken {
@@ -220,7 +231,7 @@ impl<S: Send + Sync> FromRequestParts<S> for OrganizationToken {
                     api.authorize(None, &requirement).await?;
                 }
                 return Err(Error::MalformedPath {
-                    reason: logto_isahc::proto::cut_untrusted(&rejection.body_text()),
+                    reason: logto_proto::cut_untrusted(&rejection.body_text()),
                 });
             }
         };

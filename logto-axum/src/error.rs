@@ -3,8 +3,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
-use logto_isahc::proto::Untrusted;
-use logto_isahc::Error as ClientError;
+use logto_proto::ClientError;
+use logto_proto::Untrusted;
 use std::fmt;
 
 /// Everything that can fail in a Logto route, extractor or session call.
@@ -81,7 +81,7 @@ pub enum Error {
 
 impl Error {
     /// A short, stable name for the failure: the client error's
-    /// [`kind`](logto_isahc::Error::kind), or `sign_in_required`, `return_to_rejected`,
+    /// [`kind`](logto_proto::ClientError::kind), or `sign_in_required`, `return_to_rejected`,
     /// `cross_site_request`, `invalid_base_url`, `invalid_path`, `missing_layer`,
     /// `missing_organization_param`, `malformed_path`, `invalid_sign_in_secret`,
     /// `invalid_session_store`.
@@ -102,7 +102,7 @@ impl Error {
     }
 
     /// The HTTP status this error answers with: the client error's
-    /// [`http_status`](logto_isahc::Error::http_status) (401 sign in again, 502/504 the
+    /// [`http_status`](logto_proto::ClientError::http_status) (401 sign in again, 502/504 the
     /// provider failed, 503 busy, ...), 303 for a redirect to sign-in, 400 for a rejected
     /// `return_to`, 403 for a cross-site sign-out, 500 for the app's own set-up.
     pub fn http_status(&self) -> u16 {
@@ -202,9 +202,7 @@ impl IntoResponse for Error {
         if let Error::SignInRequired { location } = &self {
             return Redirect::to(location).into_response();
         }
-        if let Error::Client(ClientError::Protocol(logto_isahc::proto::Error::AccessToken(e))) =
-            &self
-        {
+        if let Error::Client(ClientError::Protocol(logto_proto::Error::AccessToken(e))) = &self {
             return bearer_refusal(e);
         }
         let status =
@@ -234,7 +232,7 @@ impl IntoResponse for Error {
 /// An API request whose bearer token was refused, as RFC 6750 says: 401 `invalid_token` or
 /// 403 `insufficient_scope` with the `WWW-Authenticate` challenge, and the code as the JSON
 /// body's `error`.
-fn bearer_refusal(e: &logto_isahc::AccessTokenError) -> Response {
+fn bearer_refusal(e: &logto_proto::AccessTokenError) -> Response {
     // The core reported the refusal (`tracing`) where it was decided.
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let code = e.error_code().unwrap_or("invalid_token");

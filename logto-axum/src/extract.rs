@@ -4,7 +4,7 @@ use crate::session::{Logto, LogtoSession};
 use crate::Error;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap};
-use logto_isahc::IdTokenClaims;
+use logto_proto::IdTokenClaims;
 
 fn logto(parts: &Parts) -> Result<&Logto, Error> {
     parts.extensions.get::<Logto>().ok_or(Error::MissingLayer)
@@ -52,7 +52,7 @@ impl User {
     async fn from_session(session: LogtoSession) -> Result<Option<User>, Error> {
         match session.id_token_claims().await {
             Ok(claims) => Ok(Some(User { claims, session })),
-            Err(logto_isahc::Error::NotAuthenticated) => Ok(None),
+            Err(logto_proto::ClientError::NotAuthenticated) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -113,7 +113,7 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
         }
         let prefix = logto(parts)?.inner.route_prefix.clone();
         if !is_page_visit(&parts.headers) {
-            return Err(logto_isahc::Error::NotAuthenticated.into());
+            return Err(logto_proto::ClientError::NotAuthenticated.into());
         }
         // The path the browser asked for, before any `nest` stripped a prefix.
         let uri = match parts.extensions.get::<axum::extract::OriginalUri>() {
@@ -173,7 +173,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
         let session = LogtoSession::from_request_parts(parts, state).await?;
         match User::from_session(session).await? {
             Some(user) => Ok(ApiUser(user)),
-            None => Err(logto_isahc::Error::NotAuthenticated.into()),
+            None => Err(logto_proto::ClientError::NotAuthenticated.into()),
         }
     }
 }

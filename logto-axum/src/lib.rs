@@ -3,7 +3,11 @@
 //! [Logto](https://logto.io) sign-in for [axum] apps: the sign-in, sign-up, callback and
 //! sign-out routes, extractors for the signed-in user and the session's client, and
 //! server-side sessions whose refresh stays single-flight under concurrent requests. Built
-//! on [`logto_isahc`] and the session protocol of the `logto-proto` core.
+//! on the async driver of `logto-driver` (the session protocol of the `logto-proto` core),
+//! sending with reqwest: the hyper and rustls stack an axum app already runs, so it builds
+//! no C HTTP library and runs no second HTTP stack. [`LogtoBuilder::transport`] takes the
+//! app's own client (`logto_reqwest::ReqwestTransport::new(app_client)`) or any
+//! [`AsyncTransport`].
 //!
 //! ## A complete app
 //!
@@ -96,9 +100,9 @@
 //! - **a written value stays** until the next write or its expiry: a store that drops a
 //!   write loses the rotated refresh token;
 //! - **back-channel logout**: it lists each signed-in session under its
-//!   [`logout_index_keys`](logto_isahc::proto::adapter::logout_index_keys) (from the ID
+//!   [`logout_index_keys`](logto_proto::adapter::logout_index_keys) (from the ID
 //!   token's `sid` and `sub`) in the same step as the write, deletes the sessions listed
-//!   under a target's [`index_keys`](logto_isahc::proto::LogoutTarget::index_keys) on
+//!   under a target's [`index_keys`](logto_proto::LogoutTarget::index_keys) on
 //!   [`AsyncSessionStore::end_sessions`], and records logout-token ids once, in the same
 //!   step ([`AsyncSessionStore::end_sessions_once`]).
 //!
@@ -158,16 +162,22 @@ mod extract;
 mod routes;
 mod session;
 mod sign_in_cookie;
+mod transport;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};
 pub use error::Error;
 pub use extract::{ApiUser, User};
-pub use logto_isahc::{
-    self, AccessTokenError, IdTokenClaims, LogtoClient, LogtoConfig, Requirement, UserInfo,
-    VerifiedAccessToken,
+pub use logto_driver::aio::{ApiValidator, AsyncTransport, LogtoClient};
+#[cfg(feature = "isahc")]
+pub use logto_isahc;
+pub use logto_proto::{self as proto, Config as LogtoConfig};
+pub use logto_proto::{
+    AccessTokenError, IdTokenClaims, Requirement, UserInfo, VerifiedAccessToken,
 };
 #[cfg(feature = "redis")]
 pub use logto_redis::{self, RedisStore};
+#[cfg(feature = "reqwest")]
+pub use logto_reqwest;
 pub use logto_store::{
     self, AsyncSessionStore, AsyncStorage, Expected, MemoryStore, MemoryStoreLimits, StorageFuture,
     StoreClock,

@@ -8,9 +8,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use logto_isahc::proto::adapter::SESSION_KEY;
-use logto_isahc::proto::cut_untrusted;
-use logto_isahc::{FirstScreen, InteractionMode, SignInOptions, StorageError};
+use logto_proto::adapter::SESSION_KEY;
+use logto_proto::cut_untrusted;
+use logto_proto::{FirstScreen, InteractionMode, SignInOptions, StorageError};
 use logto_store::{AsyncSessionStore, AsyncStorage, Expected, MemoryStore};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -205,7 +205,7 @@ impl Logto {
             .no_session_client()
             .handle_backchannel_logout(form_body)
             .await?;
-        let now = logto_isahc::UnixTime::from_secs(
+        let now = logto_proto::UnixTime::from_secs(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -219,8 +219,8 @@ impl Logto {
             .await?;
         ended.ok_or_else(|| {
             let jti = logout.claims.jti.clone().unwrap_or_default();
-            let replayed = logto_isahc::proto::LogoutTokenError::Replayed { jti };
-            logto_isahc::Error::Protocol(replayed.into()).into()
+            let replayed = logto_proto::LogoutTokenError::Replayed { jti };
+            logto_proto::ClientError::Protocol(replayed.into()).into()
         })
     }
 
@@ -266,8 +266,8 @@ async fn sign_up(
 }
 
 fn no_pending_sign_in() -> Error {
-    let callback = logto_isahc::proto::CallbackError::NoPendingSignIn;
-    logto_isahc::Error::Protocol(callback.into()).into()
+    let callback = logto_proto::CallbackError::NoPendingSignIn;
+    logto_proto::ClientError::Protocol(callback.into()).into()
 }
 
 async fn callback(
@@ -349,7 +349,10 @@ impl Logto {
             // an error of the provider comes after the local end, any other before it.
             match session.sign_out(Some(&after_sign_out)).await {
                 Ok(end_session_url) => location = end_session_url,
-                Err(e @ (logto_isahc::Error::Transport(_) | logto_isahc::Error::Provider(_))) => {
+                Err(
+                    e @ (logto_proto::ClientError::Transport(_)
+                    | logto_proto::ClientError::Provider(_)),
+                ) => {
                     event!(warn, kind = e.kind(), "sign-out without the provider: {e}");
                 }
                 Err(e) => return Err(e.into()),

@@ -7,7 +7,8 @@ use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use cookie::{Cookie, SameSite};
-use logto_isahc::{LogtoClient, LogtoConfig, StorageError};
+use logto_driver::aio::{AsyncTransport, LogtoClient};
+use logto_proto::{Config as LogtoConfig, StorageError};
 use logto_store::{AsyncSessionStore, AsyncStorage, Expected, MemoryStore, StorageFuture};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -50,7 +51,7 @@ impl SessionId {
     pub(crate) fn random() -> Result<SessionId, Error> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)
-            .map_err(|e| Error::Client(logto_isahc::Error::Random(e.to_string())))?;
+            .map_err(|e| Error::Client(logto_proto::ClientError::Random(e.to_string())))?;
         Ok(SessionId::from_cookie(&URL_SAFE_NO_PAD.encode(bytes)))
     }
 
@@ -226,7 +227,7 @@ impl LogtoBuilder {
     /// (the `redis` feature).
     pub fn store_from_url(self, value: &str) -> Result<Self, Error> {
         let invalid = |reason: String| Error::InvalidSessionStore {
-            value: logto_isahc::proto::redact_url(value),
+            value: logto_proto::redact_url(value),
             reason,
         };
         if value.trim() == "memory" {
@@ -252,11 +253,40 @@ impl LogtoBuilder {
         ))
     }
 
-    /// Sends the provider requests with this client (your own `isahc::HttpClient`, a clock
-    /// for tests): it is the template every session's client is derived from. Its config
-    /// replaces the builder's.
-    pub fn client(mut self, client: LogtoClient) -> Self {
-        self.client = Some(client);
+    /// Sends the provider requests with this client (over your own transport or HTTP
+    /// client, with a clock for tests): it is the template every session's client is
+    /// derived from. Its config replaces the builder's. Takes the driver's
+    /// [`LogtoClient`] or a transport crate's (`logto_reqwest::LogtoClient`,
+    /// `logto_isahc::LogtoClient`).
+    pub fn client(mut self, client: impl Into<LogtoClient>) -> Self {
+        self.client = Some(client.into());
+        self
+    }
+
+    /// Sends the provider requests through `transport`: the app's own HTTP client, e.g.
+    /// `logto_reqwest::ReqwestTransport::new(app_client)` for the `reqwest::Client` the app
+    /// already configured (proxy, private CA, timeouts), or a transport of its own. The
+    /// default is reqwest (the `reqwest` feature), else isahc (the `isahc` feature).
+    ///
+    /// ```no_run
+    /// # fn example(config: logto_axum::LogtoConfig) -> Result<(), logto_axum::Error> {
+    /// use logto_axum::Logto;
+    /// use logto_axum::logto_reqwest::{reqwest, ReqwestTransport};
+    ///
+    /// let app_client = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .expect("a TLS backend");
+    /// let logto = Logto::builder(config, "https://app.example.com")
+    ///     .transport(ReqwestTransport::new(app_client))
+    ///     .build()?;
+    /// # let _ = logto; Ok(()) }
+    /// ```
+    pub fn transport(mut self, transport: impl AsyncTransport) -> Self {
+        let store =
+            logto_store::MemoryStore::with_limits(logto_store::MemoryStoreLimits::keep_signed_in());
+        let config = self.config.clone();
+        self.client = Some(LogtoClient::with_transport(config, store, transport));
         self
     }
 
@@ -338,7 +368,7 @@ impl LogtoBuilder {
         }
         let client = match self.client {
             Some(client) => client,
-            None => LogtoClient::new(self.config)?,
+            None => crate::transport::default_client(self.config)?,
         };
         let sign_in_sealer = match (&self.sign_in_secret, client.config().app_secret()) {
             (Some(secret), _) if secret.len() < MIN_SECRET_LEN => {
@@ -349,7 +379,7 @@ impl LogtoBuilder {
             (Some(secret), _) => SignInSealer::from_secret(secret),
             (None, Some(app_secret)) => SignInSealer::from_secret(app_secret.expose().as_bytes()),
             (None, None) => SignInSealer::random().ok_or_else(|| {
-                Error::Client(logto_isahc::Error::Random(
+                Error::Client(logto_proto::ClientError::Random(
                     "no key for sign-in cookies".into(),
                 ))
             })?,
@@ -395,7 +425,7 @@ impl Logto {
 
     /// The state of an app configured by environment variables: `LOGTO_ENDPOINT`,
     /// `LOGTO_APP_ID`, `LOGTO_APP_SECRET`, `LOGTO_SCOPES` and `LOGTO_RESOURCES` (see
-    /// [`LogtoConfig::from_vars`](logto_isahc::proto::Config::from_vars)), `BASE_URL`
+    /// [`LogtoConfig::from_vars`](logto_proto::Config::from_vars)), `BASE_URL`
     /// (default `http://localhost:3000`) and `LOGTO_SESSION_STORE`: unset or `memory` for
     /// a [`MemoryStore`], `redis://host:port/db` for a
     /// [`RedisStore`](logto_redis::RedisStore) (the `redis` feature) shared by every
@@ -403,7 +433,7 @@ impl Logto {
     /// [`LogtoBuilder::sign_in_secret`]). The error names the variable.
     pub fn from_env() -> Result<Logto, Error> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let config = LogtoConfig::from_vars(var).map_err(logto_isahc::Error::Config)?;
+        let config = LogtoConfig::from_vars(var).map_err(logto_proto::ClientError::Config)?;
         let base_url = var("BASE_URL").unwrap_or_else(|| "http://localhost:3000".to_owned());
         let mut builder = Logto::builder(config, base_url);
         if let Some(secret) = var("LOGTO_COOKIE_SECRET") {

@@ -428,3 +428,80 @@ fn axum_routes_under_a_prefix() {
     let json = [("accept", "application/json")];
     assert_eq!(visitor.request("GET", "/protected", &json).status, 401);
 }
+
+/// The SDK's requests of an app: discovery, keys, tokens, user info (not the browser's).
+#[cfg(feature = "reqwest")]
+fn sdk_requests(provider: &Provider) -> Vec<logto_integration::RequestRecord> {
+    let sdk_paths = [
+        "/oidc/.well-known/openid-configuration",
+        "/oidc/jwks",
+        "/oidc/token",
+        "/oidc/me",
+    ];
+    provider
+        .requests()
+        .into_iter()
+        .filter(|r| sdk_paths.contains(&r.path.as_str()))
+        .collect()
+}
+
+/// `LogtoBuilder::transport` with the app's own `reqwest::Client`: every provider request
+/// of sign-in, token and user info goes through that client (its `User-Agent` shows it),
+/// and an app that passes none sends with the default reqwest transport.
+#[cfg(feature = "reqwest")]
+#[test]
+fn axum_sends_with_the_apps_own_reqwest_client() {
+    use logto_axum::logto_reqwest::{reqwest, ReqwestTransport};
+
+    let port = Port::bind();
+    let provider = Provider::builder()
+        .redirect_uris(&[&format!("{}/callback", port.base)])
+        .start();
+    let app_client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("orders-app/1.0")
+        .build()
+        .unwrap();
+    let instance = Instance::start_with(
+        port,
+        support::config(&provider),
+        MemoryStore::new(),
+        "",
+        |builder| builder.transport(ReqwestTransport::new(app_client)),
+    );
+    provider.reset_requests();
+    let visitor = Visitor::new(&instance.base);
+    support::sign_in(&visitor, "/sign-in", &provider, &Browser::new());
+    visitor.get(&token_path()).expect_status(200);
+    visitor.get("/api/userinfo").expect_status(200);
+
+    let sent = sdk_requests(&provider);
+    let paths: Vec<&str> = sent.iter().map(|r| r.path.as_str()).collect();
+    for path in [
+        "/oidc/.well-known/openid-configuration",
+        "/oidc/jwks",
+        "/oidc/token",
+        "/oidc/me",
+    ] {
+        assert!(paths.contains(&path), "no {path} in {paths:?}");
+    }
+    for request in &sent {
+        assert_eq!(
+            request.user_agent.as_deref(),
+            Some("orders-app/1.0"),
+            "{request:?}"
+        );
+    }
+
+    // The default transport, for an app that passes none.
+    let app = App::with_rotation();
+    app.provider.reset_requests();
+    let visitor = app.signed_in_visitor();
+    visitor.get(&token_path()).expect_status(200);
+    let sent = sdk_requests(&app.provider);
+    assert!(!sent.is_empty());
+    for request in &sent {
+        let agent = request.user_agent.as_deref().unwrap_or_default();
+        assert!(agent.starts_with("logto-reqwest/"), "{request:?}");
+    }
+}

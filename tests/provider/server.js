@@ -997,6 +997,8 @@ function logRequest(req, url, fields) {
     time_ms: Date.now(),
     method: req.method,
     path: url.pathname,
+    // Which client sent it (tests of an app's own HTTP client).
+    user_agent: req.headers['user-agent'] ?? null,
     ...fields,
     // Set when the response is sent; null for a connection dropped without an answer.
     status: undefined,

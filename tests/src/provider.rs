@@ -106,6 +106,9 @@ pub struct RequestRecord {
     pub method: String,
     /// Path, e.g. `/oidc/token`.
     pub path: String,
+    /// The request's `User-Agent`, if it had one.
+    #[serde(default)]
+    pub user_agent: Option<String>,
     /// `grant_type` of a token request.
     #[serde(default)]
     pub grant_type: Option<String>,

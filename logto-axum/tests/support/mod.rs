@@ -4,7 +4,8 @@
 
 use axum::{extract::Query, routing::get, Json, Router};
 use logto_axum::{
-    ApiUser, AsyncSessionStore, Error, IdTokenClaims, Logto, LogtoConfig, LogtoSession, User,
+    ApiUser, AsyncSessionStore, Error, IdTokenClaims, Logto, LogtoBuilder, LogtoConfig,
+    LogtoSession, User,
 };
 use logto_integration::fixtures::API_RESOURCE;
 use logto_integration::{raw, Browser, Provider, Visitor};
@@ -84,6 +85,18 @@ impl Instance {
         store: impl AsyncSessionStore + 'static,
         prefix: &str,
     ) -> Instance {
+        Instance::start_with(port, config, store, prefix, |builder| builder)
+    }
+
+    /// [`start`](Self::start), with the builder's other settings (its transport) from
+    /// `customize`.
+    pub fn start_with(
+        port: Port,
+        config: LogtoConfig,
+        store: impl AsyncSessionStore + 'static,
+        prefix: &str,
+        customize: impl FnOnce(LogtoBuilder) -> LogtoBuilder,
+    ) -> Instance {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -91,10 +104,10 @@ impl Instance {
             .unwrap();
         let logto = runtime
             .block_on(async {
-                Logto::builder(config, &port.base)
+                let builder = Logto::builder(config, &port.base)
                     .store(store)
-                    .route_prefix(prefix)
-                    .build()
+                    .route_prefix(prefix);
+                customize(builder).build()
             })
             .unwrap();
         let app = Router::new()
