@@ -195,6 +195,33 @@ macro_rules! __transport_facade {
     };
 }
 
+/// Re-exports in a transport crate what its users name beside the client types: the core's
+/// config, options, claims and errors (`Error` is the core's `ClientError`), the core itself
+/// as `proto`, the stores, and `storage`, the mode's storage items of `logto-store`. One
+/// list for every transport crate, so that none lacks an item another has. The crate
+/// depends on `logto-proto` and `logto-store` (every transport crate does).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __transport_reexports {
+    (storage: [$($storage_item:ident),+]) => {
+        pub use $crate::{Clock, Entropy, DEFAULT_VERIFIED_CACHE};
+        pub use logto_proto as proto;
+        pub use logto_proto::adapter::SESSION_KEY;
+        pub use logto_proto::{
+            AccessToken, AccessTokenClaims, AccessTokenError, BackchannelLogout, ClientAuth,
+            Config as LogtoConfig, DirectSignIn, FirstScreen, IdTokenClaims, Identifier,
+            InteractionMode, LogoutTarget, OrganizationTokenClaims, Prompt, Requirement,
+            Revocation, SignInOptions, SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope,
+            VerifiedAccessToken,
+        };
+        pub use logto_proto::{
+            ClientError as Error, StorageError, TransportError, TransportErrorKind,
+        };
+        pub use logto_store::{Expected, FileStore, MemoryStore, MemoryStoreLimits};
+        pub use logto_store::{$($storage_item),+};
+    };
+}
+
 /// What the facade macro names, reachable from the crates that expand it.
 #[doc(hidden)]
 pub mod __private {

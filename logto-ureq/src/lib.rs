@@ -65,17 +65,7 @@
 
 mod transport;
 
-pub use logto_driver::{Clock, Entropy, DEFAULT_VERIFIED_CACHE};
-pub use logto_proto as proto;
-pub use logto_proto::adapter::SESSION_KEY;
-pub use logto_proto::{
-    AccessToken, AccessTokenClaims, AccessTokenError, BackchannelLogout, ClientAuth,
-    Config as LogtoConfig, DirectSignIn, FirstScreen, IdTokenClaims, Identifier, InteractionMode,
-    LogoutTarget, OrganizationTokenClaims, Prompt, Requirement, Revocation, SignInOptions,
-    SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope, VerifiedAccessToken,
-};
-pub use logto_proto::{ClientError as Error, StorageError, TransportError, TransportErrorKind};
-pub use logto_store::{Expected, FileStore, MemoryStore, MemoryStoreLimits, Storage};
+logto_driver::__transport_reexports!(storage: [Storage]);
 #[allow(deprecated)]
 pub use logto_store::{FileStorage, MemoryStorage};
 pub use transport::UreqTransport;
