@@ -27,7 +27,7 @@ for side in blocking tokio; do
 done
 
 step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis, axum on no C HTTP library"
-if cargo tree -p logto-store -p logto-redis -e normal | grep -E '^.*(ureq|isahc|curl)' ; then
+if cargo tree -p logto-store -p logto-redis -e normal | grep -E '(ureq|isahc|curl|reqwest|hyper)' ; then
   echo "a store depends on an HTTP client (above)"; exit 1
 fi
 if cargo tree -p logto-ureq -e normal | grep -E 'redis' ; then
