@@ -9,23 +9,9 @@ mod cases;
 
 use cases::{config, sign_in};
 use logto_integration::fixtures::API_RESOURCE;
-use logto_integration::Provider;
+use logto_integration::{raw, Provider};
 use sdk::*;
 use std::time::Duration;
-
-/// A server that answers its first request with a redirect to `location`.
-fn redirect_once(location: String) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let _ = stream.read(&mut [0u8; 4096]);
-        let reply = format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        let _ = stream.write_all(reply.as_bytes());
-    });
-    url
-}
 
 /// The app's own client, built as the docs say (no redirects), carries the whole flow; a
 /// redirect comes back to the core as the provider's answer and is refused there.
@@ -44,7 +30,7 @@ async fn provider_with_the_apps_own_http_client() {
     sign_in(&provider, &client).await;
     client.access_token(API_RESOURCE).await.unwrap();
 
-    let endpoint = redirect_once(provider.discovery_url());
+    let endpoint = raw::redirect_once(&provider.discovery_url());
     let config = LogtoConfig::builder(&endpoint, "app").build().unwrap();
     let client = LogtoClient::with_http_client(config, MemoryStore::new(), http);
     provider.reset_requests();
@@ -67,7 +53,7 @@ async fn provider_with_the_apps_own_http_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_followed_redirect_is_refused() {
     let provider = Provider::start();
-    let endpoint = redirect_once(provider.discovery_url());
+    let endpoint = raw::redirect_once(&provider.discovery_url());
     let config = LogtoConfig::builder(&endpoint, "app").build().unwrap();
     let client = LogtoClient::with_http_client(config, MemoryStore::new(), reqwest::Client::new());
     let refused = client

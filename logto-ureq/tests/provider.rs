@@ -9,22 +9,8 @@ mod cases;
 
 use cases::{config, sign_in};
 use logto_integration::fixtures::API_RESOURCE;
-use logto_integration::Provider;
+use logto_integration::{raw, Provider};
 use sdk::*;
-
-/// A server on 127.0.0.1 that answers its first request with a redirect to `location`.
-fn redirect_once(location: String) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let _ = stream.read(&mut [0u8; 4096]);
-        let reply = format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        let _ = stream.write_all(reply.as_bytes());
-    });
-    url
-}
 
 /// The app's own agent (here one that follows redirects) carries the whole flow, and the
 /// client still never follows a redirect.
@@ -43,7 +29,7 @@ fn provider_with_the_apps_own_http_client() {
     sign_in(&provider, &client);
     client.access_token(API_RESOURCE).unwrap();
 
-    let endpoint = redirect_once(provider.discovery_url());
+    let endpoint = raw::redirect_once(&provider.discovery_url());
     let config = LogtoConfig::builder(&endpoint, "app").build().unwrap();
     let client = LogtoClient::with_http_client(config, MemoryStore::new(), agent);
     provider.reset_requests();

@@ -61,6 +61,39 @@ fn measure(
     });
 }
 
+/// Signs the async `client` in as alice and fetches its tokens once; the bearer for user
+/// info.
+fn sign_in_async(
+    provider: &Provider,
+    runtime: &tokio::runtime::Runtime,
+    client: &logto_driver::aio::LogtoClient,
+) -> String {
+    runtime.block_on(async {
+        let url = client.sign_in(provider.redirect_uri()).await.unwrap();
+        let callback = callback(provider, &url);
+        client.handle_sign_in_callback(&callback).await.unwrap();
+        client.access_token(API_RESOURCE).await.unwrap();
+        format!("Bearer {}", client.access_token("").await.unwrap())
+    })
+}
+
+/// [`measure`] for an async client, each call in its own `block_on`.
+fn measure_async(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    transport: &str,
+    runtime: &tokio::runtime::Runtime,
+    client: &logto_driver::aio::LogtoClient,
+    bare_call: &dyn Fn(),
+) {
+    let client_call = || {
+        black_box(runtime.block_on(client.fetch_user_info()).unwrap());
+    };
+    let cached_token = || {
+        black_box(runtime.block_on(client.access_token(API_RESOURCE)).unwrap());
+    };
+    measure(group, transport, bare_call, &client_call, &cached_token);
+}
+
 fn ureq(provider: &Provider, group: &mut BenchmarkGroup<'_, WallTime>) {
     use logto_ureq::{LogtoClient, MemoryStore};
     let agent = ureq::Agent::config_builder()
@@ -108,13 +141,7 @@ fn reqwest(
         .build()
         .unwrap();
     let client = LogtoClient::with_http_client(config(provider), MemoryStore::new(), http.clone());
-    let bearer = runtime.block_on(async {
-        let url = client.sign_in(provider.redirect_uri()).await.unwrap();
-        let callback = callback(provider, &url);
-        client.handle_sign_in_callback(&callback).await.unwrap();
-        client.access_token(API_RESOURCE).await.unwrap();
-        format!("Bearer {}", client.access_token("").await.unwrap())
-    });
+    let bearer = sign_in_async(provider, runtime, &client);
     let userinfo = provider.userinfo_endpoint();
 
     let bare_call = || {
@@ -129,13 +156,7 @@ fn reqwest(
             black_box(response.bytes().await.unwrap());
         })
     };
-    let client_call = || {
-        black_box(runtime.block_on(client.fetch_user_info()).unwrap());
-    };
-    let cached_token = || {
-        black_box(runtime.block_on(client.access_token(API_RESOURCE)).unwrap());
-    };
-    measure(group, "reqwest", &bare_call, &client_call, &cached_token);
+    measure_async(group, "reqwest", runtime, &client, &bare_call);
 }
 
 fn isahc(
@@ -151,13 +172,7 @@ fn isahc(
         .build()
         .unwrap();
     let client = LogtoClient::with_http_client(config(provider), MemoryStore::new(), http.clone());
-    let bearer = runtime.block_on(async {
-        let url = client.sign_in(provider.redirect_uri()).await.unwrap();
-        let callback = callback(provider, &url);
-        client.handle_sign_in_callback(&callback).await.unwrap();
-        client.access_token(API_RESOURCE).await.unwrap();
-        format!("Bearer {}", client.access_token("").await.unwrap())
-    });
+    let bearer = sign_in_async(provider, runtime, &client);
     let userinfo = provider.userinfo_endpoint();
 
     let bare_call = || {
@@ -171,13 +186,7 @@ fn isahc(
             black_box(response.bytes().await.unwrap());
         })
     };
-    let client_call = || {
-        black_box(runtime.block_on(client.fetch_user_info()).unwrap());
-    };
-    let cached_token = || {
-        black_box(runtime.block_on(client.access_token(API_RESOURCE)).unwrap());
-    };
-    measure(group, "isahc", &bare_call, &client_call, &cached_token);
+    measure_async(group, "isahc", runtime, &client, &bare_call);
 }
 
 fn overhead(c: &mut Criterion) {

@@ -370,6 +370,22 @@ pub fn is_jwt(token: &str) -> bool {
 /// JSON `body`, then closes the connection. Returns its base URL (`http://127.0.0.1:port`).
 /// For responses the provider cannot be made to send (an oversized body, say).
 pub fn serve_once(status: u16, body: Vec<u8>) -> String {
+    serve_reply_once(
+        status,
+        "content-type: application/json\r\n".to_owned(),
+        body,
+    )
+}
+
+/// A one-shot HTTP server on 127.0.0.1 that answers its first request with a `302` to
+/// `location`: a client that follows it ends up there. Returns its base URL.
+pub fn redirect_once(location: &str) -> String {
+    serve_reply_once(302, format!("location: {location}\r\n"), Vec::new())
+}
+
+/// Serves one reply of `status`, the header lines `headers` (each ending in CRLF) and
+/// `body`, then closes the connection; the server's base URL.
+fn serve_reply_once(status: u16, headers: String, body: Vec<u8>) -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     let url = format!("http://{}", listener.local_addr().expect("local address"));
@@ -387,7 +403,7 @@ pub fn serve_once(status: u16, body: Vec<u8>) -> String {
             }
         }
         let reply = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            "HTTP/1.1 {status} X\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n",
             body.len()
         );
         // The client may hang up once it has read enough: write errors are expected.
