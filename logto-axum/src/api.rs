@@ -53,15 +53,8 @@ impl LogtoApi {
     /// Protection for the API resource `resource` (its indicator, the `aud` of its tokens)
     /// of the Logto tenant at `endpoint`.
     pub fn new(endpoint: &str, resource: impl Into<String>) -> Result<LogtoApi, Error> {
-        // An API has no app of its own: the config carries the endpoint and tolerances.
-        let config = logto_proto::Config::builder(endpoint, "api")
-            .build()
-            .map_err(logto_proto::ClientError::Config)?;
-        let client = crate::transport::default_client(config)?;
-        Ok(LogtoApi::with_validator(
-            ApiValidator::with_client(client),
-            resource,
-        ))
+        let validator = crate::transport::default_validator(endpoint)?;
+        Ok(LogtoApi::with_validator(validator, resource))
     }
 
     /// Protection with a validator of your own (its transport, clock, cooldown, cache): the

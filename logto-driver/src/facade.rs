@@ -70,8 +70,11 @@ macro_rules! __transport_facade {
             }
 
             /// A client that sends its requests with the app's own HTTP client (a proxy,
-            /// custom root certificates, client certificates). Redirects are never followed
-            /// whatever the client says, and the config's timeouts and body limit apply.
+            /// custom root certificates, client certificates). The config's request timeout
+            /// and the body limit apply to every request, and redirects are answers: the
+            /// transport turns them off per request where the HTTP client allows it, and
+            /// otherwise never replays a request body and refuses an answer a followed
+            /// redirect produced (the transport's docs say which).
             pub fn with_http_client(
                 config: $crate::__private::Config,
                 storage: impl $crate::__private::$storage + 'static,

@@ -44,8 +44,10 @@
 //! # Ok::<(), logto_proto::ClientError>(())
 //! ```
 //!
-//! `examples/std_net.rs` drives the full client (sign-in, refresh under concurrency,
-//! machine tokens, API validation) over a transport written on `std::net` alone.
+//! `examples/std_net` is such a transport, written on `std::net` alone (its `main` gets a
+//! machine token and verifies it as an API would); `tests/std_net.rs` runs the full client
+//! cases over it against the local provider: sign-in, refresh under concurrency, machine
+//! tokens, API validation.
 //!
 //! ## Features
 #![doc = document_features::document_features!()]

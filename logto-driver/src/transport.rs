@@ -129,7 +129,10 @@ pub trait AsyncTransport: Send + Sync + 'static {
     /// Sends `request` and reads its answer within `limits`.
     fn send(&self, request: HttpRequest, limits: RequestLimits) -> TransportFuture<'_>;
 
-    /// A future that completes after `duration`.
+    /// A future that completes after `duration`. It is both the pause between the attempts
+    /// of a session call that found its session busy and every request's deadline: a
+    /// replacement (a simulated clock in a test) that completes at once also times out
+    /// every request that is not ready when first polled.
     fn sleep(&self, duration: Duration) -> SleepFuture {
         Box::pin(futures_timer::Delay::new(duration))
     }

@@ -37,9 +37,12 @@
 //!
 //! ## The app's own client
 //! [`LogtoClient::with_http_client`] takes a `reqwest::Client`; build it with
-//! `.redirect(reqwest::redirect::Policy::none())` (reqwest has no per-request redirect
-//! setting, and the SDK refuses an answer that a followed redirect produced). The config's
-//! request timeout and the body limit apply to every request whatever the client says.
+//! `.redirect(reqwest::redirect::Policy::none())` and the connect timeout you want (reqwest
+//! sets both per client, not per request), or hand [`ReqwestTransport::from_builder`] the
+//! builder and it sets both. A client that follows redirects anyway never replays a request
+//! body (its secrets go to the token endpoint only), and an answer that a followed redirect
+//! produced is refused. The config's request timeout and the body limit apply to every
+//! request whatever the client says.
 //!
 //! ## Why reqwest, and which one
 //! reqwest is the tokio HTTP client of most Rust services: an axum or actix-web app
@@ -48,8 +51,10 @@
 //! already verifies signatures with. A bare hyper-util client would save one crate and
 //! cost every user the connection pool, proxy and TLS set-up reqwest gives.
 //!
-//! This crate takes **reqwest 0.13** (re-exported as [`reqwest`]). reqwest's type appears
-//! only here, in `with_http_client` and [`ReqwestTransport::new`]: a reqwest release that
+//! This crate takes **reqwest 0.13** (re-exported as [`reqwest`]). reqwest's types appear
+//! only in this crate's constructors (`with_http_client`, [`ReqwestTransport::new`],
+//! [`ReqwestTransport::from_builder`], [`ReqwestTransport::default_client`]) and that
+//! re-export: a reqwest release that
 //! breaks its API gets a new major version of this crate, while `logto-axum` and the
 //! driver take any [`AsyncTransport`](logto_driver::aio::AsyncTransport) and never name
 //! reqwest, so they do not strand an app on an old reqwest.

@@ -1,5 +1,7 @@
 //! Sending the core's requests with reqwest.
 
+use bytes::Bytes;
+use http_body_util::Full;
 use logto_driver::aio::{AsyncTransport, SleepFuture, TransportFuture};
 use logto_driver::{text_headers, RequestLimits};
 use logto_proto::{Config, HttpRequest, HttpResponse};
@@ -10,11 +12,15 @@ use std::time::Duration;
 /// bounds every request).
 ///
 /// Every request is sent with the driver's limits whatever the client's own configuration:
-/// the config's request timeout, and the body limit. reqwest sets its redirect policy per
-/// client, not per request, so give an app's own client
-/// `.redirect(reqwest::redirect::Policy::none())`: an answer that comes from another URL
-/// than the one asked (a redirect the client followed) is refused as a transport error,
-/// never read as the provider's.
+/// the config's request timeout, and the body limit. reqwest sets its redirect policy (and
+/// its connect timeout) per client, not per request, so give an app's own client
+/// `.redirect(reqwest::redirect::Policy::none())`, or let [`from_builder`](Self::from_builder)
+/// set both. With a client that follows redirects anyway:
+/// - a request body (a code, a PKCE verifier, a refresh token, a `client_secret_post`
+///   secret) is never sent again: it goes as a body reqwest cannot replay, so a 307 or 308
+///   comes back as the answer, and a 301, 302 or 303 is followed without it;
+/// - an answer that comes from another URL than the one asked (a redirect the client
+///   followed) is refused as a transport error, never read as the provider's.
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
@@ -22,9 +28,32 @@ pub struct ReqwestTransport {
 
 impl ReqwestTransport {
     /// A transport sending with `client` (the app's own: proxy, root certificates,
-    /// middleware-free `reqwest::Client`).
+    /// middleware-free `reqwest::Client`), built with `redirect(Policy::none())`.
     pub fn new(client: reqwest::Client) -> ReqwestTransport {
         ReqwestTransport { client }
+    }
+
+    /// A transport sending with the client `builder` builds (the app's proxy, root
+    /// certificates, pool settings), with what the SDK needs set over it: no redirects, and
+    /// the connect timeout of `config`.
+    ///
+    /// ```no_run
+    /// use logto_reqwest::{reqwest, LogtoConfig, ReqwestTransport};
+    /// # fn example(config: LogtoConfig) -> Result<(), logto_reqwest::TransportError> {
+    /// let builder = reqwest::Client::builder().proxy(reqwest::Proxy::https("http://proxy:3128").unwrap());
+    /// let transport = ReqwestTransport::from_builder(builder, &config)?;
+    /// # let _ = transport; Ok(()) }
+    /// ```
+    pub fn from_builder(
+        builder: reqwest::ClientBuilder,
+        config: &Config,
+    ) -> Result<ReqwestTransport, TransportError> {
+        let client = builder
+            .connect_timeout(config.connect_timeout())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| transport_error(&e, config.endpoint()))?;
+        Ok(ReqwestTransport::new(client))
     }
 
     /// The client every session of a [`Config`] shares: keep-alive, the config's timeouts,
@@ -45,21 +74,31 @@ impl ReqwestTransport {
         limits: RequestLimits,
     ) -> Result<HttpResponse, TransportError> {
         let url = request.url;
+        let invalid = |e: &dyn std::fmt::Display| {
+            TransportError::new(TransportErrorKind::Other, &url, e.to_string())
+        };
         let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
-            .map_err(|e| TransportError::new(TransportErrorKind::Other, &url, e.to_string()))?;
-        let mut builder = self.client.request(method, &url).timeout(limits.timeout);
+            .map_err(|e| invalid(&e))?;
+        // Parsed once here: the URL the answer must come from, in reqwest's own form.
+        let requested = reqwest::Url::parse(&url).map_err(|e| invalid(&e))?;
+        let mut builder = self
+            .client
+            .request(method, requested.clone())
+            .timeout(limits.timeout);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        // A GET goes without a body at all (an empty one would still be framed).
+        // A GET goes without a body at all (an empty one would still be framed). A body goes
+        // as one reqwest cannot replay, so that no redirect sends its secrets elsewhere.
         if !request.body.is_empty() {
-            builder = builder.body(request.body);
+            let once = Full::new(Bytes::from(request.body));
+            builder = builder.body(reqwest::Body::wrap(once));
         }
         let mut response = builder
             .send()
             .await
             .map_err(|e| transport_error(&e, &url))?;
-        if response.url().as_str() != url {
+        if *response.url() != requested {
             return Err(TransportError::new(
                 TransportErrorKind::Other,
                 &url,

@@ -65,7 +65,11 @@ impl Transport for UreqTransport {
             .with_config()
             .limit(limits.max_body)
             .read_to_vec()
-            .map_err(|e| transport_error(e, url))?;
+            .map_err(|e| match e {
+                // The same error as every transport's for an oversized body.
+                ureq::Error::BodyExceedsLimit(_) => limits.body_too_large(url),
+                e => transport_error(e, url),
+            })?;
         Ok(HttpResponse::new(status, body).with_headers(headers))
     }
 }

@@ -11,6 +11,7 @@ use logto_driver::RequestLimits;
 use logto_proto::{HttpRequest, HttpResponse, TransportError, TransportErrorKind};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Instant;
 
 /// The longest status or header line read.
 const MAX_LINE: usize = 8 * 1024;
@@ -49,11 +50,11 @@ impl Transport for StdNetTransport {
             .map_err(|e| failed(TransportErrorKind::Connect, e.to_string()))?
             .next()
             .ok_or_else(|| failed(TransportErrorKind::Connect, "no address".to_owned()))?;
+        // The whole exchange, connection included, ends at one deadline: a socket timeout
+        // alone bounds each read, and a server sending a byte at a time would never be cut.
+        let deadline = Instant::now() + limits.timeout;
         let mut stream = TcpStream::connect_timeout(&address, limits.connect_timeout)
             .map_err(|e| failed(TransportErrorKind::Connect, e.to_string()))?;
-        stream
-            .set_read_timeout(Some(limits.timeout))
-            .map_err(io_failed)?;
         stream
             .set_write_timeout(Some(limits.timeout))
             .map_err(io_failed)?;
@@ -74,7 +75,7 @@ impl Transport for StdNetTransport {
         stream.write_all(head.as_bytes()).map_err(io_failed)?;
         stream.write_all(&request.body).map_err(io_failed)?;
 
-        let mut reader = BufReader::new(stream);
+        let mut reader = BufReader::new(UntilDeadline { stream, deadline });
         let status_line = read_line(&mut reader).map_err(io_failed)?;
         let status = status_line
             .split(' ')
@@ -106,14 +107,40 @@ impl Transport for StdNetTransport {
         } else {
             let mut body = Vec::new();
             let length = header("content-length").and_then(|v| v.parse::<u64>().ok());
+            let expected = length.unwrap_or(cap).min(cap);
             reader
-                .take(length.unwrap_or(cap).min(cap))
+                .take(expected)
                 .read_to_end(&mut body)
                 .map_err(io_failed)?;
+            if length.is_some() && (body.len() as u64) < expected {
+                return Err(io_failed(cut_short()));
+            }
             body
         };
         Ok(HttpResponse::new(status, body).with_headers(headers))
     }
+}
+
+/// A stream whose reads end at `deadline`: each read waits at most the time left.
+struct UntilDeadline {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl Read for UntilDeadline {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
+/// The error for a body that ended before its announced length.
+fn cut_short() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the body ended early")
 }
 
 /// One CRLF-terminated line, without its terminator.
@@ -142,7 +169,11 @@ fn read_chunked(reader: &mut impl BufRead, cap: u64) -> std::io::Result<Vec<u8>>
             return Ok(body);
         }
         let room = cap.saturating_sub(body.len() as u64);
-        reader.take(size.min(room)).read_to_end(&mut body)?;
+        let wanted = size.min(room);
+        let read = reader.take(wanted).read_to_end(&mut body)? as u64;
+        if read < wanted {
+            return Err(cut_short());
+        }
         if body.len() as u64 >= cap {
             return Ok(body);
         }
