@@ -48,24 +48,16 @@ impl ReqwestTransport {
         builder: reqwest::ClientBuilder,
         config: &Config,
     ) -> Result<ReqwestTransport, TransportError> {
-        let client = builder
-            .connect_timeout(config.connect_timeout())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| transport_error(&e, config.endpoint()))?;
-        Ok(ReqwestTransport::new(client))
+        Ok(ReqwestTransport::new(build_for_sdk(builder, config)?))
     }
 
     /// The client every session of a [`Config`] shares: keep-alive, the config's timeouts,
     /// no redirects, and a `User-Agent` naming this crate.
     pub fn default_client(config: &Config) -> Result<reqwest::Client, TransportError> {
-        reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout())
+        let builder = reqwest::Client::builder()
             .timeout(config.request_timeout())
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("logto-reqwest/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| transport_error(&e, config.endpoint()))
+            .user_agent(concat!("logto-reqwest/", env!("CARGO_PKG_VERSION")));
+        build_for_sdk(builder, config)
     }
 
     async fn exchange(
@@ -130,6 +122,19 @@ impl AsyncTransport for ReqwestTransport {
     fn sleep(&self, duration: Duration) -> SleepFuture {
         Box::pin(tokio::time::sleep(duration))
     }
+}
+
+/// The client `builder` builds, with what the SDK needs of every client set over it (reqwest
+/// takes both per client, not per request): no redirects, the connect timeout of `config`.
+fn build_for_sdk(
+    builder: reqwest::ClientBuilder,
+    config: &Config,
+) -> Result<reqwest::Client, TransportError> {
+    builder
+        .connect_timeout(config.connect_timeout())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| transport_error(&e, config.endpoint()))
 }
 
 /// The error's kind and its causes' messages (reqwest's own says little), without the
