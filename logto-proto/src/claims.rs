@@ -292,7 +292,23 @@ pub struct AccessTokenClaims {
     /// The organization of an organization-scoped API token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
+    /// Who acts on the subject's behalf: set on a token issued by a token exchange with an
+    /// actor token (RFC 8693 §4.1, delegation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
     /// Every other claim.
+    #[serde(flatten)]
+    pub extra: ExtraClaims,
+}
+
+/// The `act` claim (RFC 8693 §4.1): the party acting on the subject's behalf.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Actor {
+    /// The actor's subject (a user id, or an app id for a machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Every other claim of the actor (a nested `act` for a chain of delegations).
     #[serde(flatten)]
     pub extra: ExtraClaims,
 }

@@ -63,6 +63,10 @@ pub enum Error {
     /// A request of a session call could not be sent or got no answer; the driver holds
     /// the transport error. What the call changed was written first.
     RequestFailed,
+    /// A device sign-in (RFC 8628) ended without tokens.
+    Device(DeviceError),
+    /// A token exchange (RFC 8693) was refused.
+    TokenExchange(TokenExchangeError),
     /// An operation was driven out of order (a bug in the caller's loop).
     Usage(&'static str),
 }
@@ -72,7 +76,8 @@ impl Error {
     /// `sign_in`, `callback`, `id_token`, `logout_token`, `access_token`, `jwks`,
     /// `discovery`, `response`, `provider`, `session_expired`, `not_authenticated`,
     /// `missing_organization_scope`, `snapshot`, `claims`, `refresh_needed`,
-    /// `session_busy`, `write_contended`, `request_failed` or `usage`.
+    /// `session_busy`, `write_contended`, `request_failed`, `device`, `token_exchange` or
+    /// `usage`.
     ///
     /// ```
     /// use logto_proto::{CallbackError, Error};
@@ -99,6 +104,8 @@ impl Error {
             Error::SessionBusy { .. } => "session_busy",
             Error::WriteContended { .. } => "write_contended",
             Error::RequestFailed => "request_failed",
+            Error::Device(_) => "device",
+            Error::TokenExchange(_) => "token_exchange",
             Error::Usage(_) => "usage",
         }
     }
@@ -134,6 +141,8 @@ impl fmt::Display for Error {
                 "the stored session changed under each of {attempts} writes"
             ),
             Error::RequestFailed => f.write_str("a request could not be sent"),
+            Error::Device(e) => write!(f, "device sign-in failed: {e}"),
+            Error::TokenExchange(e) => write!(f, "token exchange refused: {e}"),
             Error::Usage(what) => write!(f, "operation misused: {what}"),
         }
     }
@@ -154,6 +163,8 @@ impl std::error::Error for Error {
             Error::Provider(e) | Error::SessionExpired(e) => Some(e),
             Error::Snapshot(e) => Some(e),
             Error::Claims(e) => Some(e),
+            Error::Device(e) => Some(e),
+            Error::TokenExchange(e) => Some(e),
             Error::NotAuthenticated
             | Error::MissingOrganizationScope
             | Error::RefreshNeeded
@@ -165,6 +176,16 @@ impl std::error::Error for Error {
     }
 }
 
+impl From<DeviceError> for Error {
+    fn from(e: DeviceError) -> Self {
+        Error::Device(e)
+    }
+}
+impl From<TokenExchangeError> for Error {
+    fn from(e: TokenExchangeError) -> Self {
+        Error::TokenExchange(e)
+    }
+}
 impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Self {
         Error::Config(e)
@@ -1163,4 +1184,85 @@ pub(crate) fn json_reason(e: &serde_json::Error) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Why a device sign-in (RFC 8628) ended without tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The user refused the sign-in on the verification page (`access_denied`).
+    Denied(ProviderError),
+    /// The device code expired before the user completed the sign-in: the provider said so
+    /// (`expired_token`), or its `expires_in` had passed (no poll is sent after it). Start a
+    /// new device sign-in.
+    Expired {
+        /// When the device code expires, by its `expires_in`.
+        expires_at: UnixTime,
+        /// When the expiry was found.
+        now: UnixTime,
+    },
+    /// The caller cancelled the wait for the user.
+    Cancelled,
+}
+
+impl fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceError::Denied(e) => write!(f, "the user denied the sign-in ({e})"),
+            DeviceError::Expired { expires_at, now } => write!(
+                f,
+                "the device code expired at {expires_at} (now {now}) before the user signed in"
+            ),
+            DeviceError::Cancelled => f.write_str("cancelled while waiting for the user"),
+        }
+    }
+}
+
+impl std::error::Error for DeviceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DeviceError::Denied(e) => Some(e),
+            DeviceError::Expired { .. } | DeviceError::Cancelled => None,
+        }
+    }
+}
+
+/// Why the provider refused a token exchange (RFC 8693).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenExchangeError {
+    /// The subject or actor token was refused (`invalid_grant`): consumed (an impersonation
+    /// subject token is good for one exchange), expired, revoked, or not the provider's.
+    TokenRefused(ProviderError),
+    /// Token exchange is not allowed for this app (`unauthorized_client`): Logto allows it
+    /// per application, and it is off by default.
+    NotAllowed(ProviderError),
+}
+
+impl TokenExchangeError {
+    /// The provider's answer.
+    pub fn provider_error(&self) -> &ProviderError {
+        match self {
+            TokenExchangeError::TokenRefused(e) | TokenExchangeError::NotAllowed(e) => e,
+        }
+    }
+}
+
+impl fmt::Display for TokenExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenExchangeError::TokenRefused(e) => {
+                write!(f, "the subject or actor token was refused ({e})")
+            }
+            TokenExchangeError::NotAllowed(e) => {
+                write!(f, "token exchange is not allowed for this app ({e})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TokenExchangeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.provider_error())
+    }
 }

@@ -125,7 +125,9 @@ mod claims;
 mod client;
 mod config;
 mod crypto;
+mod device;
 mod error;
+mod exchange;
 mod http;
 mod jwks;
 mod jwt;
@@ -149,7 +151,7 @@ pub use access::{
     ACCESS_TOKEN_TYPE,
 };
 pub use claims::{
-    decode_claims, AccessTokenClaims, Address, Audience, ExtraClaims, IdTokenClaims, Identity,
+    decode_claims, AccessTokenClaims, Actor, Address, Audience, ExtraClaims, IdTokenClaims, Identity,
     OrganizationData, OrganizationTokenClaims, UserInfo,
 };
 pub use client::{ClientError, StorageError, TransportError, TransportErrorKind};
@@ -185,8 +187,13 @@ pub mod adapter {
 pub use config::{redact_url, ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};
 pub use error::{
-    AccessTokenError, CallbackError, ClaimsError, ConfigError, DiscoveryError, Error, IdTokenError,
-    JwksError, LogoutTokenError, ProviderError, ResponseError, SignInError, SnapshotError,
+    AccessTokenError, CallbackError, ClaimsError, ConfigError, DeviceError, DiscoveryError, Error,
+    IdTokenError, JwksError, LogoutTokenError, ProviderError, ResponseError, SignInError,
+    SnapshotError, TokenExchangeError,
+};
+pub use device::{DeviceAuthorization, DEFAULT_POLL_INTERVAL, DEVICE_CODE_GRANT, SLOW_DOWN_STEP};
+pub use exchange::{
+    TokenExchange, ACCESS_TOKEN_TOKEN_TYPE, PERSONAL_ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT,
 };
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use jwks::{Jwk, Jwks};
@@ -198,9 +205,9 @@ pub use logout::{
 pub use machine::{MachineTokens, VerifiedTokens};
 pub use metadata::{ProviderCache, ProviderMetadata};
 pub use ops::{
-    run, Context, Discover, FetchMachineToken, FetchUserInfo, GetAccessToken,
-    HandleBackchannelLogout, HandleSignInCallback, Operation, Revocation, RunError, SignIn,
-    SignOut, SignOutResult, Step, VerifyAccessToken,
+    run, CompleteDeviceSignIn, Context, Discover, ExchangeToken, FetchMachineToken, FetchUserInfo,
+    GetAccessToken, HandleBackchannelLogout, HandleSignInCallback, Operation, Revocation,
+    RunError, SignIn, SignOut, SignOutResult, StartDeviceSignIn, Step, VerifyAccessToken,
 };
 #[doc(hidden)]
 pub use scope::{compose_resources, compose_scopes, has_organizations_scope};

@@ -28,6 +28,9 @@ pub struct ProviderMetadata {
     /// Token revocation.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// Device authorization (RFC 8628): where a device sign-in starts.
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
     /// Algorithms the provider signs ID tokens with.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -70,6 +73,8 @@ impl ProviderMetadata {
             #[serde(default)]
             revocation_endpoint: Option<String>,
             #[serde(default)]
+            device_authorization_endpoint: Option<String>,
+            #[serde(default)]
             id_token_signing_alg_values_supported: Vec<String>,
             #[serde(default)]
             authorization_response_iss_parameter_supported: bool,
@@ -93,6 +98,10 @@ impl ProviderMetadata {
             ("jwks_uri", Some(&doc.jwks_uri)),
             ("end_session_endpoint", doc.end_session_endpoint.as_ref()),
             ("revocation_endpoint", doc.revocation_endpoint.as_ref()),
+            (
+                "device_authorization_endpoint",
+                doc.device_authorization_endpoint.as_ref(),
+            ),
         ];
         for (name, url) in endpoints {
             if let Some(url) = url {
@@ -107,6 +116,7 @@ impl ProviderMetadata {
             jwks_uri: doc.jwks_uri,
             end_session_endpoint: doc.end_session_endpoint,
             revocation_endpoint: doc.revocation_endpoint,
+            device_authorization_endpoint: doc.device_authorization_endpoint,
             id_token_signing_alg_values_supported: doc.id_token_signing_alg_values_supported,
             authorization_response_iss_parameter_supported: doc
                 .authorization_response_iss_parameter_supported,

@@ -26,6 +26,7 @@ pub(super) enum JwksNeed {
 pub(super) enum Awaiting {
     Metadata,
     Jwks,
+    DeviceAuthorization,
     Token,
     UserInfo,
     Revocation,
@@ -164,7 +165,8 @@ impl<'a> Engine<'a> {
 
     /// Ends the operation when `result` is an error or `Done`.
     pub(super) fn settle<T>(&mut self, result: Result<Step<T>, Error>) -> Result<Step<T>, Error> {
-        if !matches!(result, Ok(Step::Send(_))) {
+        // A wait (a device sign-in between polls) goes on after it, as a request does.
+        if !matches!(result, Ok(Step::Send(_) | Step::Wait(_))) {
             self.over = true;
         }
         result

@@ -13,7 +13,9 @@
 //! the pending sign-in.
 
 use crate::config::Config;
+use crate::device::DeviceAuthorization;
 use crate::error::Error;
+use crate::exchange::TokenExchange;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::metadata::ProviderCache;
 use crate::signin::{SignInEntropy, SignInOptions};
@@ -25,7 +27,9 @@ use std::fmt;
 mod engine;
 mod callback;
 mod clear;
+mod device;
 mod discover;
+mod exchange;
 mod logout;
 mod machine;
 mod sign_in;
@@ -37,7 +41,9 @@ mod validate;
 use callback::CallbackPhase;
 pub use callback::HandleSignInCallback;
 pub(crate) use clear::ClearAccessTokens;
+pub use device::{CompleteDeviceSignIn, StartDeviceSignIn};
 pub use discover::Discover;
+pub use exchange::ExchangeToken;
 use engine::{Engine, Slot};
 pub use logout::HandleBackchannelLogout;
 pub use machine::FetchMachineToken;
@@ -74,8 +80,9 @@ pub enum Step<T> {
         /// What to write.
         new: Option<String>,
     },
-    /// Wait this long (another client holds the session's refresh lease), then call
-    /// [`Call::handle_waited`](crate::adapter::Call::handle_waited).
+    /// Wait this long, then step again: a device sign-in waits between polls; a session
+    /// call also waits for another client's refresh lease (then call
+    /// [`Call::handle_waited`](crate::adapter::Call::handle_waited) first).
     Wait(std::time::Duration),
     /// Finished with this value.
     Done(T),
@@ -300,6 +307,33 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Starts a device sign-in: the device authorization request.
+    pub(crate) fn start_device_sign_in(self) -> StartDeviceSignIn<'a> {
+        StartDeviceSignIn {
+            eng: Engine::new(self),
+            received: None,
+        }
+    }
+
+    /// Completes a device sign-in: polls until the user has signed in, then stores the
+    /// session.
+    pub(crate) fn complete_device_sign_in(
+        self,
+        device: DeviceAuthorization,
+    ) -> CompleteDeviceSignIn<'a> {
+        CompleteDeviceSignIn::new(Engine::new(self), device)
+    }
+
+    /// Trades a token at the token endpoint (RFC 8693).
+    pub(crate) fn exchange_token(self, exchange: TokenExchange) -> ExchangeToken<'a> {
+        ExchangeToken {
+            eng: Engine::new(self),
+            exchange,
+            sent_at: None,
+            received: None,
+        }
+    }
+
     /// Verifies the logout token of a back-channel logout request.
     pub(crate) fn handle_backchannel_logout(
         self,
@@ -429,6 +463,36 @@ impl<'a> Context<'a> {
     pub fn handle_backchannel_logout(self, form_body: &[u8]) -> HandleBackchannelLogout<'a> {
         self.cx()
             .handle_backchannel_logout(crate::logout::logout_token_from_form(form_body))
+    }
+
+    /// Starts a device sign-in (OAuth 2.0 Device Authorization Grant, RFC 8628) with the
+    /// config's scopes and resources: done gives the codes to show the user (a
+    /// [`DeviceAuthorization`]). The snapshot is not touched. A provider without a
+    /// `device_authorization_endpoint` gives
+    /// [`DiscoveryError::MissingEndpoint`](crate::DiscoveryError::MissingEndpoint).
+    pub fn start_device_sign_in(self) -> StartDeviceSignIn<'a> {
+        self.cx().start_device_sign_in()
+    }
+
+    /// Completes a device sign-in: waits ([`Step::Wait`]) and polls the token endpoint at
+    /// the provider's interval, grown by 5 s at each `slow_down`, never at or after the
+    /// codes' expiry; then verifies the ID token (as at a callback, without a nonce, which a
+    /// device sign-in cannot carry) and stores the session as a sign-in does, replacing
+    /// what the snapshot held. A refusal is [`DeviceError::Denied`](crate::DeviceError),
+    /// an expiry [`DeviceError::Expired`](crate::DeviceError). Abandon it by dropping it.
+    pub fn complete_device_sign_in(self, device: DeviceAuthorization) -> CompleteDeviceSignIn<'a> {
+        self.cx().complete_device_sign_in(device)
+    }
+
+    /// Trades a token at the token endpoint (OAuth 2.0 Token Exchange, RFC 8693): a
+    /// personal access token, an impersonation subject token or an access token, optionally
+    /// with an actor token, for an access token for the exchange's target. The app
+    /// authenticates as the config says (public or with its secret). Nothing is stored in
+    /// the snapshot. A refused subject or actor token is
+    /// [`TokenExchangeError::TokenRefused`](crate::TokenExchangeError), an app not allowed
+    /// to exchange [`TokenExchangeError::NotAllowed`](crate::TokenExchangeError).
+    pub fn exchange_token(self, exchange: TokenExchange) -> ExchangeToken<'a> {
+        self.cx().exchange_token(exchange)
     }
 
     /// Signs out: the session's tokens and pending sign-in are cleared at once; then the

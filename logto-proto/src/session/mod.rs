@@ -258,6 +258,55 @@ impl<'a> Call<'a, BackchannelLogout> {
     }
 }
 
+impl<'a> Call<'a, crate::device::DeviceAuthorization> {
+    /// Starts a device sign-in (see
+    /// [`Context::start_device_sign_in`](crate::Context::start_device_sign_in)). The call
+    /// never reads or writes the session.
+    pub fn start_device_sign_in(env: CallEnv<'a>) -> Self {
+        Call::new(
+            env,
+            "start_device_sign_in",
+            Policy::Sessionless,
+            None,
+            |cx, _| cx.start_device_sign_in(),
+        )
+    }
+}
+
+impl<'a> Call<'a, IdTokenClaims> {
+    /// Completes a device sign-in (see
+    /// [`Context::complete_device_sign_in`](crate::Context::complete_device_sign_in)). The
+    /// polling touches no store; once the user has signed in, the new session replaces
+    /// whatever is stored (read, then compare-and-swap, again after a conflict). A sign-in
+    /// that fails or is abandoned leaves the stored session as it was.
+    pub fn complete_device_sign_in(
+        env: CallEnv<'a>,
+        device: crate::device::DeviceAuthorization,
+    ) -> Self {
+        Call::new(
+            env,
+            "complete_device_sign_in",
+            Policy::Replace,
+            None,
+            move |cx, _| cx.complete_device_sign_in(device.clone()),
+        )
+    }
+}
+
+impl<'a> Call<'a, AccessToken> {
+    /// Trades a token (see [`Context::exchange_token`](crate::Context::exchange_token)). The
+    /// call never reads or writes a session.
+    pub fn exchange_token(env: CallEnv<'a>, exchange: crate::exchange::TokenExchange) -> Self {
+        Call::new(
+            env,
+            "exchange_token",
+            Policy::Sessionless,
+            None,
+            move |cx, _| cx.exchange_token(exchange.clone()),
+        )
+    }
+}
+
 impl<'a, T: Send + 'a> Call<'a, T> {
     fn new<O>(
         env: CallEnv<'a>,
@@ -291,7 +340,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
             write_failures: 0,
             outcome: None,
         };
-        if policy == Policy::Sessionless {
+        if matches!(policy, Policy::Sessionless | Policy::Replace) {
             machine.run_op(true);
         }
         Call {
@@ -409,6 +458,9 @@ enum Policy {
     WriteFirst,
     /// The operation never looks at the session (back-channel logout): no read, no write.
     Sessionless,
+    /// The operation builds a new session on its own (a device sign-in): it runs before any
+    /// read, and what it built replaces whatever is stored.
+    Replace,
 }
 
 /// Why the call reads the store.
@@ -418,6 +470,8 @@ enum Purpose {
     Begin,
     /// A write found the store changed: merge, then write again and go on with `then`.
     Merge(Then),
+    /// To replace what is stored with the session the operation built, then finish.
+    Replace,
 }
 
 /// What follows a successful write.
@@ -453,6 +507,8 @@ enum State {
     Writing { then: Then, text: Option<String> },
     /// Waiting for [`Call::handle_waited`].
     Waiting,
+    /// The operation asked to wait: step it again after [`Call::handle_waited`].
+    OperationWaiting,
     /// The store failed a write that carries a rotated refresh token: wait this long, then
     /// write again.
     WriteAgain { then: Then, wait: Duration },
@@ -574,13 +630,20 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
         if let Err(e) = &outcome {
             self.report(e);
         }
+        let replaces = self.policy == Policy::Replace && outcome.is_ok();
         self.outcome = Some(outcome);
         self.drop_op();
         if self.leased {
             self.touched = true;
             self.ours.release_refresh_lease(&self.holder);
         }
-        self.state = State::Write(Then::Finish);
+        self.state = match (self.policy, replaces) {
+            // The new session goes over what is stored now, whatever that is.
+            (Policy::Replace, true) => State::Read(Purpose::Replace),
+            // A failed sign-in writes nothing: the stored session stays as it was.
+            (Policy::Replace, false) => State::Finish,
+            _ => State::Write(Then::Finish),
+        };
     }
 
     /// The event for a call that fails: refused input (a callback, a token) and the
@@ -591,7 +654,9 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
             Error::Callback(_)
             | Error::IdToken(_)
             | Error::LogoutToken(_)
-            | Error::AccessToken(_) => {
+            | Error::AccessToken(_)
+            | Error::Device(_)
+            | Error::TokenExchange(_) => {
                 event!(info, call = self.name, kind = e.kind(), "refused: {e}")
             }
             Error::SessionExpired(_) => event!(info, call = self.name, kind = e.kind(), "{e}"),
@@ -642,11 +707,17 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                         self.start_op(true);
                         self.state = State::Write(Then::Run);
                     }
-                    // Never asks to read: it starts running.
-                    Policy::Sessionless => self.run_op(true),
+                    // Never asks to read first: they start running.
+                    Policy::Sessionless | Policy::Replace => self.run_op(true),
                 }
             }
             Purpose::Merge(then) => self.merge(stored, Arc::unwrap_or_clone(snapshot), then),
+            Purpose::Replace => {
+                self.base_text = stored;
+                self.base = snapshot;
+                self.touched = true;
+                self.state = State::Write(Then::Finish);
+            }
         }
     }
 
@@ -849,6 +920,11 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                             return Ok(Step::Send(request));
                         }
                         Ok(Step::Done(value)) => self.finish(Ok(value)),
+                        Ok(Step::Wait(duration)) => {
+                            // The operation's own pause (a device sign-in between polls).
+                            self.state = State::OperationWaiting;
+                            return Ok(Step::Wait(duration));
+                        }
                         Ok(_) => return Err(Error::Usage("an operation stepped out of turn")),
                         Err(Error::RefreshNeeded) if self.policy == Policy::Leased => {
                             // The refresh must wait for the lease. What the operation changed
@@ -898,6 +974,7 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 | State::Sending
                 | State::Writing { .. }
                 | State::Waiting
+                | State::OperationWaiting
                 | State::WaitingToWrite(_)
                 | State::WaitingToRead(_)
                 | State::Revoking) => {
@@ -991,6 +1068,8 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
             "storage conflict: the stored session changed since it was read; reading it again"
         );
         self.state = match then {
+            // The new session replaces whatever was written meanwhile too.
+            Then::Finish if self.policy == Policy::Replace => State::Read(Purpose::Replace),
             // Someone wrote before the lease was ours: start over from what is stored (it
             // may hold the token this call needs, refreshed by that writer).
             Then::Refresh => State::Read(Purpose::Begin),
@@ -1062,6 +1141,7 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
     fn waited(&mut self, _now: UnixTime) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, State::Over) {
             State::Waiting => self.state = State::Read(Purpose::Begin),
+            State::OperationWaiting => self.state = State::Run,
             State::WaitingToWrite(then) => self.state = State::Write(then),
             State::WaitingToRead(purpose) => self.state = State::Read(purpose),
             other => {
