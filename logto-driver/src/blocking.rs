@@ -5,13 +5,14 @@ use crate::methods::{
     client_methods, client_type, machine_methods, machine_type, validator_methods, validator_type,
 };
 use crate::shared::{shared_cache, CacheRegistry, Session};
-use crate::{Clock, Entropy, RequestLimits, VerifiedTokenCache, DEFAULT_VERIFIED_CACHE};
+use crate::{Cancel, Clock, Entropy, RequestLimits, VerifiedTokenCache, DEFAULT_VERIFIED_CACHE};
 use logto_proto::adapter::{Call, SESSION_KEY};
 use logto_proto::{
     decode_claims, AccessToken, AccessTokenClaims, BackchannelLogout, ClientError as Error, Config,
-    HttpRequest, HttpResponse, IdTokenClaims, MachineTokens, Operation as _,
+    DeviceAuthorization, HttpRequest, HttpResponse, IdTokenClaims, MachineTokens, Operation as _,
     OrganizationTokenClaims, Requirement, SignInOptions, SignOutResult, Snapshot, Step,
-    StorageError, TokenTarget, TransportError, UnixTime, UserInfo, VerifiedAccessToken,
+    StorageError, TokenExchange, TokenTarget, TransportError, UnixTime, UserInfo,
+    VerifiedAccessToken,
 };
 use logto_store::{Expected, Storage};
 use std::fmt;

@@ -207,15 +207,16 @@ macro_rules! __transport_facade {
 #[macro_export]
 macro_rules! __transport_reexports {
     (storage: [$($storage_item:ident),+]) => {
-        pub use $crate::{Clock, Entropy, DEFAULT_VERIFIED_CACHE};
+        pub use $crate::{Cancel, Clock, Entropy, DEFAULT_VERIFIED_CACHE};
         pub use logto_proto as proto;
         pub use logto_proto::adapter::SESSION_KEY;
         pub use logto_proto::{
-            AccessToken, AccessTokenClaims, AccessTokenError, BackchannelLogout, ClientAuth,
-            Config as LogtoConfig, DirectSignIn, FirstScreen, IdTokenClaims, Identifier,
-            InteractionMode, LogoutTarget, OrganizationTokenClaims, Prompt, Requirement,
-            Revocation, SignInOptions, SignOutResult, TokenTarget, UnixTime, UserInfo, UserScope,
-            VerifiedAccessToken,
+            AccessToken, AccessTokenClaims, AccessTokenError, Actor, BackchannelLogout,
+            ClientAuth, Config as LogtoConfig, DeviceAuthorization, DeviceError, DirectSignIn,
+            FirstScreen, IdTokenClaims, Identifier, InteractionMode, LogoutTarget,
+            OrganizationTokenClaims, Prompt, Requirement, Revocation, SignInOptions,
+            SignOutResult, TokenExchange, TokenExchangeError, TokenTarget, UnixTime, UserInfo,
+            UserScope, VerifiedAccessToken,
         };
         pub use logto_proto::{
             ClientError as Error, StorageError, TransportError, TransportErrorKind,

@@ -56,12 +56,15 @@
 
 pub mod aio;
 pub mod blocking;
+mod cancel;
 mod facade;
 mod methods;
 mod shared;
 mod transport;
 mod verified_cache;
 
+pub use cancel::Cancel;
+pub(crate) use cancel::CANCEL_CHECK;
 #[doc(hidden)]
 pub use facade::__private;
 pub use shared::{Clock, Entropy};

@@ -185,6 +185,54 @@ macro_rules! client_methods {
             self.run(Call::handle_sign_in_callback(self.session.env(), callback_url)) $($dot_await)*
         }
 
+        /// Starts a device sign-in (OAuth 2.0 Device Authorization Grant, RFC 8628), for a
+        /// device or a command-line tool that cannot receive a callback: returns what to show
+        /// the user (the user code and where to enter it, or the link with the code filled
+        /// in) and what [`complete_device_sign_in`](Self::complete_device_sign_in) polls
+        /// with. Asks for the config's scopes and resources; the app is a Logto native app.
+        /// The stored session is not touched.
+        pub $($async_kw)* fn start_device_sign_in(&self) -> Result<DeviceAuthorization, Error> {
+            self.run(Call::start_device_sign_in(self.session.env())) $($dot_await)*
+        }
+
+        /// Waits until the user has signed in on the verification page, polling at the
+        /// provider's interval (slowed down when it asks, never past the codes' expiry), then
+        /// stores the new session like a sign-in callback: every later call (tokens,
+        /// organization tokens, refresh) works on it. The user refusing is
+        /// `Error::Protocol(Device(Denied(..)))`, the codes expiring
+        /// `Error::Protocol(Device(Expired { .. }))`; the stored session is then unchanged.
+        pub $($async_kw)* fn complete_device_sign_in(
+            &self,
+            device: &DeviceAuthorization,
+        ) -> Result<IdTokenClaims, Error> {
+            self.complete_device_sign_in_or_cancel(device, &Cancel::new()) $($dot_await)*
+        }
+
+        /// [`complete_device_sign_in`](Self::complete_device_sign_in) that stops waiting
+        /// soon after `cancel` is cancelled (from another thread or task), with
+        /// `Error::Protocol(Device(Cancelled))`.
+        pub $($async_kw)* fn complete_device_sign_in_or_cancel(
+            &self,
+            device: &DeviceAuthorization,
+            cancel: &Cancel,
+        ) -> Result<IdTokenClaims, Error> {
+            let call = Call::complete_device_sign_in(self.session.env(), device.clone());
+            self.run_until(call, Some(cancel)) $($dot_await)*
+        }
+
+        /// Trades a token at the token endpoint (OAuth 2.0 Token Exchange, RFC 8693): a
+        /// user's personal access token, an impersonation subject token from the Management
+        /// API, or an access token, optionally with an actor token (the issued token's `act`
+        /// names the actor). Returns the issued access token; nothing is cached or stored.
+        /// The app must be allowed token exchange in Logto
+        /// (`Error::Protocol(TokenExchange(NotAllowed(..)))` otherwise).
+        pub $($async_kw)* fn exchange_token(
+            &self,
+            exchange: TokenExchange,
+        ) -> Result<AccessToken, Error> {
+            self.run(Call::exchange_token(self.session.env(), exchange)) $($dot_await)*
+        }
+
         /// Signs out: clears the session, revokes the refresh token (a failure there does not
         /// stop the sign-out) and returns the end-session URL to send the user to.
         pub $($async_kw)* fn sign_out(
@@ -358,7 +406,16 @@ macro_rules! client_methods {
         ///   call is first offered what another one fetched meanwhile.
         /// - Writes of one session are made one at a time in this process (the session lock),
         ///   so that a compare-and-swap is atomic here even over a store whose own is not.
-        $($async_kw)* fn run<T>(&self, mut call: Call<'_, T>) -> Result<T, Error> {
+        $($async_kw)* fn run<T>(&self, call: Call<'_, T>) -> Result<T, Error> {
+            self.run_until(call, None) $($dot_await)*
+        }
+
+        /// [`run`](Self::run), giving up at a wait once `cancel` is cancelled.
+        $($async_kw)* fn run_until<T>(
+            &self,
+            mut call: Call<'_, T>,
+            cancel: Option<&Cancel>,
+        ) -> Result<T, Error> {
             let session = &self.session;
             let mut failed: Option<TransportError> = None;
             loop {
@@ -399,7 +456,21 @@ macro_rules! client_methods {
                         }
                     }
                     Step::Wait(duration) => {
-                        self.pause(duration) $($dot_await)*;
+                        match cancel {
+                            Some(cancel) => {
+                                // In slices, so that a cancel is seen soon.
+                                let mut left = duration;
+                                while !left.is_zero() {
+                                    if cancel.is_cancelled() {
+                                        return Err(Error::Protocol(logto_proto::DeviceError::Cancelled.into()));
+                                    }
+                                    let slice = left.min(crate::CANCEL_CHECK);
+                                    self.pause(slice) $($dot_await)*;
+                                    left -= slice;
+                                }
+                            }
+                            None => self.pause(duration) $($dot_await)*,
+                        }
                         call.handle_waited(session.now())?;
                     }
                     Step::Send(request) => {
@@ -464,6 +535,16 @@ macro_rules! machine_methods {
         {
             let target = TokenTarget::resource(resource).with_scopes(scopes);
             Ok(self.token(&target) $($dot_await)* ?.token.expose().to_owned())
+        }
+
+        /// Trades a token (see [`LogtoClient::exchange_token`]) with the machine app's
+        /// credentials: a service trading a user's personal access token or a subject token.
+        /// Not cached: a subject token may be good for one exchange only.
+        pub $($async_kw)* fn exchange_token(
+            &self,
+            exchange: TokenExchange,
+        ) -> Result<AccessToken, Error> {
+            self.client.exchange_token(exchange) $($dot_await)*
         }
 
         /// The API refused `token` (401): it is dropped if still cached for `target`, so the next

@@ -158,7 +158,9 @@ impl DeviceAuthorization {
 /// An absolute `http(s)` URL of bounded length, without credentials.
 fn check_uri(name: &str, uri: &str) -> Result<(), String> {
     if uri.len() > MAX_VERIFICATION_URI_CHARS {
-        return Err(format!("{name} is longer than {MAX_VERIFICATION_URI_CHARS} bytes"));
+        return Err(format!(
+            "{name} is longer than {MAX_VERIFICATION_URI_CHARS} bytes"
+        ));
     }
     let url = Url::parse(uri).map_err(|e| format!("{name} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "https" | "http") || !url.username().is_empty() {

@@ -151,8 +151,8 @@ pub use access::{
     ACCESS_TOKEN_TYPE,
 };
 pub use claims::{
-    decode_claims, AccessTokenClaims, Actor, Address, Audience, ExtraClaims, IdTokenClaims, Identity,
-    OrganizationData, OrganizationTokenClaims, UserInfo,
+    decode_claims, AccessTokenClaims, Actor, Address, Audience, ExtraClaims, IdTokenClaims,
+    Identity, OrganizationData, OrganizationTokenClaims, UserInfo,
 };
 pub use client::{ClientError, StorageError, TransportError, TransportErrorKind};
 
@@ -186,12 +186,12 @@ pub mod adapter {
 }
 pub use config::{redact_url, ClientAuth, Config, ConfigBuilder, Prompt};
 pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};
+pub use device::{DeviceAuthorization, DEFAULT_POLL_INTERVAL, DEVICE_CODE_GRANT, SLOW_DOWN_STEP};
 pub use error::{
     AccessTokenError, CallbackError, ClaimsError, ConfigError, DeviceError, DiscoveryError, Error,
     IdTokenError, JwksError, LogoutTokenError, ProviderError, ResponseError, SignInError,
     SnapshotError, TokenExchangeError,
 };
-pub use device::{DeviceAuthorization, DEFAULT_POLL_INTERVAL, DEVICE_CODE_GRANT, SLOW_DOWN_STEP};
 pub use exchange::{
     TokenExchange, ACCESS_TOKEN_TOKEN_TYPE, PERSONAL_ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT,
 };
@@ -206,8 +206,8 @@ pub use machine::{MachineTokens, VerifiedTokens};
 pub use metadata::{ProviderCache, ProviderMetadata};
 pub use ops::{
     run, CompleteDeviceSignIn, Context, Discover, ExchangeToken, FetchMachineToken, FetchUserInfo,
-    GetAccessToken, HandleBackchannelLogout, HandleSignInCallback, Operation, Revocation,
-    RunError, SignIn, SignOut, SignOutResult, StartDeviceSignIn, Step, VerifyAccessToken,
+    GetAccessToken, HandleBackchannelLogout, HandleSignInCallback, Operation, Revocation, RunError,
+    SignIn, SignOut, SignOutResult, StartDeviceSignIn, Step, VerifyAccessToken,
 };
 #[doc(hidden)]
 pub use scope::{compose_resources, compose_scopes, has_organizations_scope};

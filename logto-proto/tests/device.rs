@@ -71,16 +71,26 @@ fn answer() -> impl Strategy<Value = Answer> {
 fn start(h: &mut Harness, interval: Option<u64>, expires_in: u64, now: u64) -> DeviceAuthorization {
     let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).start_device_sign_in();
     let now = UnixTime::from_secs(now);
-    let Step::Send(discovery) = op.step(now).unwrap() else { panic!("discovery first") };
+    let Step::Send(discovery) = op.step(now).unwrap() else {
+        panic!("discovery first")
+    };
     assert!(discovery.url.ends_with("/.well-known/openid-configuration"));
     op.handle_response(discovery_with_device(), now).unwrap();
-    let Step::Send(request) = op.step(now).unwrap() else { panic!("the device request") };
+    let Step::Send(request) = op.step(now).unwrap() else {
+        panic!("the device request")
+    };
     assert_eq!(request.url, DEVICE_ENDPOINT);
     let sent = form(&request);
     assert_eq!(sent["client_id"], APP_ID);
-    assert!(sent["scope"].split(' ').any(|s| s == "offline_access"), "{sent:?}");
-    op.handle_response(device_answer(interval, expires_in), now).unwrap();
-    let Step::Done(device) = op.step(now).unwrap() else { panic!("done") };
+    assert!(
+        sent["scope"].split(' ').any(|s| s == "offline_access"),
+        "{sent:?}"
+    );
+    op.handle_response(device_answer(interval, expires_in), now)
+        .unwrap();
+    let Step::Done(device) = op.step(now).unwrap() else {
+        panic!("done")
+    };
     device
 }
 
@@ -157,11 +167,15 @@ fn complete(
                     }
                     Answer::SignedIn => {
                         let id = h.provider.sign(&id_claims(clock, None));
-                        HttpResponse::new(200, json!({
-                            "access_token": "at-device", "token_type": "Bearer",
-                            "expires_in": 3600, "scope": "openid offline_access",
-                            "id_token": id, "refresh_token": "rt-device",
-                        }).to_string())
+                        HttpResponse::new(
+                            200,
+                            json!({
+                                "access_token": "at-device", "token_type": "Bearer",
+                                "expires_in": 3600, "scope": "openid offline_access",
+                                "id_token": id, "refresh_token": "rt-device",
+                            })
+                            .to_string(),
+                        )
                     }
                 };
                 if let Err(e) = op.handle_response(response, now) {
@@ -249,9 +263,18 @@ fn a_device_sign_in_replaces_the_session_it_runs_in() {
     let before = h.snapshot.clone();
     let device = start(&mut h, Some(1), 60, T0);
     assert_eq!(h.snapshot, before, "starting changes nothing");
-    let run = complete(&mut h, device, T0, &[Answer::Pending, Answer::SignedIn], &[0]);
+    let run = complete(
+        &mut h,
+        device,
+        T0,
+        &[Answer::Pending, Answer::SignedIn],
+        &[0],
+    );
     assert!(run.outcome.unwrap().is_ok());
-    assert_eq!(h.snapshot.refresh_token().map(Secret::expose), Some("rt-device"));
+    assert_eq!(
+        h.snapshot.refresh_token().map(Secret::expose),
+        Some("rt-device")
+    );
     assert!(h.snapshot.id_token_claims().is_ok());
 }
 
@@ -260,11 +283,16 @@ fn a_provider_without_device_flow_is_a_typed_error() {
     let mut h = Harness::new("ES384");
     let now = UnixTime::from_secs(T0);
     let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).start_device_sign_in();
-    let Step::Send(_) = op.step(now).unwrap() else { panic!() };
-    op.handle_response(HttpResponse::new(200, discovery().to_string()), now).unwrap();
+    let Step::Send(_) = op.step(now).unwrap() else {
+        panic!()
+    };
+    op.handle_response(HttpResponse::new(200, discovery().to_string()), now)
+        .unwrap();
     assert!(matches!(
         op.step(now),
-        Err(Error::Discovery(DiscoveryError::MissingEndpoint { name: "device_authorization_endpoint" }))
+        Err(Error::Discovery(DiscoveryError::MissingEndpoint {
+            name: "device_authorization_endpoint"
+        }))
     ));
 }
 
@@ -279,29 +307,47 @@ fn an_id_token_for_another_app_is_refused_after_polling() {
         Context::new(&h.config, &mut h.cache, &mut h.snapshot).complete_device_sign_in(device);
     let now = UnixTime::from_secs(T0 + 1);
     assert!(matches!(op.step(now), Ok(Step::Wait(_))));
-    let Ok(Step::Send(_)) = op.step(now) else { panic!("the poll") };
+    let Ok(Step::Send(_)) = op.step(now) else {
+        panic!("the poll")
+    };
     let body = json!({"access_token": "at", "token_type": "Bearer", "id_token": id, "refresh_token": "rt"});
-    op.handle_response(HttpResponse::new(200, body.to_string()), now).unwrap();
-    let Ok(Step::Send(jwks)) = op.step(now) else { panic!("the keys") };
+    op.handle_response(HttpResponse::new(200, body.to_string()), now)
+        .unwrap();
+    let Ok(Step::Send(jwks)) = op.step(now) else {
+        panic!("the keys")
+    };
     assert!(jwks.url.ends_with("/jwks"));
-    op.handle_response(HttpResponse::new(200, h.provider.jwks().to_string()), now).unwrap();
+    op.handle_response(HttpResponse::new(200, h.provider.jwks().to_string()), now)
+        .unwrap();
     assert!(matches!(op.step(now), Err(Error::IdToken(_))));
     drop(op);
     assert!(!h.snapshot.is_authenticated());
 }
 
-fn exchange(h: &mut Harness, exchange: TokenExchange, answer: HttpResponse) -> (HashMap<String, String>, Result<AccessToken, Error>) {
+fn exchange(
+    h: &mut Harness,
+    exchange: TokenExchange,
+    answer: HttpResponse,
+) -> (HashMap<String, String>, Result<AccessToken, Error>) {
     let now = UnixTime::from_secs(T0);
     let mut op = Context::new(&h.config, &mut h.cache, &mut h.snapshot).exchange_token(exchange);
-    let Step::Send(mut request) = op.step(now).unwrap() else { panic!() };
+    let Step::Send(mut request) = op.step(now).unwrap() else {
+        panic!()
+    };
     if request.url.ends_with("/openid-configuration") {
-        op.handle_response(HttpResponse::new(200, discovery().to_string()), now).unwrap();
-        let Step::Send(next) = op.step(now).unwrap() else { panic!() };
+        op.handle_response(HttpResponse::new(200, discovery().to_string()), now)
+            .unwrap();
+        let Step::Send(next) = op.step(now).unwrap() else {
+            panic!()
+        };
         request = next;
     }
     assert!(request.url.ends_with("/token"));
     let sent = form(&request);
-    assert!(!format!("{op:?}").contains("pat_secret"), "Debug shows no token");
+    assert!(
+        !format!("{op:?}").contains("pat_secret"),
+        "Debug shows no token"
+    );
     if let Err(e) = op.handle_response(answer, now) {
         return (sent, Err(e));
     }
@@ -331,7 +377,14 @@ fn a_token_exchange_sends_what_rfc_8693_names_and_types_the_answer() {
     assert_eq!(sent["subject_token_type"], PERSONAL_ACCESS_TOKEN_TYPE);
     assert_eq!(sent["actor_token"], "actor-token");
     assert_eq!(sent["actor_token_type"], ACCESS_TOKEN_TOKEN_TYPE);
-    assert_eq!((sent["resource"].as_str(), sent["organization_id"].as_str(), sent["scope"].as_str()), (API, "org1", "read:data"));
+    assert_eq!(
+        (
+            sent["resource"].as_str(),
+            sent["organization_id"].as_str(),
+            sent["scope"].as_str()
+        ),
+        (API, "org1", "read:data")
+    );
     let token = token.unwrap();
     assert_eq!(token.expires_at, UnixTime::from_secs(T0 + 600));
     assert_eq!(token.target.resource.as_deref(), Some(API));
@@ -339,9 +392,23 @@ fn a_token_exchange_sends_what_rfc_8693_names_and_types_the_answer() {
     assert_eq!(claims.act.and_then(|a| a.sub).as_deref(), Some("actor-1"));
     assert!(!h.snapshot.is_authenticated(), "nothing is stored");
 
-    let (_, consumed) = exchange(&mut h, TokenExchange::impersonation("pat_secret"), refused("invalid_grant"));
-    assert!(matches!(&consumed, Err(Error::TokenExchange(TokenExchangeError::TokenRefused(e))) if e.is("invalid_grant")), "{consumed:?}");
-    let (_, off) = exchange(&mut h, TokenExchange::impersonation("pat_secret"), refused("unauthorized_client"));
-    assert!(matches!(off, Err(Error::TokenExchange(TokenExchangeError::NotAllowed(_)))));
+    let (_, consumed) = exchange(
+        &mut h,
+        TokenExchange::impersonation("pat_secret"),
+        refused("invalid_grant"),
+    );
+    assert!(
+        matches!(&consumed, Err(Error::TokenExchange(TokenExchangeError::TokenRefused(e))) if e.is("invalid_grant")),
+        "{consumed:?}"
+    );
+    let (_, off) = exchange(
+        &mut h,
+        TokenExchange::impersonation("pat_secret"),
+        refused("unauthorized_client"),
+    );
+    assert!(matches!(
+        off,
+        Err(Error::TokenExchange(TokenExchangeError::NotAllowed(_)))
+    ));
     assert!(!consumed.unwrap_err().to_string().contains("pat_secret"));
 }

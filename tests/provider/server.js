@@ -13,6 +13,10 @@ import { fileURLToPath } from 'node:url';
 import Provider, { errors } from 'oidc-provider';
 
 import { MemoryAdapter, storageStats } from './lib/adapter.js';
+import {
+  DEVICE_CODE_GRANT, DevicePace, SubjectTokens, TOKEN_EXCHANGE_GRANT, devicePages, registerTokenExchange,
+  tokenActors,
+} from './lib/native.js';
 import { renderLoginPage, renderLogoutPage, renderLogoutSuccessPage } from './lib/pages.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -66,6 +70,13 @@ const config = {
   publicClient: {
     id: env.PUBLIC_CLIENT_ID || 'spa-app',
   },
+  // A Logto native app: public, device flow, loopback redirects on any port, token exchange.
+  nativeClient: {
+    id: env.NATIVE_CLIENT_ID || 'native-app',
+  },
+  devicePollInterval: intEnv('DEVICE_POLL_INTERVAL', 5),
+  // Apps allowed to exchange tokens (Logto: per application, off by default).
+  tokenExchangeClients: listEnv('TOKEN_EXCHANGE_CLIENTS', ['web-app', 'native-app', 'machine-app']),
   redirectUris: listEnv('REDIRECT_URIS', ['http://127.0.0.1/callback', 'http://localhost:3000/callback']),
   postLogoutRedirectUris: listEnv('POST_LOGOUT_REDIRECT_URIS', ['http://127.0.0.1/signed-out', 'http://localhost:3000/']),
   // 'all' (default): every client must send PKCE S256. 'logto': like Logto, a client registered
@@ -79,6 +90,7 @@ const config = {
     authorizationCode: intEnv('AUTHORIZATION_CODE_TTL', 60),
     session: intEnv('SESSION_TTL', 14 * 24 * 3600),
     grant: intEnv('GRANT_TTL', 180 * 24 * 3600),
+    deviceCode: intEnv('DEVICE_CODE_TTL', 600),
     interaction: intEnv('INTERACTION_TTL', 3600),
   },
   hangMs: intEnv('HANG_MS', 30_000),
@@ -267,7 +279,10 @@ const state = {
   clockOffsetMs: 0,
   backchannel: [],
   logoutTokens: [],
+  devicePace: undefined,
+  subjectTokens: new SubjectTokens(),
 };
+state.devicePace = new DevicePace(config.devicePollInterval);
 
 // A test control can move the provider's clock (tokens' iat/exp, expiry checks).
 const realNow = Date.now.bind(Date);
@@ -479,7 +494,8 @@ function buildClients() {
   const common = {
     redirect_uris: config.redirectUris,
     post_logout_redirect_uris: config.postLogoutRedirectUris,
-    grant_types: ['authorization_code', 'refresh_token'],
+    // Every app may ask for the exchange; Logto refuses an app not allowed to.
+    grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT],
     response_types: ['code'],
     application_type: 'web',
     id_token_signed_response_alg: state.alg,
@@ -502,11 +518,23 @@ function buildClients() {
       client_name: 'Single-page app (public)',
       token_endpoint_auth_method: 'none',
     },
+    {
+      client_id: config.nativeClient.id,
+      client_name: 'Native app (public)',
+      application_type: 'native',
+      // oidc-provider matches a native app's loopback redirect on any port (RFC 8252 §7.3).
+      redirect_uris: ['http://127.0.0.1/callback'],
+      post_logout_redirect_uris: config.postLogoutRedirectUris,
+      grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: state.alg,
+    },
     ...[...machineApps.values()].map((app) => ({
       client_id: app.id,
       client_secret: app.secret,
       client_name: app.name,
-      grant_types: ['client_credentials'],
+      grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT],
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -549,6 +577,7 @@ function buildProvider() {
       introspection: { enabled: true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
+      deviceFlow: { enabled: true, ...devicePages },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => { ctx.body = renderLogoutPage(form); },
@@ -564,12 +593,15 @@ function buildProvider() {
       },
     },
     extraTokenClaims: async (ctx, token) => {
+      // Logto's delegation: a token exchanged with an actor token names the actor.
+      const actor = tokenActors.get(token);
+      const act = actor ? { act: { sub: actor } } : {};
       // Logto: a resource token requested with organization_id carries that id.
       const organizationId = tokenRequestOf(ctx)?.organizationId;
       if (organizationId && tokenRequestOf(ctx).hasResource && token instanceof ctx.oidc.provider.AccessToken) {
-        return { organization_id: organizationId };
+        return { organization_id: organizationId, ...act };
       }
-      return undefined;
+      return actor ? act : undefined;
     },
     findAccount: async (_ctx, sub) => {
       const user = users.get(sub);
@@ -602,6 +634,7 @@ function buildProvider() {
       Interaction: config.ttl.interaction,
       Session: config.ttl.session,
       Grant: config.ttl.grant,
+      DeviceCode: config.ttl.deviceCode,
     },
   });
 
@@ -639,6 +672,34 @@ function buildProvider() {
       ctx.status = 500;
       ctx.body = { error: 'server_error', error_description: 'organization token could not be issued' };
     }
+  });
+
+  // Logto's device authorization answer carries the polling interval.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'device_authorization' && ctx.status === 200 && ctx.body) {
+      ctx.body = { ...ctx.body, interval: config.devicePollInterval };
+    }
+  });
+
+  registerTokenExchange(provider, {
+    subjectTokens: state.subjectTokens,
+    allowed: (client) => config.tokenExchangeClients.includes(client.clientId),
+    users,
+    resources,
+    userResourceScopes,
+    organizationRoleScopes,
+    isMember,
+    resourceServerInfo: (resource) => ({ ...sharedResourceServerData(), accessTokenTTL: resourceTtl(resource) }),
+    organizationResourceServer: (organizationId, available) => {
+      const audience = `${ORGANIZATION_URN_PREFIX}${organizationId}`;
+      return new provider.ResourceServer(audience, {
+        ...sharedResourceServerData(),
+        accessTokenTTL: config.ttl.organizationToken,
+        audience,
+        scope: available.join(' '),
+      });
+    },
   });
 
   provider.on('server_error', (_ctx, error) => console.error('test provider: server_error', error?.stack ?? error));
@@ -805,6 +866,12 @@ function publicConfig() {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     public_client: { client_id: config.publicClient.id, token_endpoint_auth_method: 'none' },
+    native_client: {
+      client_id: config.nativeClient.id,
+      token_endpoint_auth_method: 'none',
+      redirect_uri: 'http://127.0.0.1/callback',
+      device_poll_interval: config.devicePollInterval,
+    },
     machine_clients: [...machineApps.values()].map((app) => ({
       client_id: app.id,
       client_secret: app.secret,
@@ -923,7 +990,15 @@ async function handleControl(req, res, url) {
     case 'GET /__test/storage':
       return send(res, 200, storageStats());
 
+    case 'POST /__test/personal-access-tokens':
+      if (!users.has(body.user_id)) return send(res, 404, { error: 'no such user' });
+      return send(res, 200, state.subjectTokens.personalAccessToken(body.user_id, body.expires_in));
+    case 'POST /__test/subject-tokens':
+      if (!users.has(body.user_id)) return send(res, 404, { error: 'no such user' });
+      return send(res, 200, state.subjectTokens.subjectToken(body.user_id, body.expires_in));
     case 'POST /__test/reset':
+      state.devicePace.clear();
+      state.subjectTokens.clear();
       state.faults = [];
       state.requests = [];
       state.clockOffsetMs = 0;
@@ -1043,6 +1118,7 @@ async function handle(req, res) {
     if (form.resource !== undefined) fields.resource = form.resource;
     if (organizationId !== undefined) fields.organization_id = organizationId;
     if (form.scope !== undefined) fields.scope = first(form.scope);
+    if (form.subject_token_type !== undefined) fields.subject_token_type = first(form.subject_token_type);
     req[TOKEN_REQUEST] = {
       organizationId,
       hasResource: Boolean(first(form.resource)),
@@ -1052,6 +1128,16 @@ async function handle(req, res) {
   const entry = logRequest(req, url, fields);
   res.on('finish', () => { entry.status = res.statusCode; });
   res.on('close', () => { if (entry.status === undefined) entry.status = null; });
+
+  // A device code polled sooner than its interval: `slow_down`, as Logto answers.
+  if (fields.grant_type === DEVICE_CODE_GRANT) {
+    const deviceCode = querystring.parse(rawBody.toString('utf8')).device_code;
+    const slowDown = state.devicePace.poll(String(deviceCode), Date.now());
+    if (slowDown) {
+      entry.slow_down = true;
+      return send(res, 400, logtoErrorBody(slowDown), 'application/json; charset=utf-8');
+    }
+  }
 
   const fault = takeFault(url.pathname, fields.grant_type);
   if (fault?.mode === 'delay') {

@@ -31,7 +31,10 @@ impl ExchangeToken<'_> {
         if let Some(request) = self.eng.need_metadata(now) {
             return self.eng.send(Awaiting::Metadata, request);
         }
-        let endpoint = ("token_endpoint", self.eng.metadata()?.token_endpoint.as_str());
+        let endpoint = (
+            "token_endpoint",
+            self.eng.metadata()?.token_endpoint.as_str(),
+        );
         let request = client_request(self.eng.config, endpoint, &self.exchange.params())?;
         self.sent_at = Some(now);
         self.eng.send(Awaiting::Token, request)
