@@ -938,8 +938,8 @@ async function handleControl(req, res, url) {
 
     case 'POST /__test/faults': {
       const mode = String(body.mode ?? '');
-      if (!['500', 'hang', 'malformed', 'status', 'delay', 'late_answer'].includes(mode)) {
-        return send(res, 400, { error: 'mode must be one of "500", "hang", "malformed", "status", "delay", "late_answer"' });
+      if (!['500', 'hang', 'malformed', 'status', 'delay', 'late_answer', 'slow_down'].includes(mode)) {
+        return send(res, 400, { error: 'mode must be one of "500", "hang", "malformed", "status", "delay", "late_answer", "slow_down"' });
       }
       const count = body.count === undefined ? 1 : Number(body.count);
       if (!Number.isInteger(count) || count < 1) return send(res, 400, { error: 'count must be a positive integer' });
@@ -1129,17 +1129,20 @@ async function handle(req, res) {
   res.on('finish', () => { entry.status = res.statusCode; });
   res.on('close', () => { if (entry.status === undefined) entry.status = null; });
 
-  // A device code polled sooner than its interval: `slow_down`, as Logto answers.
+  const fault = takeFault(url.pathname, fields.grant_type);
+  // A device code polled sooner than its interval (or a `slow_down` fault): `slow_down`, as
+  // Logto answers, and the code's interval grows.
   if (fields.grant_type === DEVICE_CODE_GRANT) {
-    const deviceCode = querystring.parse(rawBody.toString('utf8')).device_code;
-    const slowDown = state.devicePace.poll(String(deviceCode), Date.now());
+    const deviceCode = String(querystring.parse(rawBody.toString('utf8')).device_code);
+    const forced = fault?.mode === 'slow_down';
+    if (forced) entry.fault = fault.mode;
+    const slowDown = state.devicePace.poll(deviceCode, Date.now(), forced);
     if (slowDown) {
       entry.slow_down = true;
-      return send(res, 400, logtoErrorBody(slowDown), 'application/json; charset=utf-8');
+      return send(res, 400, logtoErrorBody(slowDown));
     }
   }
 
-  const fault = takeFault(url.pathname, fields.grant_type);
   if (fault?.mode === 'delay') {
     // A slow provider: the request is handled normally, late.
     entry.fault = fault.mode;
@@ -1152,7 +1155,7 @@ async function handle(req, res) {
       setTimeout(() => end(...args), fault.hang_ms);
       return res;
     };
-  } else if (fault) {
+  } else if (fault && fault.mode !== 'slow_down') {
     entry.fault = fault.mode;
     return applyFault(fault, req, res);
   }

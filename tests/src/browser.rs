@@ -177,6 +177,67 @@ impl Browser {
         self.cancel(&page).expect_redirect()
     }
 
+    /// Signs a device in as a user would on another screen: opens the verification URI,
+    /// enters `user_code`, confirms, and signs in (unless this browser has a session).
+    /// Returns the page it ends on (the provider's "device signed in" page).
+    #[track_caller]
+    pub fn device_sign_in(
+        &self,
+        verification_uri: &str,
+        user_code: &str,
+        identifier: &str,
+        password: &str,
+    ) -> Landing {
+        let input = self.page(self.open(verification_uri));
+        let confirm =
+            self.page(self.submit_form(&input, "op.deviceInputForm", &[("user_code", user_code)]));
+        match self.submit_form(&confirm, "op.deviceConfirmForm", &[]) {
+            Landing::SignInPage(page) => self.submit_sign_in(&page, identifier, password),
+            landing => landing,
+        }
+    }
+
+    /// Opens the verification URI with the code filled in and presses Abort. Returns the page
+    /// it ends on.
+    #[track_caller]
+    pub fn abort_device_sign_in(&self, verification_uri_complete: &str) -> Landing {
+        let confirm = self.page(self.open(verification_uri_complete));
+        self.submit_form(&confirm, "op.deviceConfirmForm", &[("abort", "yes")])
+    }
+
+    #[track_caller]
+    fn page(&self, landing: Landing) -> (String, String) {
+        match landing {
+            Landing::Page {
+                url,
+                status: 200,
+                body,
+            } => (url, body),
+            other => panic!("browser: expected a provider page, got {other:?}"),
+        }
+    }
+
+    /// Submits the form `form_id` of a page with its hidden inputs and `fields`.
+    fn submit_form(
+        &self,
+        (url, html): &(String, String),
+        form_id: &str,
+        fields: &[(&str, &str)],
+    ) -> Landing {
+        let form = form_tag(html, form_id)
+            .unwrap_or_else(|| panic!("no form #{form_id} on {url}: {html}"));
+        let action = resolve(url, &attribute(form, "action").expect("form action"));
+        let hidden = hidden_inputs(html, form_id);
+        let mut pairs: Vec<(&str, &str)> = hidden
+            .iter()
+            .filter(|(name, _)| !fields.iter().any(|(n, _)| n == name))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        pairs.extend_from_slice(fields);
+        let reply = self.fetch("POST", &action, Some(raw::form_encode(&pairs)));
+        self.follow(&origin_of(url), action, reply)
+    }
+
     /// Opens an end-session URL and confirms the sign-out like Logto's self-submitting page.
     /// Returns where it ended: `Redirected` to the post-logout redirect URI, or the provider's
     /// signed-out `Page`.
@@ -216,6 +277,21 @@ impl Browser {
                     status: reply.status,
                     html: reply.body,
                 });
+            }
+            if reply.body.contains("document.forms[0].submit()") {
+                // A page that posts its one form at once (oidc-provider's form post, e.g. the
+                // device page opened with the code filled in).
+                let (action, fields) = first_form(&reply.body).unwrap_or_else(|| {
+                    panic!("browser: a self-submitting page without a form at {url}")
+                });
+                let action = resolve(&url, &action);
+                let pairs: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect();
+                reply = self.fetch("POST", &action, Some(raw::form_encode(&pairs)));
+                url = action;
+                continue;
             }
             if let Some(form) = form_tag(&reply.body, "op.logoutForm") {
                 // Logto's sign-out page submits itself with logout=yes.
@@ -271,12 +347,25 @@ fn form_tag<'a>(html: &'a str, form_id: &str) -> Option<&'a str> {
     None
 }
 
+/// The action and hidden inputs of the page's first form.
+fn first_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
+    let start = html.find("<form")?;
+    let end = start + html[start..].find('>')?;
+    let action = attribute(&html[start..end], "action")?;
+    Some((action, hidden_inputs_from(html, start)))
+}
+
 /// The hidden inputs inside `<form id="form_id">`.
 fn hidden_inputs(html: &str, form_id: &str) -> Vec<(String, String)> {
     let marker = format!("id=\"{form_id}\"");
-    let Some(start) = html.find(&marker) else {
-        return Vec::new();
-    };
+    match html.find(&marker) {
+        Some(start) => hidden_inputs_from(html, start),
+        None => Vec::new(),
+    }
+}
+
+/// The hidden inputs from `start` to the end of that form.
+fn hidden_inputs_from(html: &str, start: usize) -> Vec<(String, String)> {
     let end = html[start..]
         .find("</form>")
         .map_or(html.len(), |end| start + end);

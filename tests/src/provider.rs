@@ -86,6 +86,7 @@ struct ServedConfig {
     signing_alg: String,
     confidential_client: ClientCredentials,
     public_client: ClientCredentials,
+    native_client: ClientCredentials,
     #[serde(default)]
     machine_clients: Vec<ClientCredentials>,
     redirect_uris: Vec<String>,
@@ -127,6 +128,12 @@ pub struct RequestRecord {
     /// The injected fault that answered it, if any.
     #[serde(default)]
     pub fault: Option<String>,
+    /// A device-code poll answered `slow_down` (too soon after the last, or a fault).
+    #[serde(default)]
+    pub slow_down: bool,
+    /// `subject_token_type` of a token exchange.
+    #[serde(default)]
+    pub subject_token_type: Option<String>,
 }
 
 /// How an injected fault answers.
@@ -147,6 +154,9 @@ pub enum FaultMode {
     /// Handles the request at once (a refresh token is rotated then), and holds the answer
     /// for [`Fault::hang_ms`].
     LateAnswer,
+    /// A device-code poll answered `slow_down`, growing the code's interval by 5 s as Logto
+    /// does (with `grant_type` the device-code grant).
+    SlowDown,
 }
 
 /// A fault to inject into the next matching requests.
@@ -357,6 +367,28 @@ impl Provider {
         &self.config.public_client
     }
 
+    /// The native app (public, like a Logto native app): device flow, loopback redirects
+    /// `http://127.0.0.1:<any port>/callback`, token exchange allowed.
+    pub fn native_client(&self) -> &ClientCredentials {
+        &self.config.native_client
+    }
+
+    /// A personal access token of the user `user_id` (Logto: the user's personal access
+    /// tokens), valid for `expires_in` seconds (`None`: no expiry).
+    pub fn personal_access_token(&self, user_id: &str, expires_in: Option<u64>) -> String {
+        let body = json!({ "user_id": user_id, "expires_in": expires_in });
+        let reply = self.control("POST", "personal-access-tokens", Some(body));
+        reply["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// An impersonation subject token for `user_id`, as Logto's Management API issues it
+    /// (`POST /api/subject-tokens`): good for one exchange, for `expires_in` seconds.
+    pub fn subject_token(&self, user_id: &str, expires_in: u64) -> String {
+        let body = json!({ "user_id": user_id, "expires_in": expires_in });
+        let reply = self.control("POST", "subject-tokens", Some(body));
+        reply["token"].as_str().expect("a token").to_owned()
+    }
+
     /// The machine-to-machine app (client credentials, `client_secret_basic`): its machine
     /// roles grant `read:data write:data` on `https://api.example.com` and `read:reports` on
     /// `https://api2.example.com`.
@@ -480,6 +512,7 @@ impl Provider {
             FaultMode::Malformed => ("malformed", None),
             FaultMode::Delay => ("delay", None),
             FaultMode::LateAnswer => ("late_answer", None),
+            FaultMode::SlowDown => ("slow_down", None),
         };
         let mut body = json!({ "mode": mode, "count": fault.count });
         if let Some(status) = status {

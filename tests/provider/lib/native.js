@@ -61,13 +61,16 @@ export class DevicePace {
     this.codes = new Map();
   }
 
-  /** The `slow_down` body for a poll at `nowMs` that comes too soon, else undefined. */
-  poll(deviceCode, nowMs) {
+  /**
+   * The `slow_down` body for a poll at `nowMs` that comes too soon (or is `forced` to be
+   * answered so), else undefined.
+   */
+  poll(deviceCode, nowMs, forced = false) {
     const code = this.codes.get(deviceCode) ?? { lastMs: undefined, intervalS: this.intervalS };
     this.codes.set(deviceCode, code);
     const early = code.lastMs !== undefined && nowMs - code.lastMs < code.intervalS * 1000;
     code.lastMs = nowMs;
-    if (!early) return undefined;
+    if (!early && !forced) return undefined;
     code.intervalS += SLOW_DOWN_STEP_S;
     return { error: 'slow_down', error_description: 'you are polling too quickly and should back off at a reasonable rate' };
   }
