@@ -68,7 +68,7 @@ summary() {
   # adapters' tests/provider.rs, and the tests/redis.rs of logto-redis and logto-axum).
   awk '
     /Doc-tests/ { provider = 0 }
-    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows|browser_e2e|redis|api|api_examples|sample_outage|std_net)\.rs/) }
+    /Running / { provider = ($0 ~ /tests\/(provider|provider_selftest|proto_flows|browser_e2e|redis|api|api_examples|sample_outage|std_net|native_flows)\.rs/) }
     /^test result:/ {
       match($0, /[0-9]+ passed/); p = substr($0, RSTART, RLENGTH) + 0
       match($0, /[0-9]+ failed/); f = substr($0, RSTART, RLENGTH) + 0

@@ -52,7 +52,7 @@ enum Answer {
     SlowDown,
     Denied,
     Expired,
-    NoAnswer,
+    Unanswered,
     SignedIn,
 }
 
@@ -60,7 +60,7 @@ fn answer() -> impl Strategy<Value = Answer> {
     prop_oneof![
         6 => Just(Answer::Pending),
         3 => Just(Answer::SlowDown),
-        2 => Just(Answer::NoAnswer),
+        2 => Just(Answer::Unanswered),
         1 => Just(Answer::Denied),
         1 => Just(Answer::Expired),
         1 => Just(Answer::SignedIn),
@@ -157,7 +157,7 @@ fn complete(
                     }
                     Answer::Denied => refused("access_denied"),
                     Answer::Expired => refused("expired_token"),
-                    Answer::NoAnswer => {
+                    Answer::Unanswered => {
                         if op.handle_transport_error(now) {
                             interval = (interval * 2).min(60).max(interval);
                             continue;
@@ -246,7 +246,7 @@ proptest! {
                 prop_assert!(now.as_secs() >= expires_at);
             }
             (None, Err(Error::RequestFailed)) => {
-                prop_assert!(answers.iter().filter(|a| **a == Answer::NoAnswer).count() >= 5);
+                prop_assert!(answers.iter().filter(|a| **a == Answer::Unanswered).count() >= 5);
             }
             (decisive, outcome) => prop_assert!(false, "answers {decisive:?} ended as {outcome:?}"),
         }
