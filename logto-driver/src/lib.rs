@@ -58,6 +58,8 @@ pub mod aio;
 pub mod blocking;
 mod cancel;
 mod facade;
+#[cfg(feature = "loopback")]
+mod loopback;
 mod methods;
 mod shared;
 mod transport;
@@ -67,6 +69,8 @@ pub use cancel::Cancel;
 pub(crate) use cancel::CANCEL_CHECK;
 #[doc(hidden)]
 pub use facade::__private;
+#[cfg(feature = "loopback")]
+pub use loopback::{BrowserSignIn, DEFAULT_BROWSER_SIGN_IN_WAIT};
 pub use shared::{Clock, Entropy};
 pub use transport::{text_headers, RequestLimits, MAX_RESPONSE_BODY};
 pub use verified_cache::VerifiedTokenCache;

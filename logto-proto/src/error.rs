@@ -388,6 +388,13 @@ pub enum CallbackError {
         /// The longest wait allowed, in seconds.
         max_age: u64,
     },
+    /// No callback came back to the app's loopback redirect within the wait (a native app
+    /// signing in through the system browser): the user closed the browser or did not
+    /// finish. Start a new sign-in.
+    NotReceived {
+        /// How long the app waited, in seconds.
+        waited_secs: u64,
+    },
 }
 
 impl fmt::Display for CallbackError {
@@ -435,6 +442,11 @@ impl fmt::Display for CallbackError {
             } => write!(
                 f,
                 "the sign-in started at {started_at} is older than {max_age} s (now {now}); start a new one"
+            ),
+            CallbackError::NotReceived { waited_secs } => write!(
+                f,
+                "no sign-in callback came back within {waited_secs} s: the browser was closed \
+                 or the sign-in not finished; start a new one"
             ),
         }
     }

@@ -136,15 +136,7 @@ impl TokenExchange {
             params.push(("actor_token", token.expose()));
             params.push(("actor_token_type", kind.as_str()));
         }
-        if let Some(resource) = &self.target.resource {
-            params.push(("resource", resource));
-        }
-        if let Some(organization) = &self.target.organization_id {
-            params.push(("organization_id", organization));
-        }
-        if let Some(scope) = &self.target.scope {
-            params.push(("scope", scope));
-        }
+        params.extend(self.target.params());
         params
     }
 }

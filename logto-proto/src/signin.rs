@@ -215,6 +215,13 @@ impl SignInOptions {
         &self.redirect_uri
     }
 
+    /// The same options with another redirect URI (a native app's loopback redirect, whose
+    /// port is known only once it listens).
+    pub fn with_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = redirect_uri.into();
+        self
+    }
+
     /// Overrides the config's prompt set for this sign-in.
     pub fn prompt(mut self, prompt: impl IntoIterator<Item = Prompt>) -> Self {
         self.prompt = Some(prompt.into_iter().collect());

@@ -64,6 +64,18 @@ impl TokenTarget {
         self
     }
 
+    /// The token request's parameters naming this target: `resource`, `organization_id` and
+    /// `scope`, each when set.
+    pub(crate) fn params(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("resource", self.resource.as_deref()),
+            ("organization_id", self.organization_id.as_deref()),
+            ("scope", self.scope.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+    }
+
     /// An organization-scoped API token: the resource's token carrying `organization_id`.
     pub fn resource_in_organization(
         resource: impl Into<String>,

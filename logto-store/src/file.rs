@@ -1,4 +1,5 @@
-//! [`FileStore`]: one file per key in a directory, for a CLI or a daemon.
+//! [`FileStore`]: one file per key in a directory, for a CLI or a daemon; one directory per
+//! profile in the user's config directory.
 
 use crate::contract::{AsyncStorage, Expected, Storage, StorageFuture};
 use logto_proto::StorageError;
@@ -30,6 +31,35 @@ impl FileStore {
             source,
         })?;
         Ok(FileStore { dir })
+    }
+
+    /// The store of profile `profile` of the command-line tool `app`, in the user's config
+    /// directory: `$XDG_CONFIG_HOME/<app>/<profile>` (else `~/.config/<app>/<profile>`) on
+    /// Linux and the BSDs, `~/Library/Application Support/<app>/<profile>` on macOS,
+    /// `%APPDATA%\<app>\<profile>` on Windows. Each profile is a directory of its own whose
+    /// one file is the session, with every rule of [`new`](Self::new) (0700/0600, atomic
+    /// writes, compare-and-swap under a lock across processes), so two runs of the tool at
+    /// once share one session safely.
+    ///
+    /// `app` and `profile` are names, not paths: 1 to 64 characters of `A-Z a-z 0-9 . _ -`,
+    /// not starting with a dot.
+    ///
+    /// ```no_run
+    /// let store = logto_store::FileStore::for_profile("my-cli", "default")?;
+    /// # Ok::<(), logto_store::StorageError>(())
+    /// ```
+    pub fn for_profile(app: &str, profile: &str) -> Result<Self, StorageError> {
+        for name in [app, profile] {
+            check_profile_name(name)?;
+        }
+        let config = dirs::config_dir().ok_or_else(|| StorageError::Io {
+            key: profile.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no config directory for this user (set XDG_CONFIG_HOME or HOME)",
+            ),
+        })?;
+        FileStore::new(config.join(app).join(profile))
     }
 
     /// The directory.
@@ -190,9 +220,63 @@ impl OwnedExpected {
     }
 }
 
+/// The longest app or profile name.
+const MAX_PROFILE_NAME: usize = 64;
+
+/// An app or profile name that is one path component of its own, never a way out of the
+/// config directory.
+fn check_profile_name(name: &str) -> Result<(), StorageError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty()
+        || name.len() > MAX_PROFILE_NAME
+        || name.starts_with('.')
+        || !name.chars().all(allowed)
+    {
+        return Err(StorageError::Io {
+            key: logto_proto::cut_untrusted(name).escape_debug().to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "an app or profile name is 1 to 64 of A-Z a-z 0-9 . _ -, not starting with a dot",
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// 16 random bytes, hex: a temporary file name no other writer can guess.
 fn random_name() -> std::io::Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_name_is_one_path_component() {
+        for good in ["default", "work.example-2", "A_b"] {
+            assert!(check_profile_name(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(MAX_PROFILE_NAME + 1);
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "../x",
+            "é",
+            "a b",
+            long.as_str(),
+        ] {
+            assert!(check_profile_name(bad).is_err(), "{bad:?}");
+            assert!(FileStore::for_profile("app", bad).is_err(), "{bad:?}");
+            assert!(FileStore::for_profile(bad, "default").is_err(), "{bad:?}");
+        }
+        let shown = check_profile_name("x\u{1b}[2J").unwrap_err().to_string();
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+    }
 }

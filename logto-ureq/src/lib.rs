@@ -66,6 +66,8 @@
 mod transport;
 
 logto_driver::__transport_reexports!(storage: [Storage]);
+#[cfg(feature = "loopback")]
+pub use logto_driver::{BrowserSignIn, DEFAULT_BROWSER_SIGN_IN_WAIT};
 #[allow(deprecated)]
 pub use logto_store::{FileStorage, MemoryStorage};
 pub use transport::UreqTransport;

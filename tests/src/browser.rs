@@ -278,28 +278,8 @@ impl Browser {
                     html: reply.body,
                 });
             }
-            if reply.body.contains("document.forms[0].submit()") {
-                // A page that posts its one form at once (oidc-provider's form post, e.g. the
-                // device page opened with the code filled in).
-                let (action, fields) = first_form(&reply.body).unwrap_or_else(|| {
-                    panic!("browser: a self-submitting page without a form at {url}")
-                });
+            if let Some((action, fields)) = self_submitting_form(&reply.body) {
                 let action = resolve(&url, &action);
-                let pairs: Vec<(&str, &str)> = fields
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_str()))
-                    .collect();
-                reply = self.fetch("POST", &action, Some(raw::form_encode(&pairs)));
-                url = action;
-                continue;
-            }
-            if let Some(form) = form_tag(&reply.body, "op.logoutForm") {
-                // Logto's sign-out page submits itself with logout=yes.
-                let action = resolve(
-                    &url,
-                    &attribute(form, "action").expect("logout form action"),
-                );
-                let fields = hidden_inputs(&reply.body, "op.logoutForm");
                 let pairs: Vec<(&str, &str)> = fields
                     .iter()
                     .map(|(name, value)| (name.as_str(), value.as_str()))
@@ -347,9 +327,15 @@ fn form_tag<'a>(html: &'a str, form_id: &str) -> Option<&'a str> {
     None
 }
 
-/// The action and hidden inputs of the page's first form.
-fn first_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
-    let start = html.find("<form")?;
+/// The action and hidden inputs of a form the page submits by itself, as a browser with
+/// scripts would: Logto's sign-out page (`op.logoutForm`, with `logout=yes`) and
+/// oidc-provider's form posts (the device page opened with the code filled in).
+fn self_submitting_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
+    let start = match html.find("id=\"op.logoutForm\"") {
+        Some(marker) => html[..marker].rfind("<form")?,
+        None if html.contains("document.forms[0].submit()") => html.find("<form")?,
+        None => return None,
+    };
     let end = start + html[start..].find('>')?;
     let action = attribute(&html[start..end], "action")?;
     Some((action, hidden_inputs_from(html, start)))

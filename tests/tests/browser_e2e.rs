@@ -16,7 +16,7 @@ use logto_integration::examples::{
 };
 use logto_integration::{Provider, RedisServer};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -284,9 +284,73 @@ fn a_failed_request_shows_its_kind_and_logs_its_details(base: &str, log: &Path) 
     }
 }
 
+/// chromedriver on a free port, and a headless Chromium with a fresh profile to connect to.
+struct Chromium {
+    _driver: ChildProcess,
+    port: u16,
+    binary: String,
+    capabilities: serde_json::Map<String, serde_json::Value>,
+    profile: PathBuf,
+}
+
+impl Chromium {
+    fn start(name: &str) -> Chromium {
+        let chromium = binary("CHROMIUM", "/usr/bin/chromium");
+        let chromedriver = binary("CHROMEDRIVER", "chromedriver");
+        let port = free_port();
+        let driver = ChildProcess::spawn(
+            Command::new(&chromedriver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "chromedriver",
+        );
+        wait_for_port(port, "chromedriver");
+        let profile = std::env::temp_dir().join(format!("logto-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1000,800",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let capabilities = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        });
+        Chromium {
+            _driver: driver,
+            port,
+            binary: chromium,
+            capabilities: capabilities.as_object().unwrap().clone(),
+            profile,
+        }
+    }
+
+    async fn connect(&self) -> Client {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(self.capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap_or_else(|e| panic!("cannot start {} through chromedriver: {e}", self.binary))
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
 fn run(sample: &str, package: &str) {
-    let chromium = binary("CHROMIUM", "/usr/bin/chromium");
-    let chromedriver = binary("CHROMEDRIVER", "chromedriver");
     let started = Instant::now();
     let binary = example_binary(package, "web");
     eprintln!("{sample}: built in {:?}", started.elapsed());
@@ -307,51 +371,18 @@ fn run(sample: &str, package: &str) {
     let _sample_b = start_sample(&binary, &provider, &base_b, &redis, &log_b);
     a_failed_request_shows_its_kind_and_logs_its_details(&base, &log);
 
-    let driver_port = free_port();
-    let _driver = ChildProcess::spawn(
-        Command::new(&chromedriver)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-        "chromedriver",
-    );
-    wait_for_port(driver_port, "chromedriver");
-    let profile = std::env::temp_dir().join(format!("logto-e2e-{sample}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&profile);
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1000,800",
-        &format!("--user-data-dir={}", profile.display()),
-    ];
-    let capabilities = serde_json::json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": { "binary": chromium, "args": args },
-    });
+    let chromium = Chromium::start(sample);
     let screenshot = artifacts.join(format!("{sample}-authenticated.png"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let browser = ClientBuilder::new(connector)
-            .capabilities(capabilities.as_object().unwrap().clone())
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-            .unwrap_or_else(|e| panic!("cannot start {chromium} through chromedriver: {e}"));
+        let browser = chromium.connect().await;
         browse(&browser, &provider, &base, &screenshot).await;
         sign_out_at_the_provider(&browser, &provider, &base, &base_b).await;
         browser.close().await.unwrap();
     });
-    let _ = std::fs::remove_dir_all(&profile);
     eprintln!(
         "{sample}: passed in {:?}; screenshot {}",
         started.elapsed(),
@@ -367,4 +398,137 @@ fn browser_async_sample_signs_in_and_out() {
 #[test]
 fn browser_sync_sample_signs_in_and_out() {
     run("sync", "logto-ureq");
+}
+
+/// The CLI example (`logto-ureq`'s `cli`, a native app) signs in through a loopback redirect
+/// that headless Chromium follows, keeps its session in its profile directory, refreshes from
+/// two processes at once with one refresh, and exits with its documented codes.
+#[test]
+fn browser_cli_signs_in_through_a_loopback_redirect() {
+    let provider = Provider::builder()
+        .rotate_refresh_tokens_every_use()
+        .start();
+    let cli = example_binary("logto-ureq", "cli");
+    let config_home = artifacts_dir().join(format!("cli-config-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&config_home);
+    let native = provider.native_client().client_id.clone();
+    let command = |args: &[&str]| {
+        let mut command = Command::new(&cli);
+        command
+            .args(args)
+            .env("XDG_CONFIG_HOME", &config_home)
+            .env("LOGTO_ENDPOINT", provider.endpoint())
+            .env("LOGTO_APP_ID", &native)
+            .env(
+                "LOGTO_SCOPES",
+                "email urn:logto:scope:organizations read:data",
+            )
+            .env("LOGTO_RESOURCES", "https://api.example.com")
+            .env("LOGTO_NO_BROWSER", "1");
+        command
+    };
+    let run_cli = |args: &[&str]| command(args).output().unwrap();
+
+    // sign-in: the URL it prints, opened and completed in Chromium.
+    let mut sign_in = ChildProcess::spawn(command(&["sign-in"]).stderr(Stdio::piped()), "the cli");
+    let stderr = sign_in.child().stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.starts_with("http"))
+        .expect("the cli prints the sign-in URL");
+    assert!(
+        url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{url}"
+    );
+    let chromium = Chromium::start("cli");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let browser = chromium.connect().await;
+        browser.goto(&url).await.unwrap();
+        sign_in_on_provider(&browser, &provider).await;
+        wait_for_text(&browser, "#signed-in", "Signed in").await;
+        let at = browser.current_url().await.unwrap();
+        assert_eq!(
+            (at.host_str(), at.path()),
+            (Some("127.0.0.1"), "/callback"),
+            "{at}"
+        );
+        browser.close().await.unwrap();
+    });
+    let status = sign_in.child().wait().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(status.success(), "sign-in exited {status}: {rest:?}");
+
+    // A second run reuses the stored session.
+    let whoami = run_cli(&["whoami"]);
+    assert!(
+        whoami.status.success(),
+        "{}",
+        String::from_utf8_lossy(&whoami.stderr)
+    );
+    let me: serde_json::Value = serde_json::from_slice(&whoami.stdout).unwrap();
+    assert_eq!(me["sub"], provider.alice().id.as_str());
+
+    // Two runs at once that both need the same new token: one refresh between them.
+    let before = provider.refresh_count();
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| run_cli(&["token", "https://api.example.com", "--org", "org1"]));
+        let b = scope.spawn(|| run_cli(&["token", "https://api.example.com", "--org", "org1"]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(a.stdout, b.stdout, "both runs print the one token fetched");
+    assert_eq!(provider.refresh_count() - before, 1);
+    // The session still refreshes afterwards (its rotated refresh token was kept).
+    let other = run_cli(&["token", "https://api.example.com"]);
+    assert!(
+        other.status.success(),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+
+    let pat = provider.personal_access_token(&provider.alice().id, None);
+    let exchanged = run_cli(&[
+        "exchange",
+        "--pat",
+        &pat,
+        "--resource",
+        "https://api.example.com",
+    ]);
+    assert!(
+        exchanged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exchanged.stderr)
+    );
+
+    let signed_out = run_cli(&["sign-out"]);
+    assert!(
+        signed_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed_out.stderr)
+    );
+    assert_eq!(run_cli(&["whoami"]).status.code(), Some(1));
+    assert_eq!(run_cli(&["frobnicate"]).status.code(), Some(2));
+    let no_app = command(&["whoami"])
+        .env_remove("LOGTO_APP_ID")
+        .output()
+        .unwrap();
+    assert_eq!(no_app.status.code(), Some(2));
+    let bad_profile = command(&["whoami"])
+        .env("LOGTO_PROFILE", "../escape")
+        .output()
+        .unwrap();
+    assert_eq!(bad_profile.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&config_home);
 }

@@ -1,13 +1,12 @@
 //! The sign-in callback.
 
-use super::engine::{access_token_expiry, Awaiting, Engine, Expected, Verified};
+use super::engine::{start_session, Awaiting, Engine, Expected, Verified};
 use super::{Operation, Step};
 use crate::claims::IdTokenClaims;
 use crate::error::{CallbackError, Error, ResponseError};
 use crate::http::HttpResponse;
 use crate::metadata::ProviderCache;
 use crate::signin::check_callback;
-use crate::snapshot::{AccessToken, TokenTarget};
 use crate::time::UnixTime;
 use crate::token::{client_request, TokenResponse};
 use crate::trace::event;
@@ -125,21 +124,7 @@ impl HandleSignInCallback<'_> {
                     Verified::Fetch(request) => return self.eng.send(Awaiting::Jwks, request),
                     Verified::Claims(claims) => claims,
                 };
-                let snapshot = &mut *self.eng.snapshot;
-                snapshot.clear_tokens();
-                snapshot.set_id_token(Some(id_token.clone()));
-                snapshot.refresh_token = response.refresh_token.clone();
-                snapshot.store_access_token(AccessToken {
-                    target: TokenTarget::userinfo(),
-                    expires_at: access_token_expiry(
-                        response.access_token.expose(),
-                        response.expires_in,
-                        *sent_at,
-                    ),
-                    token: response.access_token.clone(),
-                    scope: response.scope.clone(),
-                });
-                snapshot.pending = None;
+                start_session(&mut self.eng.snapshot, id_token, response, *sent_at);
                 event!(
                     info,
                     refresh_token = response.refresh_token.is_some(),

@@ -1,14 +1,13 @@
 //! Device sign-in (RFC 8628): the device authorization request, then polling the token
 //! endpoint until the user has signed in elsewhere.
 
-use super::engine::{access_token_expiry, Awaiting, Engine, Expected, Verified};
+use super::engine::{start_session, Awaiting, Engine, Expected, Verified};
 use super::{Operation, Step};
 use crate::claims::IdTokenClaims;
 use crate::device::{DeviceAuthorization, PollAnswer, PollNext, PollSchedule, DEVICE_CODE_GRANT};
 use crate::error::{DeviceError, DiscoveryError, Error, ResponseError};
 use crate::http::HttpResponse;
 use crate::metadata::ProviderCache;
-use crate::snapshot::{AccessToken, TokenTarget};
 use crate::time::UnixTime;
 use crate::token::{client_request, TokenResponse};
 use crate::trace::event;
@@ -194,21 +193,7 @@ impl<'a> CompleteDeviceSignIn<'a> {
             Verified::Claims(claims) => claims,
         };
         // A new session: whatever the snapshot held before is replaced.
-        let snapshot = &mut *self.eng.snapshot;
-        snapshot.clear_tokens();
-        snapshot.pending = None;
-        snapshot.set_id_token(Some(id_token.clone()));
-        snapshot.refresh_token = response.refresh_token.clone();
-        snapshot.store_access_token(AccessToken {
-            target: TokenTarget::userinfo(),
-            expires_at: access_token_expiry(
-                response.access_token.expose(),
-                response.expires_in,
-                *sent_at,
-            ),
-            token: response.access_token.clone(),
-            scope: response.scope.clone(),
-        });
+        start_session(&mut self.eng.snapshot, id_token, response, *sent_at);
         event!(
             info,
             refresh_token = response.refresh_token.is_some(),

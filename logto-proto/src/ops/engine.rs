@@ -7,8 +7,10 @@ use crate::error::{Error, ProviderError};
 use crate::http::{redact_query, HttpRequest, HttpResponse};
 use crate::jwks::Jwks;
 use crate::metadata::{ProviderCache, ProviderMetadata};
-use crate::snapshot::Snapshot;
+use crate::secret::Secret;
+use crate::snapshot::{AccessToken, Snapshot, TokenTarget};
 use crate::time::UnixTime;
+use crate::token::TokenResponse;
 use crate::trace::event;
 use crate::verify::{verify_id_token, IdTokenCheck, NonceCheck};
 use crate::IdTokenError;
@@ -372,6 +374,32 @@ pub(super) struct Expected<'a> {
     pub(super) nonce: NonceCheck<'a>,
     pub(super) subject: Option<&'a str>,
     pub(super) auth_time: Option<UnixTime>,
+}
+
+/// A completed sign-in (a callback's code exchange, a device sign-in): the session becomes
+/// the new one, with the verified `id_token`, the refresh token and the access token for the
+/// userinfo endpoint of the token `response` to a request sent at `sent_at`. Nothing of the
+/// session before stays, not even a pending sign-in.
+pub(super) fn start_session(
+    snapshot: &mut Snapshot,
+    id_token: &Secret,
+    response: &TokenResponse,
+    sent_at: UnixTime,
+) {
+    snapshot.clear_tokens();
+    snapshot.pending = None;
+    snapshot.set_id_token(Some(id_token.clone()));
+    snapshot.refresh_token = response.refresh_token.clone();
+    snapshot.store_access_token(AccessToken {
+        target: TokenTarget::userinfo(),
+        expires_at: access_token_expiry(
+            response.access_token.expose(),
+            response.expires_in,
+            sent_at,
+        ),
+        token: response.access_token.clone(),
+        scope: response.scope.clone(),
+    });
 }
 
 /// `min(sent_at + expires_in, JWT exp)`; a token with neither is already stale.

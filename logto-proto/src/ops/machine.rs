@@ -42,15 +42,7 @@ impl FetchMachineToken<'_> {
             return self.eng.send(Awaiting::Metadata, request);
         }
         let mut params = vec![("grant_type", "client_credentials")];
-        if let Some(resource) = &self.target.resource {
-            params.push(("resource", resource));
-        }
-        if let Some(organization) = &self.target.organization_id {
-            params.push(("organization_id", organization));
-        }
-        if let Some(scope) = &self.target.scope {
-            params.push(("scope", scope));
-        }
+        params.extend(self.target.params());
         let endpoint = (
             "token_endpoint",
             self.eng.metadata()?.token_endpoint.as_str(),

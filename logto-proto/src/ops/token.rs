@@ -101,15 +101,7 @@ impl TokenFetch {
                     ("grant_type", "refresh_token"),
                     ("refresh_token", refresh_token.expose()),
                 ];
-                if let Some(r) = &self.target.resource {
-                    params.push(("resource", r));
-                }
-                if let Some(o) = &self.target.organization_id {
-                    params.push(("organization_id", o));
-                }
-                if let Some(scope) = &self.target.scope {
-                    params.push(("scope", scope));
-                }
+                params.extend(self.target.params());
                 let endpoint = ("token_endpoint", eng.metadata()?.token_endpoint.as_str());
                 let request = client_request(eng.config, endpoint, &params)?;
                 self.phase = FetchPhase::Refreshing { sent_at: now };

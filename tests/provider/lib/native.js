@@ -6,19 +6,14 @@ import crypto from 'node:crypto';
 
 import { errors } from 'oidc-provider';
 
+import { escapeHtml } from './pages.js';
+
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const PERSONAL_ACCESS_TOKEN_TYPE = 'urn:logto:token-type:personal_access_token';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 /** RFC 8628 §3.5: each `slow_down` adds this to the device code's interval. */
 const SLOW_DOWN_STEP_S = 5;
-
-const escapeHtml = (value) => String(value ?? '')
-  .replaceAll('&', '&amp;')
-  .replaceAll('<', '&lt;')
-  .replaceAll('>', '&gt;')
-  .replaceAll('"', '&quot;')
-  .replaceAll("'", '&#39;');
 
 const page = (title, body) => `<!DOCTYPE html>
 <html lang="en">

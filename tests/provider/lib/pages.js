@@ -1,7 +1,7 @@
 // Minimal HTML pages of the test provider: the sign-in form and the sign-out pages.
 // Plain forms with named inputs, so both the Rust harness and a real browser can drive them.
 
-const escapeHtml = (value) => String(value ?? '')
+export const escapeHtml = (value) => String(value ?? '')
   .replaceAll('&', '&amp;')
   .replaceAll('<', '&lt;')
   .replaceAll('>', '&gt;')
