@@ -1,5 +1,6 @@
 //! The two sample web apps (`logto-axum`'s and `logto-ureq`'s `web` example) signing in
-//! through a real headless Chromium, driven over WebDriver (chromedriver + fantoccini),
+//! through a real headless Chromium (and the `cli` example: a loopback redirect and a device
+//! sign-in), driven over WebDriver (chromedriver + fantoccini),
 //! against the project's Logto-compatible provider. Each sample runs as two instances (two
 //! processes on two ports) sharing one `redis-server` (`LOGTO_SESSION_STORE`): a sign-in on
 //! one is a sign-in on the other, and a sign-out at the provider, from the browser, reaches
@@ -404,7 +405,7 @@ fn browser_sync_sample_signs_in_and_out() {
 /// that headless Chromium follows, keeps its session in its profile directory, refreshes from
 /// two processes at once with one refresh, and exits with its documented codes.
 #[test]
-fn browser_cli_signs_in_through_a_loopback_redirect() {
+fn browser_cli_signs_in_through_a_loopback_redirect_and_a_device_code() {
     let provider = Provider::builder()
         .rotate_refresh_tokens_every_use()
         .start();
@@ -497,6 +498,68 @@ fn browser_cli_signs_in_through_a_loopback_redirect() {
         "{}",
         String::from_utf8_lossy(&other.stderr)
     );
+
+    // sign-in --device: the code it prints, entered in Chromium (which has a provider
+    // session now: no password asked), replaces the session.
+    let mut device = ChildProcess::spawn(
+        command(&["sign-in", "--device"]).stderr(Stdio::piped()),
+        "the cli",
+    );
+    let stderr = device.child().stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let shown = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.contains("enter the code"))
+        .expect("the cli prints the code");
+    let words: Vec<&str> = shown.split_whitespace().collect();
+    let (uri, code) = (words[4].to_owned(), words[words.len() - 1].to_owned());
+    runtime.block_on(async {
+        let browser = chromium.connect().await;
+        browser.goto(&uri).await.unwrap();
+        let input = browser
+            .wait()
+            .at_most(TIMEOUT)
+            .for_element(Locator::Css("input[name='user_code']"))
+            .await
+            .unwrap();
+        input.send_keys(&code).await.unwrap();
+        browser
+            .find(Locator::Id("continue"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_text(&browser, "#user-code", &code).await;
+        browser
+            .find(Locator::Id("continue"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        // The provider session of the first sign-in may have outlived the browser: the
+        // password is asked only if not.
+        let next = browser
+            .wait()
+            .at_most(TIMEOUT)
+            .for_element(Locator::Css("#device-signed-in, #login-form"))
+            .await
+            .unwrap();
+        if next.attr("id").await.unwrap().as_deref() == Some("login-form") {
+            sign_in_on_provider(&browser, &provider).await;
+        }
+        wait_for_text(&browser, "#device-signed-in", "Your device is signed in").await;
+        browser.close().await.unwrap();
+    });
+    let status = device.child().wait().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        status.success(),
+        "sign-in --device exited {status}: {rest:?}"
+    );
+    assert!(run_cli(&["whoami"]).status.success());
 
     let pat = provider.personal_access_token(&provider.alice().id, None);
     let exchanged = run_cli(&[
