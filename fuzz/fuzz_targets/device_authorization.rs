@@ -27,12 +27,12 @@ fuzz_target!(|data: &[u8]| {
         match op.step(UnixTime::from_secs(now)) {
             Ok(Step::Wait(d)) => {
                 assert!(d.as_secs() > 0);
-                now += d.as_secs();
+                now = now.saturating_add(d.as_secs());
             }
             Ok(Step::Send(request)) if request.url.ends_with("/token") => {
                 assert!(now < expires_at, "poll at {now}, expiry {expires_at}");
                 if let Some(last) = last_poll {
-                    assert!(now >= last + interval, "poll at {now}, last {last}, interval {interval}");
+                    assert!(now >= last.saturating_add(interval), "poll at {now}, last {last}, interval {interval}");
                 }
                 last_poll = Some(now);
                 let answer = chunks.next().unwrap_or(b"\x01\x90{\"error\":\"authorization_pending\"}");
@@ -40,13 +40,13 @@ fuzz_target!(|data: &[u8]| {
                     if !op.handle_transport_error(UnixTime::from_secs(now)) {
                         return;
                     }
-                    interval = (interval * 2).clamp(interval, 60.max(interval));
+                    interval = interval.saturating_mul(2).clamp(interval, 60.max(interval));
                     continue;
                 }
                 let status = u16::from_be_bytes([answer[0], answer[1]]);
                 let response = HttpResponse::new(status, answer[2..].to_vec());
                 if ProviderError::from_response(status, &answer[2..]).is("slow_down") && !response.is_success() {
-                    interval += SLOW_DOWN_STEP;
+                    interval = interval.saturating_add(SLOW_DOWN_STEP);
                 }
                 if let Err(e) = op.handle_response(response, UnixTime::from_secs(now)) {
                     assert!(!matches!(e, Error::Usage(_)), "{e:?}");

@@ -163,7 +163,10 @@ fn check_uri(name: &str, uri: &str) -> Result<(), String> {
         ));
     }
     let url = Url::parse(uri).map_err(|e| format!("{name} is not a URL: {e}"))?;
-    if !matches!(url.scheme(), "https" | "http") || !url.username().is_empty() {
+    if !matches!(url.scheme(), "https" | "http")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(format!("{name} is not an http(s) URL without credentials"));
     }
     Ok(())
@@ -326,6 +329,7 @@ mod tests {
         assert!(answer("AB\u{1b}[2J", "https://tenant.logto.app/oidc/device").is_err());
         assert!(answer("ABCD", "javascript:alert(1)").is_err());
         assert!(answer("ABCD", "https://user:pw@tenant.logto.app/device").is_err());
+        assert!(answer("ABCD", "https://:pw@tenant.logto.app/device").is_err());
         assert!(answer(&"A".repeat(65), "https://tenant.logto.app/oidc/device").is_err());
         let debug = format!("{:?}", answer("ABCD", "https://t.example/d").unwrap());
         assert!(!debug.contains("\"dc\""), "{debug}");

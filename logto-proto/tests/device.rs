@@ -246,7 +246,15 @@ proptest! {
                 prop_assert!(now.as_secs() >= expires_at);
             }
             (None, Err(Error::RequestFailed)) => {
-                prop_assert!(answers.iter().filter(|a| **a == Answer::Unanswered).count() >= 5);
+                let longest = answers
+                    .iter()
+                    .take(run.polls.len())
+                    .fold((0, 0), |(run, longest), a| match a {
+                        Answer::Unanswered => (run + 1, longest.max(run + 1)),
+                        _ => (0, longest),
+                    })
+                    .1;
+                prop_assert!(longest >= 5, "gave up after {longest} unanswered polls in a row");
             }
             (decisive, outcome) => prop_assert!(false, "answers {decisive:?} ended as {outcome:?}"),
         }
@@ -411,4 +419,148 @@ fn a_token_exchange_sends_what_rfc_8693_names_and_types_the_answer() {
         Err(Error::TokenExchange(TokenExchangeError::NotAllowed(_)))
     ));
     assert!(!consumed.unwrap_err().to_string().contains("pat_secret"));
+}
+
+/// What happens to the store around a device sign-in's session call.
+#[derive(Default)]
+struct StoreAround {
+    /// Text another writer puts in the store just before the call's first write.
+    written_meanwhile: Option<String>,
+    /// Writes the store fails before it works again.
+    failing_writes: usize,
+}
+
+/// Drives `Call::complete_device_sign_in` over `store`: one pending poll, then the user has
+/// signed in (or, with `denied`, refused). Returns the outcome and the writes the call asked
+/// for.
+fn device_call(
+    h: &mut Harness,
+    store: &mut Option<String>,
+    denied: bool,
+    mut around: StoreAround,
+) -> (Result<IdTokenClaims, Error>, usize) {
+    use logto_proto::adapter::{Call, CallEnv, SessionReader};
+    let device = start(h, Some(1), 60, T0);
+    let env = CallEnv::new(&h.config, std::sync::Arc::new(h.cache.clone()), "client", 1);
+    let mut call = Call::complete_device_sign_in(env, device);
+    let mut reader = SessionReader::default();
+    let (mut clock, mut polls, mut writes) = (T0, 0, 0);
+    loop {
+        let now = UnixTime::from_secs(clock);
+        match call.step(now) {
+            Err(e) => return (Err(e), writes),
+            Ok(Step::Done(claims)) => return (Ok(claims), writes),
+            Ok(Step::Wait(d)) => {
+                clock += d.as_secs().max(1);
+                call.handle_waited(UnixTime::from_secs(clock)).unwrap();
+            }
+            Ok(Step::ReadSession) => call.handle_read(store.clone(), &mut reader, now).unwrap(),
+            Ok(Step::WriteSession { expected, new }) => {
+                writes += 1;
+                if let Some(text) = around.written_meanwhile.take() {
+                    *store = Some(text);
+                }
+                if around.failing_writes > 0 {
+                    around.failing_writes -= 1;
+                    assert!(
+                        call.handle_write_failed(now),
+                        "a new session is worth retrying"
+                    );
+                    continue;
+                }
+                let written = *store == expected;
+                if written {
+                    *store = new;
+                }
+                call.handle_written(written, now).unwrap();
+            }
+            Ok(Step::Send(request)) if request.url.ends_with("/jwks") => {
+                let keys = HttpResponse::new(200, h.provider.jwks().to_string());
+                call.handle_response(keys, now).unwrap();
+            }
+            Ok(Step::Send(request)) => {
+                assert!(request.url.ends_with("/token"), "{}", request.url);
+                polls += 1;
+                let answer = match (polls, denied) {
+                    (1, _) => refused("authorization_pending"),
+                    (_, true) => refused("access_denied"),
+                    (_, false) => {
+                        let id = h.provider.sign(&id_claims(clock, None));
+                        HttpResponse::new(200, json!({
+                            "access_token": "at-device", "token_type": "Bearer", "expires_in": 3600,
+                            "id_token": id, "refresh_token": "rt-device",
+                        }).to_string())
+                    }
+                };
+                call.handle_response(answer, now).unwrap();
+            }
+            Ok(other) => panic!("unexpected step {other:?}"),
+        }
+    }
+}
+
+fn stored(store: &Option<String>) -> Snapshot {
+    Snapshot::from_json(store.as_deref().unwrap()).unwrap()
+}
+
+#[test]
+fn a_device_sign_in_replaces_whatever_is_stored_and_only_once_signed_in() {
+    // Another user's session, with a token cached and a refresh lease held elsewhere; a
+    // write meanwhile makes the first compare-and-swap fail.
+    let other = Harness::signed_in("ES384");
+    let mut old = other.snapshot.clone();
+    let leased = old.acquire_refresh_lease("another-client.1", UnixTime::from_secs(T0), 30);
+    assert!(matches!(leased, LeaseState::Acquired));
+    let mut h = Harness::new("ES384");
+    let mut store = Some(old.to_json());
+    let meanwhile = other.snapshot.to_json();
+    let around = StoreAround {
+        written_meanwhile: Some(meanwhile),
+        failing_writes: 0,
+    };
+    let (outcome, writes) = device_call(&mut h, &mut store, false, around);
+    assert_eq!(outcome.unwrap().sub, USER);
+    assert_eq!(writes, 2, "written again after the conflict");
+    let session = stored(&store);
+    assert_eq!(
+        session.refresh_token().map(Secret::expose),
+        Some("rt-device")
+    );
+    assert!(
+        session.refresh_lease().is_none(),
+        "the replaced session's lease is gone with it"
+    );
+    assert_eq!(
+        session.access_tokens().len(),
+        1,
+        "only the new session's token"
+    );
+
+    // A store whose text is unreadable is replaced too; a store that fails a while is retried.
+    let mut store = Some("{not a session".to_owned());
+    let around = StoreAround {
+        written_meanwhile: None,
+        failing_writes: 3,
+    };
+    let (outcome, writes) = device_call(&mut Harness::new("ES384"), &mut store, false, around);
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(writes, 4);
+    assert_eq!(
+        stored(&store).refresh_token().map(Secret::expose),
+        Some("rt-device")
+    );
+
+    // Refused: nothing is written.
+    let mut store = Some(old.to_json());
+    let (outcome, writes) = device_call(
+        &mut Harness::new("ES384"),
+        &mut store,
+        true,
+        StoreAround::default(),
+    );
+    assert!(
+        matches!(outcome, Err(Error::Device(DeviceError::Denied(_)))),
+        "{outcome:?}"
+    );
+    assert_eq!((writes, store), (0, Some(old.to_json())));
 }

@@ -284,3 +284,48 @@ fn a_failed_read_to_merge_a_rotated_token_is_read_again() {
         "the rotated token reached the store"
     );
 }
+
+/// A device sign-in replaced the stored session while this call's refresh was in flight:
+/// its rotated refresh token belongs to a session that no longer exists. It is revoked,
+/// never written over the new session, and the call reports that it is not signed in.
+#[test]
+fn a_rotation_is_never_written_over_a_session_put_in_its_place() {
+    let (mut h, mut store) = signed_in_store();
+    // The new session: another sign-in, with a refresh token of its own.
+    let mut replacement = Snapshot::from_json(store.as_deref().unwrap()).unwrap();
+    replacement.clear_access_tokens();
+    let replaced = replacement
+        .to_json()
+        .replace(&stored_refresh_token(&store), "rt-of-the-new-session");
+    let mut replaced_once = false;
+    let mut put_in_place = |store: &mut Option<String>, refreshed: bool| {
+        if refreshed && !replaced_once {
+            *store = Some(replaced.clone());
+            replaced_once = true;
+        }
+    };
+    let mut hooks = Hooks {
+        before_write: Some(&mut put_in_place),
+        ..Hooks::default()
+    };
+    let run = refresh_with(&mut h, &mut store, 0, &mut |_, _| false, &mut hooks);
+    assert!(
+        matches!(run.outcome, Err(Error::NotAuthenticated)),
+        "{:?}",
+        run.outcome
+    );
+    assert_eq!(
+        store.as_deref(),
+        Some(replaced.as_str()),
+        "the new session is untouched"
+    );
+    let revoked = h
+        .provider
+        .requests
+        .iter()
+        .any(|r| r.url.ends_with("/token/revocation"));
+    assert!(
+        revoked,
+        "the rotated refresh token of the replaced session is revoked"
+    );
+}

@@ -8,7 +8,7 @@
 //! cargo run -p logto-ureq --example cli -- sign-in --device   # a code to enter elsewhere
 //! cargo run -p logto-ureq --example cli -- whoami
 //! cargo run -p logto-ureq --example cli -- token https://api.example.com [--org <id>]
-//! cargo run -p logto-ureq --example cli -- exchange --pat <token> [--resource <api>] [--org <id>]
+//! cargo run -p logto-ureq --example cli -- exchange --pat <token | -> [--resource <api>] [--org <id>]
 //! cargo run -p logto-ureq --example cli -- sign-out
 //! ```
 //!
@@ -114,6 +114,17 @@ fn token(client: &LogtoClient, target: TokenTarget) -> Result<(), Error> {
 }
 
 fn exchange(client: &LogtoClient, pat: &str, options: &[&str]) -> Result<(), Error> {
+    // `--pat -` reads it from stdin, so that it shows in no process list or shell history.
+    let pat = match pat {
+        "-" => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+                bad_configuration("--pat -: no token on stdin");
+            }
+            line.trim().to_owned()
+        }
+        pat => pat.to_owned(),
+    };
     let mut exchange = TokenExchange::personal_access_token(pat);
     for pair in options.chunks(2) {
         exchange = match pair {

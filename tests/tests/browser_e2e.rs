@@ -574,6 +574,37 @@ fn browser_cli_signs_in_through_a_loopback_redirect_and_a_device_code() {
         "{}",
         String::from_utf8_lossy(&exchanged.stderr)
     );
+    // The token on stdin instead of the command line.
+    let mut from_stdin = command(&[
+        "exchange",
+        "--pat",
+        "-",
+        "--resource",
+        "https://api.example.com",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::io::Write::write_all(
+        &mut from_stdin.stdin.take().unwrap(),
+        format!("{pat}\n").as_bytes(),
+    )
+    .unwrap();
+    let from_stdin = from_stdin.wait_with_output().unwrap();
+    assert!(from_stdin.status.success());
+    let validator = logto_ureq::ApiValidator::new(provider.endpoint()).unwrap();
+    let token = String::from_utf8(from_stdin.stdout).unwrap();
+    let verified = validator
+        .authorize(
+            Some(&format!("Bearer {}", token.trim())),
+            &logto_ureq::Requirement::resource("https://api.example.com"),
+        )
+        .unwrap();
+    assert_eq!(
+        verified.claims.sub.as_deref(),
+        Some(provider.alice().id.as_str())
+    );
 
     let signed_out = run_cli(&["sign-out"]);
     assert!(

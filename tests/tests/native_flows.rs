@@ -207,6 +207,12 @@ fn a_refused_or_expired_device_sign_in_is_a_typed_error_and_keeps_the_session() 
         }
         other => panic!("an expired device sign-in gave {other:?}"),
     }
+    let last_poll_s = device_polls(&provider).last().map(|p| p.time_ms / 1000);
+    assert!(
+        last_poll_s <= Some(device.expires_at().as_secs()),
+        "a poll at {last_poll_s:?}, after the expiry {}",
+        device.expires_at()
+    );
     assert_eq!(client.refresh_token().unwrap(), session);
 
     // Cancelled from another thread while waiting.

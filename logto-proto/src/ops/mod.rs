@@ -80,9 +80,10 @@ pub enum Step<T> {
         /// What to write.
         new: Option<String>,
     },
-    /// Wait this long, then step again: a device sign-in waits between polls; a session
-    /// call also waits for another client's refresh lease (then call
-    /// [`Call::handle_waited`](crate::adapter::Call::handle_waited) first).
+    /// Wait this long. An operation on values (a device sign-in between polls) is then
+    /// stepped again; a [session call](crate::adapter::Call), which also waits for another
+    /// client's refresh lease or for the store, is told with
+    /// [`Call::handle_waited`](crate::adapter::Call::handle_waited) before it is stepped.
     Wait(std::time::Duration),
     /// Finished with this value.
     Done(T),
@@ -163,7 +164,8 @@ impl<E: std::error::Error + 'static> std::error::Error for RunError<E> {
 }
 
 /// Drives an operation to the end with a blocking `send` and a clock, with no cache shared
-/// between operations (tests use it with a simulated provider).
+/// between operations (tests use it with a simulated provider). It never waits: an
+/// operation that asks to ([`CompleteDeviceSignIn`]) needs a loop of the caller's.
 pub fn run<O, E>(
     op: &mut O,
     mut now: impl FnMut() -> UnixTime,
@@ -187,7 +189,8 @@ where
             },
             _ => {
                 return Err(RunError::Protocol(Error::Usage(
-                    "run drives operations on values, not session calls",
+                    "run never waits nor touches a store: drive session calls, and operations \
+                     that wait (a device sign-in), with a loop of your own",
                 )))
             }
         }

@@ -4,8 +4,9 @@
 use crate::snapshot::{AccessToken, Snapshot, TokenTarget};
 
 /// Applies what this call changed (`base` → `ours`) to what the store holds now: the
-/// session to write, or `None` when it was signed out (or expired) meanwhile and this call
-/// only worked within it, so that nothing is written and it stays signed out.
+/// session to write, or `None` when it was signed out (or expired) or replaced by another
+/// session meanwhile and this call only worked within it, so that nothing is written and the
+/// stored session stays as it is.
 ///
 /// - A refresh token this call received (rotated) replaces the stored one: it is the newest
 ///   the provider issued, and the one it replaced is consumed. A refresh token this call did
@@ -17,7 +18,8 @@ use crate::snapshot::{AccessToken, Snapshot, TokenTarget};
 /// - Access tokens are merged per target: ours where this call changed them; one this call
 ///   removed goes only if the store still holds the one removed. A new sign-in, a callback
 ///   and a sign-out replace the whole set.
-/// - Another holder's lease in the store stays.
+/// - Another holder's lease in the store stays. (A session put in place of another, by a
+///   device sign-in, starts without a lease: the old session's holders find it replaced.)
 pub(crate) fn merge(
     base: &Snapshot,
     ours: &Snapshot,
@@ -27,7 +29,14 @@ pub(crate) fn merge(
     let new_session = ours.pending != base.pending;
     let signed_out_meanwhile =
         base.refresh_token.is_some() && stored.refresh_token.is_none() && stored.id_token.is_none();
-    if !new_session && signed_out_meanwhile {
+    // This call rotated the refresh token, and the store holds another one than it read:
+    // not a refresh of the same session (the lease keeps those one at a time) but a session
+    // put in its place (a device sign-in replaces whatever is stored). Writing the rotation
+    // would mix the two users' tokens.
+    let replaced_meanwhile = ours.refresh_token.is_some()
+        && ours.refresh_token != base.refresh_token
+        && stored.refresh_token != base.refresh_token;
+    if !new_session && (signed_out_meanwhile || replaced_meanwhile) {
         return None;
     }
     let mut out = stored.clone();

@@ -23,6 +23,9 @@ use std::time::Duration;
 
 /// Writes a call may retry after conflicts before it gives up.
 const MAX_WRITES: u32 = 32;
+/// Store failures a new session (a device sign-in's) is retried through before it is given
+/// up: the user signed in and the device code is spent, so it is worth a few seconds.
+const MAX_REPLACE_STORE_FAILURES: u32 = 10;
 /// How long a wait for another holder's lease lasts at most, each time.
 const WAIT_STEP: Duration = Duration::from_millis(50);
 
@@ -886,6 +889,37 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
                 .is_some_and(|lease| lease.holder == self.holder && lease.until < answer_by)
     }
 
+    /// A read or write of a new session failed: try again after a growing wait, a few
+    /// times; then the session is lost (the user signs in again), and said so loudly.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn store_failed_replacing(&mut self, failed: State) -> bool {
+        if self.write_failures >= MAX_REPLACE_STORE_FAILURES {
+            event!(
+                error,
+                call = self.name,
+                failures = self.write_failures,
+                "the store kept failing while a new session was unsaved: it is lost, and the \
+                 user will have to sign in again"
+            );
+            return false;
+        }
+        self.write_failures += 1;
+        let wait = store_retry_wait(self.write_failures);
+        event!(
+            warn,
+            call = self.name,
+            failures = self.write_failures,
+            wait_ms = wait.as_millis() as u64,
+            "the store failed while a new session is unsaved: retrying"
+        );
+        self.state = match failed {
+            State::Writing { then, .. } => State::WriteAgain { then, wait },
+            State::Reading(purpose) => State::ReadAgain { purpose, wait },
+            _ => return false,
+        };
+        true
+    }
+
     fn step_inner(&mut self, now: UnixTime) -> Result<Step<O::Output>, Error> {
         let result = self.advance(now);
         if result.is_err() {
@@ -986,6 +1020,13 @@ impl<'a, O: Bound + 'a> Machine<'a, O> {
     }
 }
 
+/// The wait before retrying the store after `failures` failures in a row: 200 ms, doubling,
+/// at most 1 s.
+fn store_retry_wait(failures: u32) -> Duration {
+    let backoff = Duration::from_millis(100 << failures.min(4));
+    backoff.min(Duration::from_secs(1))
+}
+
 fn purpose_of(state: &State) -> Purpose {
     match state {
         State::Reading(purpose) => *purpose,
@@ -1006,6 +1047,11 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
     ) -> Result<(), Error> {
         if !matches!(self.state, State::Reading(_)) {
             return Err(Error::Usage("no read is awaited"));
+        }
+        if matches!(self.state, State::Reading(Purpose::Replace)) {
+            // Replaced whatever it holds, readable or not: only its text is compared.
+            self.on_read(stored, Arc::default(), now);
+            return Ok(());
         }
         let snapshot = match reader.read_shared(stored.as_deref()) {
             Ok(snapshot) => snapshot,
@@ -1096,6 +1142,9 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
         let unsaved_rotation = self.policy == Policy::Leased
             && self.ours().refresh_token.is_some()
             && self.ours().refresh_token != self.written_rt;
+        if self.policy == Policy::Replace {
+            return self.store_failed_replacing(failed);
+        }
         // The lease as stored, not as this call would renew it with the failed write: past
         // it, another client may take the lease and present the consumed refresh token.
         let lease_until = self
@@ -1114,9 +1163,8 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for Machine<'a, O> {
                     && u64::from(self.write_failures) < max_failures =>
             {
                 self.write_failures += 1;
-                let backoff = Duration::from_millis(100 << self.write_failures.min(4));
                 let left = Duration::from_secs(until.secs_since(now));
-                let wait = backoff.min(Duration::from_secs(1)).min(left);
+                let wait = store_retry_wait(self.write_failures).min(left);
                 event!(
                     warn,
                     call = self.name,
