@@ -401,6 +401,22 @@ fn browser_sync_sample_signs_in_and_out() {
     run("sync", "logto-ureq");
 }
 
+/// Starts the cli and reads its stderr up to the first line `wanted` accepts: the process,
+/// that line and the lines after it.
+fn cli_until(
+    mut command: Command,
+    wanted: impl Fn(&str) -> bool,
+) -> (ChildProcess, String, impl Iterator<Item = String>) {
+    let mut process = ChildProcess::spawn(command.stderr(Stdio::piped()), "the cli");
+    let stderr = process.child().stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok);
+    let line = lines
+        .by_ref()
+        .find(|line| wanted(line))
+        .expect("the cli prints what the user needs");
+    (process, line, lines)
+}
+
 /// The CLI example (`logto-ureq`'s `cli`, a native app) signs in through a loopback redirect
 /// that headless Chromium follows, keeps its session in its profile directory, refreshes from
 /// two processes at once with one refresh, and exits with its documented codes.
@@ -431,14 +447,8 @@ fn browser_cli_signs_in_through_a_loopback_redirect_and_a_device_code() {
     let run_cli = |args: &[&str]| command(args).output().unwrap();
 
     // sign-in: the URL it prints, opened and completed in Chromium.
-    let mut sign_in = ChildProcess::spawn(command(&["sign-in"]).stderr(Stdio::piped()), "the cli");
-    let stderr = sign_in.child().stderr.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|line| line.starts_with("http"))
-        .expect("the cli prints the sign-in URL");
+    let (mut sign_in, url, lines) =
+        cli_until(command(&["sign-in"]), |line| line.starts_with("http"));
     assert!(
         url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
         "{url}"
@@ -462,7 +472,7 @@ fn browser_cli_signs_in_through_a_loopback_redirect_and_a_device_code() {
         browser.close().await.unwrap();
     });
     let status = sign_in.child().wait().unwrap();
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest: Vec<String> = lines.collect();
     assert!(status.success(), "sign-in exited {status}: {rest:?}");
 
     // A second run reuses the stored session.
@@ -501,17 +511,9 @@ fn browser_cli_signs_in_through_a_loopback_redirect_and_a_device_code() {
 
     // sign-in --device: the code it prints, entered in Chromium (which has a provider
     // session now: no password asked), replaces the session.
-    let mut device = ChildProcess::spawn(
-        command(&["sign-in", "--device"]).stderr(Stdio::piped()),
-        "the cli",
-    );
-    let stderr = device.child().stderr.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    let shown = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|line| line.contains("enter the code"))
-        .expect("the cli prints the code");
+    let (mut device, shown, lines) = cli_until(command(&["sign-in", "--device"]), |line| {
+        line.contains("enter the code")
+    });
     let words: Vec<&str> = shown.split_whitespace().collect();
     let (uri, code) = (words[4].to_owned(), words[words.len() - 1].to_owned());
     runtime.block_on(async {
@@ -554,7 +556,7 @@ fn browser_cli_signs_in_through_a_loopback_redirect_and_a_device_code() {
         browser.close().await.unwrap();
     });
     let status = device.child().wait().unwrap();
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest: Vec<String> = lines.collect();
     assert!(
         status.success(),
         "sign-in --device exited {status}: {rest:?}"
