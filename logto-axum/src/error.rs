@@ -16,7 +16,8 @@ use std::fmt;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// A Logto client call failed (not signed in, provider, transport, storage, ...).
+    /// A Logto client call failed (not signed in, provider, transport, storage, ...): the
+    /// [`ClientError`](crate::ClientError) of a session call, which converts into this.
     Client(ClientError),
     /// A page needs a signed-in user: the answer redirects to `location` (the sign-in route,
     /// with a `return_to` back to the page).

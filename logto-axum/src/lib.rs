@@ -72,6 +72,54 @@
 //! the status of [`Error::http_status`] and `{"error": "<kind>"}`, and the details go to
 //! the server log through `tracing`.
 //!
+//! ## The SDK's errors in your app's error type
+//! A session call (through [`LogtoSession`]) fails with a [`ClientError`]; the routes and
+//! extractors with an [`Error`], which wraps a `ClientError` as [`Error::Client`] and
+//! converts from one. An app with an error type of its own converts from both, and answers
+//! the SDK's cases as this crate does:
+//!
+//! ```
+//! use axum::http::StatusCode;
+//! use axum::response::{IntoResponse, Response};
+//! use logto_axum::{ClientError, LogtoSession};
+//!
+//! /// The app's error: the SDK's, or its own.
+//! enum AppError {
+//!     Logto(logto_axum::Error),
+//!     Orders(String),
+//! }
+//!
+//! impl From<ClientError> for AppError {
+//!     fn from(e: ClientError) -> Self {
+//!         AppError::Logto(e.into())
+//!     }
+//! }
+//!
+//! impl From<logto_axum::Error> for AppError {
+//!     fn from(e: logto_axum::Error) -> Self {
+//!         AppError::Logto(e)
+//!     }
+//! }
+//!
+//! impl IntoResponse for AppError {
+//!     fn into_response(self) -> Response {
+//!         match self {
+//!             // 401 to sign in again, 502/504 when the provider failed, 503 for the store...
+//!             AppError::Logto(e) => e.into_response(),
+//!             AppError::Orders(e) => (StatusCode::BAD_GATEWAY, e).into_response(),
+//!         }
+//!     }
+//! }
+//!
+//! async fn orders(session: LogtoSession) -> Result<String, AppError> {
+//!     let token = session.access_token("https://shopping.example/api").await?;
+//!     // ... call the API with `Authorization: Bearer {token}` ...
+//!     # let _ = token;
+//!     Err(AppError::Orders("the orders API is not written yet".into()))
+//! }
+//! # let _ = orders;
+//! ```
+//!
 //! ## Sessions
 //! The browser holds an opaque random id: the `logto_session` cookie (HttpOnly,
 //! SameSite=Lax, path `/`; on https `Secure` and named `__Host-logto_session`), and while a
@@ -170,7 +218,7 @@ pub use extract::{ApiUser, User};
 pub use logto_driver::aio::{ApiValidator, AsyncTransport, LogtoClient};
 #[cfg(feature = "isahc")]
 pub use logto_isahc;
-pub use logto_proto::{self as proto, Config as LogtoConfig};
+pub use logto_proto::{self as proto, ClientError, Config as LogtoConfig};
 pub use logto_proto::{
     AccessTokenError, IdTokenClaims, Requirement, UserInfo, VerifiedAccessToken,
 };

@@ -611,6 +611,24 @@ macro_rules! validator_methods {
             Ok(verified)
         }
 
+        /// [`authorize`](Self::authorize) for a bare token, where no HTTP request carries it
+        /// (a queue message, a gRPC interceptor, a command-line argument).
+        pub $($async_kw)* fn authorize_token(
+            &self,
+            token: &str,
+            requirement: &Requirement,
+        ) -> Result<Arc<VerifiedAccessToken>, Error> {
+            self.authorize(Some(&format!("Bearer {token}")), requirement) $($dot_await)*
+        }
+
+        /// [`verify`](Self::verify) for a bare token (no route requirement).
+        pub $($async_kw)* fn verify_token(
+            &self,
+            token: &str,
+        ) -> Result<Arc<VerifiedAccessToken>, Error> {
+            self.verify(Some(&format!("Bearer {token}"))) $($dot_await)*
+        }
+
         /// Verifies the bearer token of an `Authorization` header value (no route requirement).
         pub $($async_kw)* fn verify(
             &self,

@@ -34,6 +34,42 @@
 //! # }
 //! ```
 //!
+//! ## Protecting an API, and machines
+//! [`ApiValidator`] verifies the access tokens presented to your API (signature with the
+//! tenant's keys, issuer, expiry; cached until they expire) and checks what a route requires
+//! ([`Requirement`]: audience, organization, scopes). `endpoint` is the tenant's URL, without
+//! `/oidc`. It takes the `Authorization` header as a request brings it, or a bare token:
+//!
+//! ```no_run
+//! use logto_ureq::{ApiValidator, Requirement};
+//!
+//! # fn main() -> Result<(), logto_ureq::Error> {
+//! let validator = ApiValidator::new("https://tenant.logto.app")?;
+//! let read_orders = Requirement::resource("https://shopping.example/api").scopes(["read"]);
+//! # let token = std::env::args().nth(1).unwrap_or_default();
+//! let verified = validator.authorize_token(&token, &read_orders)?; // or authorize(header, ..)
+//! println!("{} may read orders", verified.claims.sub.as_deref().unwrap_or("?"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A machine (a Logto machine-to-machine app) gets tokens for the APIs it calls with
+//! [`MachineClient`], cached per target and fetched once for concurrent callers:
+//!
+//! ```no_run
+//! use logto_ureq::{LogtoConfig, MachineClient};
+//!
+//! # fn main() -> Result<(), logto_ureq::Error> {
+//! let config = LogtoConfig::builder("https://tenant.logto.app", "m2m-app-id")
+//!     .app_secret("m2m-app-secret")
+//!     .build()?;
+//! let machine = MachineClient::new(config)?;
+//! let token = machine.access_token("https://shopping.example/api", ["read"])?;
+//! # let _ = token;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Sessions and storage
 //! A [`LogtoClient`] holds one session in a [`Storage`] (a read and a compare-and-swap,
 //! from `logto-store`): a [`MemoryStore`] of its own by default, a [`FileStore`] for a file

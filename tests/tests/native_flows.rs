@@ -241,7 +241,15 @@ fn device_sign_in_in_the_async_driver() {
         let claims = client.complete_device_sign_in(&device).await.unwrap();
         assert_signed_in_page(user.join().unwrap());
         assert_eq!(claims.sub, provider.alice().id);
-        assert!(client.access_token(API_RESOURCE).await.is_ok());
+        let token = client.access_token(API_RESOURCE).await.unwrap();
+        let validator = logto_reqwest::ApiValidator::new(provider.endpoint()).unwrap();
+        let verified = validator.verify_token(&token).await.unwrap();
+        assert_eq!(
+            verified.claims.sub.as_deref(),
+            Some(provider.alice().id.as_str())
+        );
+        // A bare token that is none is refused as a header without one would be.
+        assert!(validator.verify_token("").await.is_err());
         assert_eq!(
             device_polls(&provider)
                 .iter()
@@ -259,7 +267,7 @@ fn verified_sub(
     requirement: &Requirement,
 ) -> Result<AccessTokenClaims, Error> {
     let validator = logto_ureq::ApiValidator::new(provider.endpoint()).unwrap();
-    let verified = validator.authorize(Some(&format!("Bearer {token}")), requirement)?;
+    let verified = validator.authorize_token(token, requirement)?;
     Ok(verified.claims.clone())
 }
 
