@@ -2,13 +2,16 @@
 //! A device sign-in on provider answers chosen by the fuzzer: the device authorization body,
 //! then each poll's status and body (chunks split at 0xFF; a poll's first two bytes are its
 //! status). Never panics; what parses is shown safely; no poll at or after the expiry, none
-//! sooner than the interval in force, no zero wait, no `Usage` error, and the polling ends.
+//! sooner than the interval in force, no zero wait, no `Usage` error, and the polling ends:
+//! once the fuzzer's answers run out, the clock jumps to the expiry at the next wait (a code
+//! may live for days; polling it out step by step proves nothing more), and the sign-in must
+//! end there without another poll.
 use libfuzzer_sys::fuzz_target;
 use logto_proto::*;
 use logto_proto_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {
-    let mut chunks = data.split(|b| *b == 0xFF);
+    let mut chunks = data.split(|b| *b == 0xFF).peekable();
     let Some(body) = chunks.next() else { return };
     let Ok(device) = DeviceAuthorization::parse(body, UnixTime::from_secs(T0)) else {
         return;
@@ -28,6 +31,9 @@ fuzz_target!(|data: &[u8]| {
             Ok(Step::Wait(d)) => {
                 assert!(d.as_secs() > 0);
                 now = now.saturating_add(d.as_secs());
+                if chunks.peek().is_none() {
+                    now = now.max(expires_at);
+                }
             }
             Ok(Step::Send(request)) if request.url.ends_with("/token") => {
                 assert!(now < expires_at, "poll at {now}, expiry {expires_at}");
@@ -35,7 +41,9 @@ fuzz_target!(|data: &[u8]| {
                     assert!(now >= last.saturating_add(interval), "poll at {now}, last {last}, interval {interval}");
                 }
                 last_poll = Some(now);
-                let answer = chunks.next().unwrap_or(b"\x01\x90{\"error\":\"authorization_pending\"}");
+                let Some(answer) = chunks.next() else {
+                    panic!("a poll after the answers ran out, at {now}, expiry {expires_at}");
+                };
                 if answer.len() < 2 {
                     if !op.handle_transport_error(UnixTime::from_secs(now)) {
                         return;
