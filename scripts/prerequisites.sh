@@ -36,7 +36,7 @@ elif [[ "$purpose" == test ]]; then
 fi
 command -v cc >/dev/null \
     || need "a C compiler (aws-lc-rs, the signature backend, builds C code)" \
-        "${sudo}apt-get install -y build-essential"
+        "${sudo}apt-get update && ${sudo}apt-get install -y build-essential"
 
 node_wanted="$(sed -n 's/.*"node": ">=\([0-9.]*\)".*/\1/p' tests/provider/package.json)"
 node="${NODE:-node}"
@@ -44,23 +44,23 @@ if [[ "$purpose" == tenant ]]; then
     : # the provider is the tenant's
 elif ! command -v "$node" >/dev/null; then
     need "Node.js ${node_wanted} or newer (the local Logto-compatible provider)" \
-        "Debian 13: ${sudo}apt-get install -y nodejs npm; Debian 12 packages Node 18, too old: install Node.js 22 from nodejs.org or with nvm"
+        "Debian 13: ${sudo}apt-get update && ${sudo}apt-get install -y nodejs npm; Debian 12 packages Node 18, too old: install Node.js 22 from nodejs.org or with nvm"
 elif ! version_at_least "$("$node" --version | tr -d v)" "$node_wanted"; then
     need "Node.js ${node_wanted} or newer (found $("$node" --version))" \
         "install Node.js 22 from nodejs.org or with nvm (Debian 12 packages Node 18)"
 elif ! command -v npm >/dev/null; then
-    need "npm (installs the provider's packages)" "${sudo}apt-get install -y npm"
+    need "npm (installs the provider's packages)" "${sudo}apt-get update && ${sudo}apt-get install -y npm"
 fi
 
 if [[ "$purpose" == test ]]; then
     command -v redis-server >/dev/null \
         || need "redis-server (the Redis store tests start their own)" \
-            "${sudo}apt-get install -y redis-server"
+            "${sudo}apt-get update && ${sudo}apt-get install -y redis-server"
     command -v chromium >/dev/null \
-        || need "chromium (the browser end-to-end tests)" "${sudo}apt-get install -y chromium"
+        || need "chromium (the browser end-to-end tests)" "${sudo}apt-get update && ${sudo}apt-get install -y chromium"
     command -v chromedriver >/dev/null \
         || need "chromedriver (drives chromium in the end-to-end tests)" \
-            "${sudo}apt-get install -y chromium-driver"
+            "${sudo}apt-get update && ${sudo}apt-get install -y chromium-driver"
 fi
 
 if ((${#missing[@]})); then

@@ -7,6 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# One feature set for every workspace-wide step (lints, docs, benches, tests), so that they
+# share one build: the defaults plus logto-axum's Redis store, whose tests need it.
+WORKSPACE_FEATURES=(--features logto-axum/redis)
+# The pure-Rust build: every crate that can build with no C compiler, checked with none.
+PURE_RUST=(-p logto-proto -p logto-store -p logto-driver -p logto-ureq -p logto-reqwest -p logto-redis -p logto-axum)
+
 step() { printf '\n==> %s  (%ss so far)\n' "$*" "$SECONDS"; }
 
 step "prerequisites"
@@ -16,14 +22,16 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p logto-ureq -p logto-isahc -p logto-reqwest -p logto-redis -p logto-axum --no-default-features --all-targets -- -D warnings
-# logto-axum on its optional transport (isahc) instead of the default one.
-cargo clippy -p logto-axum --no-default-features --features isahc --all-targets -- -D warnings
-cargo clippy -p logto-proto --no-default-features --features rustcrypto --all-targets -- -D warnings
+cargo clippy --workspace --all-targets "${WORKSPACE_FEATURES[@]}" -- -D warnings
+# Default features off: the rustcrypto backend, and no C compiler at all (CC=false makes any
+# build script that compiles C fail). logto-axum with its default transport.
+CC=false CXX=false cargo clippy "${PURE_RUST[@]}" --no-default-features \
+  --features rustcrypto,logto-axum/reqwest -- -D warnings
+# curl is C: logto-isahc, and logto-axum on it instead of the default transport.
+cargo clippy -p logto-isahc -p logto-axum --no-default-features --features rustcrypto,logto-axum/isahc --all-targets -- -D warnings
 # logto-redis's two sides, each alone (its tests need both).
 for side in blocking tokio; do
-  cargo clippy -p logto-redis --no-default-features --features "$side" -- -D warnings
+  cargo clippy -p logto-redis --no-default-features --features "aws-lc,$side" -- -D warnings
 done
 
 step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis, axum on no C HTTP library"
@@ -33,12 +41,21 @@ fi
 if cargo tree -p logto-ureq -e normal | grep -E 'redis' ; then
   echo "logto-ureq depends on Redis (above)"; exit 1
 fi
-if cargo tree -p logto-axum -e normal | grep -E '(isahc|curl|nghttp2|libz-sys)' ; then
-  echo "logto-axum with default features builds a C HTTP library or a second HTTP stack (above)"; exit 1
+if cargo tree -p logto-axum -e normal | grep -E '(isahc|curl|nghttp2|libz-sys|redis)' ; then
+  echo "logto-axum with default features builds a C HTTP library, a second HTTP stack or Redis (above)"; exit 1
+fi
+# One crypto library per build: aws-lc-rs serves both TLS and signatures, never beside ring.
+for crate in logto-ureq logto-reqwest logto-axum; do
+  libs="$(cargo tree -p "$crate" -e normal --prefix none | grep -oE '^(ring|aws-lc-sys) ' | sort -u | tr -d ' ' | paste -sd' ')"
+  [ "$libs" = "aws-lc-sys" ] || { echo "$crate builds crypto libraries '$libs', expected aws-lc-sys alone"; exit 1; }
+done
+if cargo tree "${PURE_RUST[@]}" --no-default-features --features rustcrypto,logto-axum/reqwest -e normal,build --prefix none \
+  | grep -E '^(ring|aws-lc-sys|aws-lc-rs|cc|cmake) '; then
+  echo "the rustcrypto build depends on C code or a C build tool (above)"; exit 1
 fi
 
 step "cargo doc (warnings are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${WORKSPACE_FEATURES[@]}"
 
 step "cargo package (every publishable crate, packaged together so path dependencies resolve)"
 # Cargo verifies each package against a temporary registry of the others. It takes a
@@ -54,13 +71,16 @@ CARGO_TARGET_DIR=target/package-verify \
     cargo package --workspace --exclude logto-integration --allow-dirty
 
 step "benchmarks compile"
-cargo bench --workspace --no-run
+cargo bench --workspace --no-run "${WORKSPACE_FEATURES[@]}"
 
 step "tests: aws-lc backend (default), whole workspace"
-cargo test --workspace 2>&1 | tee target/test-aws-lc.log
+cargo test --workspace "${WORKSPACE_FEATURES[@]}" 2>&1 | tee target/test-aws-lc.log
 
-step "tests: rustcrypto backend, logto-proto"
+step "tests: rustcrypto backend: logto-proto, and logto-ureq against the provider with no C compiler"
+# logto-proto's tests sign their tokens with aws-lc-rs (a dev-dependency), so only the
+# client's build goes without a C compiler.
 cargo test -p logto-proto --no-default-features --features rustcrypto 2>&1 | tee target/test-rustcrypto.log
+CC=false CXX=false cargo test -p logto-ureq --no-default-features --features rustcrypto 2>&1 | tee -a target/test-rustcrypto.log
 
 summary() {
   # Totals over every `test result:` line; provider-backed = the binaries that start the

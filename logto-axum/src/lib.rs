@@ -17,6 +17,8 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // The SDK's error details go to `tracing` (a response only names the error's kind).
+//!     tracing_subscriber::fmt().init();
 //!     let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
 //!         .app_secret("app-secret")
 //!         .resources(["https://api.example.com"])
@@ -35,9 +37,18 @@
 //!
 //! async fn home(user: Option<User>) -> Html<String> {
 //!     match user {
-//!         Some(user) => Html(format!("Hello {}! <a href=\"/sign-out\">Sign out</a>", user.claims.sub)),
+//!         // `name` (the display name) comes with the `profile` scope, one of the defaults.
+//!         // The user edits it: escape it for HTML.
+//!         Some(user) => Html(format!(
+//!             "Hello {}! <a href=\"/sign-out\">Sign out</a>",
+//!             escape_html(user.claims.name.as_deref().unwrap_or("there"))
+//!         )),
 //!         None => Html("<a href=\"/sign-in\">Sign in</a>".to_owned()),
 //!     }
+//! }
+//!
+//! fn escape_html(text: &str) -> String {
+//!     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 //! }
 //!
 //! /// Signed-in users only: a page visitor is sent to sign in, an API caller gets a 401.
@@ -50,6 +61,11 @@
 //!     Ok(session.access_token("https://api.example.com").await?)
 //! }
 //! ```
+//!
+//! With `axum = "0.8"`, `tokio = { version = "1", features = ["macros", "rt-multi-thread"] }`
+//! and `tracing-subscriber = "0.3"` beside `logto-axum` in `Cargo.toml`. To call the API
+//! with the token, attach [`LogtoSession::bearer_header`] to the app's own client's request
+//! (the workspace README's `/orders` example).
 //!
 //! Register `http://localhost:3000/callback` as a redirect URI and `http://localhost:3000/`
 //! as a post sign-out redirect URI of the app in Logto Console.
@@ -187,8 +203,10 @@
 //!
 //! ## Features
 //!
-//! Signatures are verified with aws-lc-rs; the store is [`MemoryStore`] unless the `redis`
-//! feature's [`RedisStore`](logto_redis::RedisStore) is chosen.
+//! Signatures are verified with aws-lc-rs, which is also reqwest's TLS provider: one crypto
+//! library (`aws-lc`, default; `rustcrypto` with default features off builds with no C
+//! compiler, see `logto-reqwest`). The store is [`MemoryStore`] unless the `redis`
+//! feature (off by default) and its `RedisStore` are chosen.
 //!
 //!
 #![doc = document_features::document_features!()]
@@ -231,3 +249,9 @@ pub use logto_store::{
     StoreClock,
 };
 pub use session::{Logto, LogtoBuilder, LogtoSession};
+
+/// The workspace README's Rust examples, compiled as this crate's doctests (it has every
+/// crate they use among its dev-dependencies), so that none of them goes stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -3,12 +3,12 @@
 
 use crate::sign_in_cookie::{SignInSealer, MIN_SECRET_LEN};
 use crate::Error;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use cookie::{Cookie, SameSite};
 use logto_driver::aio::{AsyncTransport, LogtoClient};
-use logto_proto::{Config as LogtoConfig, StorageError};
+use logto_proto::{ClientError, Config as LogtoConfig, ResponseError, StorageError};
 use logto_store::{AsyncSessionStore, AsyncStorage, Expected, MemoryStore, StorageFuture};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -216,7 +216,7 @@ impl fmt::Debug for LogtoBuilder {
 
 impl LogtoBuilder {
     /// Where sessions live (default: a [`MemoryStore`]; a
-    /// [`RedisStore`](logto_redis::RedisStore) with the `redis` feature, for several
+    /// `RedisStore` with the `redis` feature, for several
     /// instances). See the crate docs for what a store must guarantee.
     pub fn store(mut self, store: impl AsyncSessionStore + 'static) -> Self {
         self.store = Some(Arc::new(store));
@@ -428,7 +428,7 @@ impl Logto {
     /// [`LogtoConfig::from_vars`](logto_proto::Config::from_vars)), `BASE_URL`
     /// (default `http://localhost:3000`) and `LOGTO_SESSION_STORE`: unset or `memory` for
     /// a [`MemoryStore`], `redis://host:port/db` for a
-    /// [`RedisStore`](logto_redis::RedisStore) (the `redis` feature) shared by every
+    /// `RedisStore` (the `redis` feature) shared by every
     /// instance pointed at it, and `LOGTO_COOKIE_SECRET` (see
     /// [`LogtoBuilder::sign_in_secret`]). The error names the variable.
     pub fn from_env() -> Result<Logto, Error> {
@@ -642,6 +642,50 @@ impl LogtoSession {
     pub fn exists(&self) -> bool {
         self.id.is_some()
     }
+
+    /// The `Authorization` header for a call to `resource`'s API on the user's behalf:
+    /// `Bearer <access token>`, the token as [`access_token`](LogtoClient::access_token)
+    /// gives it (cached, refreshed when due), marked sensitive so that HTTP logging
+    /// middleware leaves it out. Attach it to a request of the app's own HTTP client (any
+    /// client on the `http` crate's types: reqwest, hyper, ...). A visitor who is not signed
+    /// in gets [`ClientError::NotAuthenticated`](crate::ClientError::NotAuthenticated)
+    /// (401 as a response).
+    ///
+    /// ```no_run
+    /// use axum::http::header::AUTHORIZATION;
+    /// use logto_axum::{Error, LogtoSession};
+    ///
+    /// async fn orders(session: LogtoSession, http: reqwest::Client) -> Result<String, Box<dyn std::error::Error>> {
+    ///     let bearer = session.bearer_header("https://api.example.com").await?;
+    ///     let orders = http
+    ///         .get("https://api.example.com/orders")
+    ///         .header(AUTHORIZATION, bearer)
+    ///         .send()
+    ///         .await?
+    ///         .error_for_status()?
+    ///         .text()
+    ///         .await?;
+    ///     Ok(orders)
+    /// }
+    /// ```
+    pub async fn bearer_header(&self, resource: &str) -> Result<HeaderValue, Error> {
+        let token = self.client.access_token(resource).await?;
+        bearer_header_value(&token)
+    }
+}
+
+/// `Bearer <token>` as a sensitive header value. A token the provider sent with characters
+/// a header cannot carry is a malformed token response (the token itself stays out of the
+/// error).
+fn bearer_header_value(token: &str) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+        ClientError::Protocol(logto_proto::Error::Response(ResponseError::Malformed {
+            what: "token",
+            reason: "the access token has characters an HTTP header cannot carry".to_owned(),
+        }))
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 impl std::ops::Deref for LogtoSession {
@@ -656,5 +700,20 @@ impl fmt::Debug for LogtoSession {
         f.debug_struct("LogtoSession")
             .field("exists", &self.exists())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bearer_header_is_sensitive_and_refuses_what_a_header_cannot_carry() {
+        let value = bearer_header_value("eyJ.abc.def").unwrap();
+        assert_eq!(value, "Bearer eyJ.abc.def");
+        assert!(value.is_sensitive());
+        let refused = bearer_header_value("eyJ\r\nX-Injected: 1").unwrap_err();
+        assert_eq!(refused.kind(), "protocol");
+        assert!(!format!("{refused:?}").contains("Injected"), "{refused:?}");
     }
 }

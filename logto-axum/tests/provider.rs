@@ -448,6 +448,26 @@ fn sdk_requests(provider: &Provider) -> Vec<logto_integration::RequestRecord> {
 /// `LogtoBuilder::transport` with the app's own `reqwest::Client`: every provider request
 /// of sign-in, token and user info goes through that client (its `User-Agent` shows it),
 /// and an app that passes none sends with the default reqwest transport.
+#[test]
+fn axum_a_page_calls_an_api_with_the_users_access_token() {
+    let app = App::with_rotation();
+    // The API refuses a call without a token; a visitor who is not signed in gets 401 from
+    // the page (the SDK's NotAuthenticated through the app's error type).
+    raw::get(&format!("{}/shop/orders", app.base)).expect_status(401);
+    Visitor::new(&app.base).get("/orders").expect_status(401);
+
+    let visitor = app.signed_in_visitor();
+    let sub = visitor.get("/api/id-token-claims").ok_json()["sub"].clone();
+    assert!(sub.is_string());
+    assert_eq!(visitor.get("/orders").ok_json()["customer"], sub);
+
+    // Once the access token has expired, the page's call refreshes it first.
+    std::thread::sleep(Duration::from_millis(4200));
+    let before = app.provider.refresh_count();
+    assert_eq!(visitor.get("/orders").ok_json()["customer"], sub);
+    assert_eq!(app.provider.refresh_count(), before + 1);
+}
+
 #[cfg(feature = "reqwest")]
 #[test]
 fn axum_sends_with_the_apps_own_reqwest_client() {

@@ -55,8 +55,9 @@
 //!
 //! ## Features
 //!
-//! Signatures are verified with aws-lc-rs (`logto-proto`'s `aws-lc` backend). Without the
-//! `tracing` feature the crate logs nothing. Install any `tracing` subscriber to see the
+//! Signatures are verified with aws-lc-rs (`aws-lc`, default) or, with default features off,
+//! pure-Rust crates (`rustcrypto`); curl itself is C either way. Without the `tracing`
+//! feature the crate logs nothing. Install any `tracing` subscriber to see the
 //! events; none carries a token or secret.
 //!
 //!

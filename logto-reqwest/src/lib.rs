@@ -48,7 +48,11 @@
 //! reqwest is the tokio HTTP client of most Rust services: an axum or actix-web app
 //! already builds it (hyper, hyper-util, rustls), so the SDK adds no second HTTP or TLS
 //! stack and no C HTTP library; its TLS is rustls on aws-lc-rs, the crypto library the SDK
-//! already verifies signatures with. A bare hyper-util client would save one crate and
+//! already verifies signatures with (`aws-lc`, default). With default features off and
+//! `rustcrypto`, nothing needs a C compiler: signatures are verified by pure-Rust crates
+//! and TLS takes the rustls `CryptoProvider` the app installs as the process default
+//! before the first client is built (building one without it is a `Connect` error saying
+//! so). A bare hyper-util client would save one crate and
 //! cost every user the connection pool, proxy and TLS set-up reqwest gives.
 //!
 //! This crate takes **reqwest 0.13** (re-exported as [`reqwest`]). reqwest's types appear

@@ -124,12 +124,27 @@ impl AsyncTransport for ReqwestTransport {
     }
 }
 
+/// What building a client without a TLS crypto provider is told (the `rustcrypto` build).
+#[cfg(all(feature = "rustcrypto", not(feature = "aws-lc")))]
+const NO_CRYPTO_PROVIDER: &str = "no rustls CryptoProvider: with the `rustcrypto` feature, \
+     install one as the process default (CryptoProvider::install_default) before the first \
+     client is built, or enable the `aws-lc` feature";
+
 /// The client `builder` builds, with what the SDK needs of every client set over it (reqwest
 /// takes both per client, not per request): no redirects, the connect timeout of `config`.
 fn build_for_sdk(
     builder: reqwest::ClientBuilder,
     config: &Config,
 ) -> Result<reqwest::Client, TransportError> {
+    #[cfg(all(feature = "rustcrypto", not(feature = "aws-lc")))]
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // reqwest would panic building its TLS configuration; the app is told what to do.
+        return Err(TransportError::new(
+            TransportErrorKind::Connect,
+            config.endpoint(),
+            NO_CRYPTO_PROVIDER,
+        ));
+    }
     builder
         .connect_timeout(config.connect_timeout())
         .redirect(reqwest::redirect::Policy::none())

@@ -89,8 +89,13 @@
 //!
 //! ## Features
 //!
-//! Signatures are verified with aws-lc-rs (`logto-proto`'s `aws-lc` backend). Without the
-//! `tracing` feature the crate logs nothing. Install any `tracing` subscriber to see the
+//! One crypto library per build. With `aws-lc` (default), aws-lc-rs verifies signatures and
+//! is the TLS provider of the SDK's own agent: no ring. With default features off and
+//! `rustcrypto`, the build needs no C compiler: signatures are verified by pure-Rust crates,
+//! and TLS takes the rustls `CryptoProvider` the app installs as the process default (an
+//! https request without one is a `Connect` error saying so). An agent of the app's own
+//! (`with_http_client`) keeps its TLS configuration; give it a provider in its `TlsConfig`.
+//! Without the `tracing` feature the crate logs nothing. Install any `tracing` subscriber to see the
 //! events; none carries a token or secret.
 //!
 //!

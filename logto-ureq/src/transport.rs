@@ -4,6 +4,14 @@ use logto_driver::blocking::Transport;
 use logto_driver::{text_headers, RequestLimits};
 use logto_proto::{Config, HttpRequest, HttpResponse};
 use logto_proto::{TransportError, TransportErrorKind};
+use rustls::crypto::CryptoProvider;
+use std::sync::Arc;
+use ureq::tls::TlsConfig;
+
+/// What an https request without a TLS crypto provider is told (the `rustcrypto` build).
+const NO_CRYPTO_PROVIDER: &str = "no rustls CryptoProvider: with the `rustcrypto` feature, \
+     install one as the process default (CryptoProvider::install_default) before the first \
+     https request, give the agent one in its TlsConfig, or enable the `aws-lc` feature";
 
 /// The blocking driver's [`Transport`] over a [`ureq::Agent`]. Whatever the agent's own
 /// configuration, every request is sent with the driver's limits: no redirects, statuses as
@@ -14,15 +22,26 @@ pub struct UreqTransport {
 }
 
 impl UreqTransport {
-    /// A transport sending with `agent` (the app's own: proxy, root certificates).
+    /// A transport sending with `agent` (the app's own: proxy, root certificates). Its TLS
+    /// configuration is kept: give it a rustls crypto provider
+    /// (`TlsConfig::builder().unversioned_rustls_crypto_provider(..)`, aws-lc-rs to stay on
+    /// the build's one crypto library) unless a process default is installed or the app's
+    /// ureq features bring ring.
     pub fn new(agent: ureq::Agent) -> UreqTransport {
         UreqTransport { agent }
     }
 
     /// The agent every client of a [`Config`] shares: keep-alive, timeouts, no redirects,
-    /// and a `User-Agent` naming this crate.
+    /// a `User-Agent` naming this crate, and TLS on the crypto library the build verifies
+    /// signatures with (aws-lc-rs with the `aws-lc` feature; with `rustcrypto` alone, the
+    /// process-default rustls provider, looked up at each connection).
     pub fn default_agent(config: &Config) -> ureq::Agent {
+        let mut tls = TlsConfig::builder();
+        if let Some(provider) = sdk_crypto_provider() {
+            tls = tls.unversioned_rustls_crypto_provider(provider);
+        }
         ureq::Agent::config_builder()
+            .tls_config(tls.build())
             .timeout_connect(Some(config.connect_timeout()))
             .timeout_global(Some(config.request_timeout()))
             .max_redirects(0)
@@ -46,6 +65,14 @@ impl Transport for UreqTransport {
             builder = builder.header(name, value);
         }
         let url = request.url.as_str();
+        if url.starts_with("https:") && !self.has_crypto_provider() {
+            // ureq would panic at the TLS handshake; the app is told what to install.
+            return Err(TransportError::new(
+                TransportErrorKind::Connect,
+                url,
+                NO_CRYPTO_PROVIDER,
+            ));
+        }
         let invalid = |e: ureq::http::Error| {
             TransportError::new(TransportErrorKind::Other, url, e.to_string())
         };
@@ -75,6 +102,20 @@ impl Transport for UreqTransport {
 }
 
 impl UreqTransport {
+    /// Whether a TLS handshake has a crypto provider: the agent's own, or the process
+    /// default. (With `aws-lc`, the SDK's agent always has one; an app's agent without one
+    /// is left to ureq, whose own features may bring ring.)
+    fn has_crypto_provider(&self) -> bool {
+        cfg!(feature = "aws-lc")
+            || self
+                .agent
+                .config()
+                .tls_config()
+                .unversioned_rustls_crypto_provider()
+                .is_some()
+            || CryptoProvider::get_default().is_some()
+    }
+
     /// `request` with the driver's limits over the agent's configuration: the core decides on
     /// every answer itself, so redirects stay answers and statuses stay values.
     fn limited<S: ureq::AsSendBody>(
@@ -92,6 +133,17 @@ impl UreqTransport {
     }
 }
 
+/// The provider the SDK's own agent is built with: aws-lc-rs, the library the core verifies
+/// signatures with, so a build has one crypto library; none with `rustcrypto` alone (ureq
+/// then takes the process default at each connection).
+fn sdk_crypto_provider() -> Option<Arc<CryptoProvider>> {
+    #[cfg(feature = "aws-lc")]
+    let provider = Some(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    #[cfg(not(feature = "aws-lc"))]
+    let provider = None;
+    provider
+}
+
 fn transport_error(e: ureq::Error, url: &str) -> TransportError {
     let kind = match &e {
         ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
@@ -105,4 +157,41 @@ fn transport_error(e: ureq::Error, url: &str) -> TransportError {
         _ => TransportErrorKind::Other,
     };
     TransportError::new(kind, url, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::LogtoConfig;
+
+    #[test]
+    #[cfg(feature = "aws-lc")]
+    fn the_sdks_agent_does_tls_with_aws_lc_rs() {
+        let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
+            .build()
+            .unwrap();
+        let agent = super::UreqTransport::default_agent(&config);
+        // The agent's own provider, so ureq never falls back to ring (which the build does
+        // not have: scripts/test.sh checks the dependency tree).
+        let tls = agent.config().tls_config();
+        assert!(tls.unversioned_rustls_crypto_provider().is_some());
+    }
+
+    #[test]
+    #[cfg(not(feature = "aws-lc"))]
+    fn an_https_request_without_a_crypto_provider_is_a_connect_error_saying_what_to_install() {
+        use crate::{Error, LogtoClient};
+        use logto_proto::TransportErrorKind;
+        let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
+            .build()
+            .unwrap();
+        let client = LogtoClient::new(config).unwrap();
+        match client.sign_in("https://app.example.com/callback") {
+            Err(Error::Transport(e)) => {
+                assert_eq!(e.kind, TransportErrorKind::Connect);
+                assert_eq!(e.host, "tenant.logto.app");
+                assert!(e.message.contains("CryptoProvider::install_default"), "{e}");
+            }
+            other => panic!("expected a transport error, got {other:?}"),
+        }
+    }
 }

@@ -88,6 +88,15 @@ pub fn artifacts_dir() -> PathBuf {
     dir
 }
 
+/// The features the samples are built with: logto-axum's with its Redis store (the `redis`
+/// feature, off by default), as the multi-instance tests and docs run them.
+fn sample_features(package: &str) -> &'static [&'static str] {
+    match package {
+        "logto-axum" => &["--features", "redis"],
+        _ => &[],
+    }
+}
+
 /// Builds `package`'s example `name` with the test's profile and target directory, and
 /// copies it out (several packages have an example of the same name).
 pub fn example_binary(package: &str, name: &str) -> PathBuf {
@@ -100,6 +109,7 @@ pub fn example_binary(package: &str, name: &str) -> PathBuf {
         .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
         .args(["build", "--message-format=json-render-diagnostics"])
         .args(["-p", package, "--example", name])
+        .args(sample_features(package))
         .stderr(Stdio::inherit());
     match profile_dir.file_name().and_then(|n| n.to_str()) {
         Some("debug") | None => {}
@@ -154,10 +164,9 @@ pub fn wrk(url: &str, headers: &[String], seconds: u64) -> f64 {
     for header in headers {
         command.args(["-H", header]);
     }
-    let output = command
-        .arg(url)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run wrk ({e}): apt-get install wrk"));
+    let output = command.arg(url).output().unwrap_or_else(|e| {
+        panic!("cannot run wrk ({e}): apt-get update && apt-get install -y wrk")
+    });
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         !text.contains("Non-2xx"),

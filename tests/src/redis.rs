@@ -17,7 +17,7 @@ fn redis_binary() -> String {
 
 fn setup_hint() -> &'static str {
     "The Redis tests need Debian's `redis-server` on PATH (or its path in $REDIS_SERVER): \
-     `apt-get install -y redis-server` (`.ci/run` installs it)."
+     `apt-get update && apt-get install -y redis-server` (`.ci/run` installs it)."
 }
 
 /// A running `redis-server`. Dropping it stops the process and removes its directory.

@@ -2,10 +2,13 @@
 //! on a loopback port with its own runtime, and concurrent visits.
 #![allow(dead_code)]
 
+use axum::http::header::AUTHORIZATION;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::{extract::Query, routing::get, Json, Router};
 use logto_axum::{
-    ApiUser, AsyncSessionStore, Error, IdTokenClaims, Logto, LogtoBuilder, LogtoConfig,
-    LogtoSession, User,
+    ApiToken, ApiUser, AsyncSessionStore, Error, IdTokenClaims, Logto, LogtoApi, LogtoBuilder,
+    LogtoConfig, LogtoSession, User,
 };
 use logto_integration::fixtures::API_RESOURCE;
 use logto_integration::{raw, Browser, Provider, Visitor};
@@ -41,6 +44,56 @@ async fn access_token(
         (resource, None) => session.access_token(&resource.unwrap_or_default()).await?,
     };
     Ok(Json(json!({ "token": token })))
+}
+
+/// The API the app calls (mounted under `/shop` of the same server, protected by
+/// `LogtoApi`): the orders of the token's subject.
+async fn shop_orders(token: ApiToken) -> Result<Json<Value>, Error> {
+    token.require_scopes(["read:data"])?;
+    Ok(Json(json!({ "orders": [], "customer": token.claims.sub })))
+}
+
+/// The app's error: the SDK's, or the API call's (a failure upstream is a 502).
+enum AppError {
+    Logto(Error),
+    Api(reqwest::Error),
+}
+
+impl From<Error> for AppError {
+    fn from(e: Error) -> Self {
+        AppError::Logto(e)
+    }
+}
+
+impl From<reqwest::Error> for AppError {
+    fn from(e: reqwest::Error) -> Self {
+        AppError::Api(e)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::Logto(e) => e.into_response(),
+            AppError::Api(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        }
+    }
+}
+
+/// The page that calls the API with the signed-in user's access token.
+async fn orders(
+    session: LogtoSession,
+    http: reqwest::Client,
+    shop: String,
+) -> Result<Json<Value>, AppError> {
+    let bearer = session.bearer_header(API_RESOURCE).await?;
+    let response = http
+        .get(format!("{shop}/orders"))
+        .header(AUTHORIZATION, bearer)
+        .send()
+        .await?;
+    let orders = response.error_for_status()?.bytes().await?;
+    Ok(Json(serde_json::from_slice(&orders).unwrap_or(Value::Null)))
 }
 
 /// A loopback port for an instance, bound before the provider starts (its URL goes into
@@ -110,7 +163,20 @@ impl Instance {
                 customize(builder).build()
             })
             .unwrap();
+        let api = LogtoApi::new(logto.client().config().endpoint(), API_RESOURCE).unwrap();
+        let shop = format!("{}/shop", port.base);
+        let http = reqwest::Client::new();
         let app = Router::new()
+            .nest(
+                "/shop",
+                Router::new()
+                    .route("/orders", get(shop_orders))
+                    .layer(api.layer()),
+            )
+            .route(
+                "/orders",
+                get(move |session: LogtoSession| orders(session, http.clone(), shop.clone())),
+            )
             .route("/api/id-token-claims", get(api_claims))
             .route("/protected", get(claims))
             .route("/api/access-token", get(access_token))

@@ -14,7 +14,10 @@ mod rustcrypto;
 pub(crate) use rustcrypto::VerifyingKey;
 
 #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-compile_error!("logto-proto needs a crypto backend: enable the `aws-lc` or `rustcrypto` feature");
+compile_error!(
+    "logto-proto needs a crypto backend: enable the `aws-lc` or `rustcrypto` feature (of \
+     logto-proto, or of the logto crate depended on with default features off)"
+);
 
 /// Which backend this build verifies with.
 pub const BACKEND: &str = if cfg!(feature = "aws-lc") {
