@@ -172,12 +172,13 @@
 //!
 //! ## Several instances: Redis
 //! Behind a load balancer, every instance must see the same sessions. With the `redis`
-//! feature (on by default), [`RedisStore`] keeps them in Redis: compare-and-swap runs as one
+//! feature (off by default: `features = ["redis"]`), `RedisStore` keeps them in Redis: compare-and-swap runs as one
 //! script on the server, every key has a TTL, and the logout index lives there too, so a
 //! refresh stays single-flight across instances and a sign-out anywhere ends the session
 //! everywhere.
 //!
 //! ```no_run
+//! # #[cfg(feature = "redis")]
 //! # async fn app(config: logto_axum::LogtoConfig) -> Result<(), Box<dyn std::error::Error>> {
 //! use logto_axum::{Logto, RedisStore};
 //! let store = RedisStore::open("redis://127.0.0.1:6379/0")?;
