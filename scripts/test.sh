@@ -34,7 +34,7 @@ for side in blocking tokio; do
   cargo clippy -p logto-redis --no-default-features --features "aws-lc,$side" -- -D warnings
 done
 
-step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis, axum on no C HTTP library"
+step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis, axum on no C HTTP library nor Redis, one crypto library per build, a pure-Rust build with no C"
 if cargo tree -p logto-store -p logto-redis -e normal | grep -E '(ureq|isahc|curl|reqwest|hyper)' ; then
   echo "a store depends on an HTTP client (above)"; exit 1
 fi
