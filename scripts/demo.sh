@@ -21,7 +21,7 @@ if [[ "${1:-}" == "--tenant" ]]; then
     base="${BASE_URL:-http://localhost:3000}"
     echo "Register in Logto Console: redirect URI ${base%/}/callback, post sign-out URI ${base%/}/"
     echo "Then open ${base%/}"
-    exec cargo run -q -p logto-axum --example web
+    exec cargo run -q -p logto-axum --features redis --example web
 elif [[ $# -gt 0 ]]; then
     die "usage: $0 [--tenant]"
 fi
@@ -30,8 +30,8 @@ PROVIDER_PORT="${PROVIDER_PORT:-3001}"
 SAMPLE_PORT="${SAMPLE_PORT:-3000}"
 base="http://localhost:${SAMPLE_PORT}"
 ./scripts/prerequisites.sh demo || die "stopped before building: see above (or use --tenant)"
-echo "Building the sample (cargo build -p logto-axum --example web)..."
-cargo build -q -p logto-axum --example web
+echo "Building the sample (cargo build -p logto-axum --features redis --example web)..."
+cargo build -q -p logto-axum --features redis --example web
 
 logs="$(mktemp -d)"
 pids=()
@@ -68,7 +68,7 @@ LOGTO_APP_SECRET=web-app-secret \
 LOGTO_SCOPES="email custom_data urn:logto:scope:organizations" \
 LOGTO_RESOURCES=https://api.example.com \
 BASE_URL="$base" \
-    cargo run -q -p logto-axum --example web >"$logs/sample" 2>"$logs/sample.err" &
+    cargo run -q -p logto-axum --features redis --example web >"$logs/sample" 2>"$logs/sample.err" &
 pids+=($!)
 wait_for "$logs/sample" Listening $! "the sample app (port ${SAMPLE_PORT})"
 

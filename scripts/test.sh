@@ -27,6 +27,12 @@ cargo clippy --workspace --all-targets "${WORKSPACE_FEATURES[@]}" -- -D warnings
 # build script that compiles C fail). logto-axum with its default transport.
 CC=false CXX=false cargo clippy "${PURE_RUST[@]}" --no-default-features \
   --features rustcrypto,logto-axum/reqwest -- -D warnings
+# The same crates' tests, benches and examples with default features off (their
+# dev-dependencies sign test tokens with aws-lc-rs, so a C compiler is allowed here), and
+# logto-axum's with its defaults (no Redis).
+cargo clippy -p logto-proto -p logto-store -p logto-driver -p logto-ureq -p logto-reqwest -p logto-redis \
+  --no-default-features --features rustcrypto --all-targets -- -D warnings
+cargo clippy -p logto-axum --all-targets -- -D warnings
 # curl is C: logto-isahc, and logto-axum on it instead of the default transport.
 cargo clippy -p logto-isahc -p logto-axum --no-default-features --features rustcrypto,logto-axum/isahc --all-targets -- -D warnings
 # logto-redis's two sides, each alone (its tests need both).
@@ -81,6 +87,8 @@ step "tests: rustcrypto backend: logto-proto, and logto-ureq against the provide
 # client's build goes without a C compiler.
 cargo test -p logto-proto --no-default-features --features rustcrypto 2>&1 | tee target/test-rustcrypto.log
 CC=false CXX=false cargo test -p logto-ureq --no-default-features --features rustcrypto 2>&1 | tee -a target/test-rustcrypto.log
+# logto-reqwest's own tests there (its provider tests need a process-default TLS provider).
+CC=false CXX=false cargo test -p logto-reqwest --lib --no-default-features --features rustcrypto 2>&1 | tee -a target/test-rustcrypto.log
 
 summary() {
   # Totals over every `test result:` line; provider-backed = the binaries that start the

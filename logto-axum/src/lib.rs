@@ -250,9 +250,3 @@ pub use logto_store::{
     StoreClock,
 };
 pub use session::{Logto, LogtoBuilder, LogtoSession};
-
-/// The workspace README's Rust examples, compiled as this crate's doctests (it has every
-/// crate they use among its dev-dependencies), so that none of them goes stale.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

@@ -445,9 +445,8 @@ fn sdk_requests(provider: &Provider) -> Vec<logto_integration::RequestRecord> {
         .collect()
 }
 
-/// `LogtoBuilder::transport` with the app's own `reqwest::Client`: every provider request
-/// of sign-in, token and user info goes through that client (its `User-Agent` shows it),
-/// and an app that passes none sends with the default reqwest transport.
+/// The README's `/orders` shape: a page calls the app's API (`LogtoApi`) with the user's
+/// access token through `LogtoSession::bearer_header` and the app's own reqwest client.
 #[test]
 fn axum_a_page_calls_an_api_with_the_users_access_token() {
     let app = App::with_rotation();
@@ -468,6 +467,9 @@ fn axum_a_page_calls_an_api_with_the_users_access_token() {
     assert_eq!(app.provider.refresh_count(), before + 1);
 }
 
+/// `LogtoBuilder::transport` with the app's own `reqwest::Client`: every provider request
+/// of sign-in, token and user info goes through that client (its `User-Agent` shows it),
+/// and an app that passes none sends with the default reqwest transport.
 #[cfg(feature = "reqwest")]
 #[test]
 fn axum_sends_with_the_apps_own_reqwest_client() {

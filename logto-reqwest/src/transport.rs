@@ -174,3 +174,19 @@ fn transport_error(e: &reqwest::Error, url: &str) -> TransportError {
     }
     TransportError::new(kind, url, message)
 }
+
+#[cfg(all(test, feature = "rustcrypto", not(feature = "aws-lc")))]
+mod tests {
+    use logto_proto::{Config, TransportErrorKind};
+
+    #[test]
+    fn a_client_without_a_crypto_provider_is_a_connect_error_saying_what_to_install() {
+        let config = Config::builder("https://tenant.logto.app", "app-id")
+            .build()
+            .unwrap();
+        let e = super::ReqwestTransport::default_client(&config).unwrap_err();
+        assert_eq!(e.kind, TransportErrorKind::Connect);
+        assert_eq!(e.host, "tenant.logto.app");
+        assert!(e.message.contains("CryptoProvider::install_default"), "{e}");
+    }
+}

@@ -6,7 +6,7 @@ use logto_proto::{Config, HttpRequest, HttpResponse};
 use logto_proto::{TransportError, TransportErrorKind};
 use rustls::crypto::CryptoProvider;
 use std::sync::Arc;
-use ureq::tls::TlsConfig;
+use ureq::tls::{TlsConfig, TlsProvider};
 
 /// What an https request without a TLS crypto provider is told (the `rustcrypto` build).
 const NO_CRYPTO_PROVIDER: &str = "no rustls CryptoProvider: with the `rustcrypto` feature, \
@@ -23,12 +23,20 @@ pub struct UreqTransport {
 
 impl UreqTransport {
     /// A transport sending with `agent` (the app's own: proxy, root certificates). Its TLS
-    /// configuration is kept: give it a rustls crypto provider
-    /// (`TlsConfig::builder().unversioned_rustls_crypto_provider(..)`, aws-lc-rs to stay on
-    /// the build's one crypto library) unless a process default is installed or the app's
-    /// ureq features bring ring.
+    /// configuration is kept. An agent on rustls with no crypto provider of its own takes
+    /// the process default; with the `aws-lc` feature, when none is installed, aws-lc-rs
+    /// (the library the build verifies signatures with) is installed as the process default,
+    /// since ureq would otherwise fail at the first handshake. With `rustcrypto` alone, give
+    /// the agent a provider (`TlsConfig::builder().unversioned_rustls_crypto_provider(..)`)
+    /// or install a process default: an https request without one is a `Connect` error.
     pub fn new(agent: ureq::Agent) -> UreqTransport {
-        UreqTransport { agent }
+        let transport = UreqTransport { agent };
+        #[cfg(feature = "aws-lc")]
+        if !transport.has_crypto_provider() {
+            // Fails only when another thread installed one meanwhile: then that one serves.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        }
+        transport
     }
 
     /// The agent every client of a [`Config`] shares: keep-alive, timeouts, no redirects,
@@ -102,17 +110,14 @@ impl Transport for UreqTransport {
 }
 
 impl UreqTransport {
-    /// Whether a TLS handshake has a crypto provider: the agent's own, or the process
-    /// default. (With `aws-lc`, the SDK's agent always has one; an app's agent without one
-    /// is left to ureq, whose own features may bring ring.)
+    /// Whether a TLS handshake has what it needs: an agent on native-tls does; one on
+    /// rustls needs its own crypto provider or the process default. (ureq's own `rustls`
+    /// feature would fall back to ring, which this crate never enables: an agent relying on
+    /// that is told to name its provider.)
     fn has_crypto_provider(&self) -> bool {
-        cfg!(feature = "aws-lc")
-            || self
-                .agent
-                .config()
-                .tls_config()
-                .unversioned_rustls_crypto_provider()
-                .is_some()
+        let tls = self.agent.config().tls_config();
+        tls.provider() != TlsProvider::Rustls
+            || tls.unversioned_rustls_crypto_provider().is_some()
             || CryptoProvider::get_default().is_some()
     }
 
@@ -170,10 +175,27 @@ mod tests {
             .build()
             .unwrap();
         let agent = super::UreqTransport::default_agent(&config);
-        // The agent's own provider, so ureq never falls back to ring (which the build does
-        // not have: scripts/test.sh checks the dependency tree).
+        // The agent's own provider, aws-lc-rs's (its random source names the library), so
+        // ureq never falls back to ring, which the build does not have (scripts/test.sh
+        // checks the dependency tree).
         let tls = agent.config().tls_config();
-        assert!(tls.unversioned_rustls_crypto_provider().is_some());
+        let provider = tls.unversioned_rustls_crypto_provider().as_ref().unwrap();
+        let aws_lc = rustls::crypto::aws_lc_rs::default_provider();
+        assert_eq!(
+            format!("{:?}", provider.secure_random),
+            format!("{:?}", aws_lc.secure_random)
+        );
+        assert_eq!(format!("{:?}", aws_lc.secure_random), "AwsLcRs");
+    }
+
+    #[test]
+    #[cfg(feature = "aws-lc")]
+    fn an_apps_agent_without_a_provider_gets_aws_lc_rs_as_the_process_default() {
+        let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+        let transport = super::UreqTransport::new(agent);
+        assert!(transport.has_crypto_provider());
+        let installed = rustls::crypto::CryptoProvider::get_default().unwrap();
+        assert_eq!(format!("{:?}", installed.secure_random), "AwsLcRs");
     }
 
     #[test]

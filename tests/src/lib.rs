@@ -77,3 +77,9 @@ pub mod fixtures {
     /// Every permission of the organization template.
     pub const ORGANIZATION_SCOPES: [&str; 3] = ["read:books", "write:books", "delete:books"];
 }
+
+/// The workspace README's Rust examples, compiled as this crate's doctests (its
+/// dev-dependencies have every crate they use), so that none of them goes stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

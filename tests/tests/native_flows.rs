@@ -8,8 +8,8 @@ use logto_integration::fixtures::{API_RESOURCE, ORG1};
 use logto_integration::{raw, Browser, Fault, FaultMode, Landing, Provider, RequestRecord};
 use logto_ureq::proto::{Error as CoreError, DEVICE_CODE_GRANT};
 use logto_ureq::{
-    AccessTokenClaims, Cancel, DeviceAuthorization, DeviceError, Error, LogtoClient, LogtoConfig,
-    MachineClient, Requirement, TokenExchange, TokenExchangeError,
+    AccessTokenClaims, BrowserSignIn, Cancel, DeviceAuthorization, DeviceError, Error, LogtoClient,
+    LogtoConfig, MachineClient, Requirement, TokenExchange, TokenExchangeError,
 };
 use std::process::Command;
 use std::time::Duration;
@@ -402,4 +402,50 @@ fn an_impersonation_token_is_good_once_and_an_actor_is_named() {
         }
         other => panic!("an app without the exchange gave {other:?}"),
     }
+}
+
+#[test]
+fn a_loopback_sign_in_answers_and_ignores_requests_that_are_not_its_callback() {
+    let provider = provider();
+    let client = LogtoClient::new(native_config(&provider)).unwrap();
+    let alice = provider.alice();
+    let (shown, url) = std::sync::mpsc::channel::<String>();
+    let (claims, loopback) = std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| {
+            let sign_in = BrowserSignIn::new()
+                .open_browser(false)
+                .wait(Duration::from_secs(60));
+            client.sign_in_with_browser(sign_in, |url| shown.send(url.to_owned()).unwrap())
+        });
+        let url = url.recv_timeout(Duration::from_secs(30)).unwrap();
+        let redirect_uri = url::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .find(|(name, _)| name == "redirect_uri")
+            .map(|(_, value)| value.into_owned())
+            .expect("the sign-in URL names its loopback redirect");
+        let loopback = url::Url::parse(&redirect_uri).unwrap();
+        let origin = format!("http://127.0.0.1:{}", loopback.port().unwrap());
+
+        // Any local process can reach the port: another path, a callback without this
+        // sign-in's state, one with a forged state. Each is answered; none ends the wait.
+        assert_eq!(raw::get(&format!("{origin}/favicon.ico")).status, 404);
+        assert_eq!(raw::get(&format!("{redirect_uri}?code=forged")).status, 400);
+        let forged = raw::get(&format!("{redirect_uri}?code=forged&state=forged"));
+        assert_eq!(forged.status, 400);
+        assert!(!client.is_authenticated().unwrap());
+
+        // The browser's callback signs the user in.
+        let callback = Browser::new().sign_in(&url, &alice.username, &alice.password);
+        let page = raw::get(&callback);
+        assert_eq!(page.status, 200, "{}", page.body);
+        (waiting.join().unwrap().unwrap(), loopback)
+    });
+    assert_eq!(claims.sub, alice.id);
+    assert!(client.is_authenticated().unwrap());
+    let address = (loopback.host_str().unwrap(), loopback.port().unwrap());
+    assert!(
+        std::net::TcpStream::connect(address).is_err(),
+        "the port is closed once the sign-in is done"
+    );
 }
