@@ -172,10 +172,10 @@
 //!
 //! ## Several instances: Redis
 //! Behind a load balancer, every instance must see the same sessions. With the `redis`
-//! feature (off by default: `features = ["redis"]`), `RedisStore` keeps them in Redis: compare-and-swap runs as one
-//! script on the server, every key has a TTL, and the logout index lives there too, so a
-//! refresh stays single-flight across instances and a sign-out anywhere ends the session
-//! everywhere.
+//! feature (off by default: `features = ["redis"]`), `RedisStore` keeps them in Redis:
+//! compare-and-swap runs as one script on the server, every key has a TTL, and the logout
+//! index lives there too, so a refresh stays single-flight across instances and a sign-out
+//! anywhere ends the session everywhere.
 //!
 //! ```no_run
 //! # #[cfg(feature = "redis")]

@@ -215,9 +215,8 @@ impl fmt::Debug for LogtoBuilder {
 }
 
 impl LogtoBuilder {
-    /// Where sessions live (default: a [`MemoryStore`]; a
-    /// `RedisStore` with the `redis` feature, for several
-    /// instances). See the crate docs for what a store must guarantee.
+    /// Where sessions live (default: a [`MemoryStore`]; a `RedisStore` with the `redis`
+    /// feature, for several instances). See the crate docs for what a store must guarantee.
     pub fn store(mut self, store: impl AsyncSessionStore + 'static) -> Self {
         self.store = Some(Arc::new(store));
         self

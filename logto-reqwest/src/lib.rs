@@ -52,8 +52,8 @@
 //! `rustcrypto`, nothing needs a C compiler: signatures are verified by pure-Rust crates
 //! and TLS takes the rustls `CryptoProvider` the app installs as the process default
 //! before the first client is built (building one without it is a `Connect` error saying
-//! so). A bare hyper-util client would save one crate and
-//! cost every user the connection pool, proxy and TLS set-up reqwest gives.
+//! so). A bare hyper-util client would save one crate and cost every user the connection
+//! pool, proxy and TLS set-up reqwest gives.
 //!
 //! This crate takes **reqwest 0.13** (re-exported as [`reqwest`]). reqwest's types appear
 //! only in this crate's constructors (`with_http_client`, [`ReqwestTransport::new`],

@@ -94,9 +94,9 @@
 //! `rustcrypto`, the build needs no C compiler: signatures are verified by pure-Rust crates,
 //! and TLS takes the rustls `CryptoProvider` the app installs as the process default (an
 //! https request without one is a `Connect` error saying so). An agent of the app's own
-//! (`with_http_client`) keeps its TLS configuration; give it a provider in its `TlsConfig`.
-//! Without the `tracing` feature the crate logs nothing. Install any `tracing` subscriber to see the
-//! events; none carries a token or secret.
+//! (`with_http_client`) keeps its TLS configuration, as [`UreqTransport::new`] says.
+//! Without the `tracing` feature the crate logs nothing. Install any `tracing` subscriber
+//! to see the events; none carries a token or secret.
 //!
 //!
 #![doc = document_features::document_features!()]
