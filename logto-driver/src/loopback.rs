@@ -76,7 +76,8 @@ impl LogtoClient {
     /// `http://127.0.0.1:<port>/callback` (Logto matches any port of a native app's loopback
     /// redirect), gives the sign-in URL to `show` (print it: the browser may not open),
     /// opens the browser unless told not to, and waits for the callback. The browser gets a
-    /// small page saying how it went; the port is closed before this returns.
+    /// small page saying how it went; the listener is dropped before this returns, and the
+    /// port closes a moment later, as the listener's accept thread ends.
     ///
     /// A request that is not this sign-in's callback (another path, another `state`: any
     /// local process can reach the port) is answered and ignored. Nothing coming back within
