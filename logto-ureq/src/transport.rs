@@ -31,10 +31,11 @@ impl UreqTransport {
     /// or install a process default: an https request without one is a `Connect` error.
     pub fn new(agent: ureq::Agent) -> UreqTransport {
         let transport = UreqTransport { agent };
-        #[cfg(feature = "aws-lc")]
         if !transport.has_crypto_provider() {
-            // Fails only when another thread installed one meanwhile: then that one serves.
-            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            if let Some(provider) = sdk_crypto_provider() {
+                // Fails only when another thread installed one meanwhile: then that one serves.
+                let _ = provider.install_default();
+            }
         }
         transport
     }
@@ -46,7 +47,7 @@ impl UreqTransport {
     pub fn default_agent(config: &Config) -> ureq::Agent {
         let mut tls = TlsConfig::builder();
         if let Some(provider) = sdk_crypto_provider() {
-            tls = tls.unversioned_rustls_crypto_provider(provider);
+            tls = tls.unversioned_rustls_crypto_provider(Arc::new(provider));
         }
         ureq::Agent::config_builder()
             .tls_config(tls.build())
@@ -141,9 +142,9 @@ impl UreqTransport {
 /// The provider the SDK's own agent is built with: aws-lc-rs, the library the core verifies
 /// signatures with, so a build has one crypto library; none with `rustcrypto` alone (ureq
 /// then takes the process default at each connection).
-fn sdk_crypto_provider() -> Option<Arc<CryptoProvider>> {
+fn sdk_crypto_provider() -> Option<CryptoProvider> {
     #[cfg(feature = "aws-lc")]
-    let provider = Some(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let provider = Some(rustls::crypto::aws_lc_rs::default_provider());
     #[cfg(not(feature = "aws-lc"))]
     let provider = None;
     provider
