@@ -6,13 +6,20 @@
 #   scripts/demo.sh --tenant   # a real tenant: needs LOGTO_ENDPOINT, LOGTO_APP_ID (and usually
 #                              # LOGTO_APP_SECRET, LOGTO_SCOPES, LOGTO_RESOURCES, BASE_URL)
 #
-# Local mode overrides: PROVIDER_PORT (3001), SAMPLE_PORT (3000). Ctrl-C stops everything.
+# Local mode overrides: PROVIDER_PORT (3001), SAMPLE_PORT (3000). SAMPLE_PACKAGE=logto-actix
+# runs the actix-web sample instead of the axum one. Ctrl-C stops everything.
 # Prerequisites: Rust and a C compiler; in local mode Node.js >= 20.19 with npm too. They
 # are checked first (scripts/prerequisites.sh), and the provider's npm packages installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "demo: $*" >&2; exit 1; }
+
+package="${SAMPLE_PACKAGE:-logto-axum}"
+case "$package" in
+    logto-axum | logto-actix) ;;
+    *) die "SAMPLE_PACKAGE is logto-axum (default) or logto-actix, not \`$package\`" ;;
+esac
 
 if [[ "${1:-}" == "--tenant" ]]; then
     [[ -n "${LOGTO_ENDPOINT:-}" ]] || die "set LOGTO_ENDPOINT (e.g. https://your-tenant.logto.app)"
@@ -21,7 +28,7 @@ if [[ "${1:-}" == "--tenant" ]]; then
     base="${BASE_URL:-http://localhost:3000}"
     echo "Register in Logto Console: redirect URI ${base%/}/callback, post sign-out URI ${base%/}/"
     echo "Then open ${base%/}"
-    exec cargo run -q -p logto-axum --features redis --example web
+    exec cargo run -q -p "$package" --features redis --example web
 elif [[ $# -gt 0 ]]; then
     die "usage: $0 [--tenant]"
 fi
@@ -30,8 +37,8 @@ PROVIDER_PORT="${PROVIDER_PORT:-3001}"
 SAMPLE_PORT="${SAMPLE_PORT:-3000}"
 base="http://localhost:${SAMPLE_PORT}"
 ./scripts/prerequisites.sh demo || die "stopped before building: see above (or use --tenant)"
-echo "Building the sample (cargo build -p logto-axum --features redis --example web)..."
-cargo build -q -p logto-axum --features redis --example web
+echo "Building the sample (cargo build -p $package --features redis --example web)..."
+cargo build -q -p "$package" --features redis --example web
 
 logs="$(mktemp -d)"
 pids=()
@@ -68,7 +75,7 @@ LOGTO_APP_SECRET=web-app-secret \
 LOGTO_SCOPES="email custom_data urn:logto:scope:organizations" \
 LOGTO_RESOURCES=https://api.example.com \
 BASE_URL="$base" \
-    cargo run -q -p logto-axum --features redis --example web >"$logs/sample" 2>"$logs/sample.err" &
+    cargo run -q -p "$package" --features redis --example web >"$logs/sample" 2>"$logs/sample.err" &
 pids+=($!)
 wait_for "$logs/sample" Listening $! "the sample app (port ${SAMPLE_PORT})"
 

@@ -8,12 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # One feature set for every workspace-wide step (lints, docs, benches, tests), so that they
-# share one build: the defaults plus logto-axum's Redis store, whose tests need it.
-WORKSPACE_FEATURES=(--features logto-axum/redis)
-# The pure-Rust build: every crate that can build with no C compiler (logto-axum on its
-# default transport), checked with none.
-PURE_RUST=(-p logto-proto -p logto-store -p logto-driver -p logto-ureq -p logto-reqwest -p logto-redis -p logto-axum
-  --no-default-features --features rustcrypto,logto-axum/reqwest)
+# share one build: the defaults plus the web frameworks' Redis store, whose tests need it.
+WORKSPACE_FEATURES=(--features logto-axum/redis,logto-actix/redis)
+# The pure-Rust build: every crate that can build with no C compiler (the web frameworks on
+# their default transport), checked with none.
+PURE_RUST=(-p logto-proto -p logto-store -p logto-driver -p logto-ureq -p logto-reqwest -p logto-redis -p logto-web -p logto-axum -p logto-actix
+  --no-default-features --features rustcrypto,logto-axum/reqwest,logto-actix/reqwest)
 
 step() { printf '\n==> %s  (%ss so far)\n' "$*" "$SECONDS"; }
 
@@ -30,10 +30,10 @@ cargo clippy --workspace --all-targets "${WORKSPACE_FEATURES[@]}" -- -D warnings
 CC=false CXX=false cargo clippy "${PURE_RUST[@]}" -- -D warnings
 # The same crates' tests, benches and examples with default features off (their
 # dev-dependencies sign test tokens with aws-lc-rs, so a C compiler is allowed here), and
-# logto-axum's with its defaults (no Redis).
+# the web frameworks' with their defaults (no Redis).
 cargo clippy -p logto-proto -p logto-store -p logto-driver -p logto-ureq -p logto-reqwest -p logto-redis \
   --no-default-features --features rustcrypto --all-targets -- -D warnings
-cargo clippy -p logto-axum --all-targets -- -D warnings
+cargo clippy -p logto-axum -p logto-actix --all-targets -- -D warnings
 # curl is C: logto-isahc, and logto-axum on it instead of the default transport.
 cargo clippy -p logto-isahc -p logto-axum --no-default-features --features rustcrypto,logto-axum/isahc --all-targets -- -D warnings
 # logto-redis's two sides, each alone (its tests need both).
@@ -41,18 +41,20 @@ for side in blocking tokio; do
   cargo clippy -p logto-redis --no-default-features --features "aws-lc,$side" -- -D warnings
 done
 
-step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis, axum on no C HTTP library nor Redis, one crypto library per build, a pure-Rust build with no C"
+step "dependency shape: stores depend on no HTTP client, the blocking client on no Redis, the web frameworks on no C HTTP library nor Redis, one crypto library per build, a pure-Rust build with no C"
 if cargo tree -p logto-store -p logto-redis -e normal | grep -E '(ureq|isahc|curl|reqwest|hyper)' ; then
   echo "a store depends on an HTTP client (above)"; exit 1
 fi
 if cargo tree -p logto-ureq -e normal | grep -E 'redis' ; then
   echo "logto-ureq depends on Redis (above)"; exit 1
 fi
-if cargo tree -p logto-axum -e normal | grep -E '(isahc|curl|nghttp2|libz-sys|redis)' ; then
-  echo "logto-axum with default features builds a C HTTP library, a second HTTP stack or Redis (above)"; exit 1
-fi
+for crate in logto-axum logto-actix; do
+  if cargo tree -p "$crate" -e normal | grep -E '(isahc|curl|nghttp2|libz-sys|redis)' ; then
+    echo "$crate with default features builds a C HTTP library, a second HTTP stack or Redis (above)"; exit 1
+  fi
+done
 # One crypto library per build: aws-lc-rs serves both TLS and signatures, never beside ring.
-for crate in logto-ureq logto-reqwest logto-axum; do
+for crate in logto-ureq logto-reqwest logto-axum logto-actix; do
   libs="$(cargo tree -p "$crate" -e normal --prefix none | grep -oE '^(ring|aws-lc-sys) ' | sort -u | tr -d ' ' | paste -sd' ')"
   [ "$libs" = "aws-lc-sys" ] || { echo "$crate builds crypto libraries '$libs', expected aws-lc-sys alone"; exit 1; }
 done
@@ -71,7 +73,7 @@ step "cargo package (every publishable crate, packaged together so path dependen
 # registry has these crates), and the verification builds in a target directory of its own,
 # emptied each time (about two minutes on 2 cores).
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
-rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/logto-{proto,store,driver,ureq,isahc,reqwest,axum,redis}-"$version"
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/logto-{proto,store,driver,ureq,isahc,reqwest,web,axum,actix,redis}-"$version"
 rm -rf target/package-verify
 CARGO_TARGET_DIR=target/package-verify \
     cargo package --workspace --exclude logto-integration --allow-dirty

@@ -2,7 +2,8 @@
 //! Input = JWKS JSON, a newline, then a token (split at the last `\n`): `Jwks::parse` then
 //! `verify_id_token`. Never panics; if it verifies, the claims satisfy the checks.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::{verify_id_token, IdTokenCheck, Jwks, NonceCheck, UnixTime};
+use logto_proto::internals::{verify_id_token, IdTokenCheck, NonceCheck};
+use logto_proto::{Jwks, UnixTime};
 
 fuzz_target!(|data: &[u8]| {
     let Some(split) = data.iter().rposition(|&b| b == b'\n') else {

@@ -3,7 +3,8 @@
 //! fuzzer cannot have: it must never accept the input. (The example ES384 key signed a real
 //! token, but for another client id, so even that one must fail the audience check.)
 use libfuzzer_sys::fuzz_target;
-use logto_proto::{verify_id_token, IdTokenCheck, Jwks, NonceCheck, UnixTime};
+use logto_proto::internals::{verify_id_token, IdTokenCheck, NonceCheck};
+use logto_proto::{Jwks, UnixTime};
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {

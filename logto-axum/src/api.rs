@@ -1,14 +1,14 @@
 //! Protecting an API: extractors for the verified bearer token of a request.
 
+use crate::routes::request_headers;
 use crate::Error;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, Path};
-use axum::http::{header, request::Parts};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
 use axum::Extension;
 use logto_driver::aio::ApiValidator;
 use logto_proto::{Requirement, VerifiedAccessToken};
-use std::collections::HashMap;
-use std::fmt;
+use logto_web::{ApiProtection, OrganizationParam};
 use std::sync::Arc;
 
 /// API protection for an axum app: the tokens Logto issues for one API resource, verified
@@ -32,20 +32,12 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone)]
 pub struct LogtoApi {
-    inner: Arc<ApiInner>,
+    protection: ApiProtection,
 }
 
-struct ApiInner {
-    validator: ApiValidator,
-    resource: String,
-    organization_param: String,
-}
-
-impl fmt::Debug for LogtoApi {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LogtoApi")
-            .field("resource", &self.inner.resource)
-            .finish_non_exhaustive()
+impl std::fmt::Debug for LogtoApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.protection, f)
     }
 }
 
@@ -53,8 +45,8 @@ impl LogtoApi {
     /// Protection for the API resource `resource` (its indicator, the `aud` of its tokens)
     /// of the Logto tenant at `endpoint`.
     pub fn new(endpoint: &str, resource: impl Into<String>) -> Result<LogtoApi, Error> {
-        let validator = crate::transport::default_validator(endpoint)?;
-        Ok(LogtoApi::with_validator(validator, resource))
+        let protection = ApiProtection::new(endpoint, resource)?;
+        Ok(LogtoApi { protection })
     }
 
     /// Protection with a validator of your own (its transport, clock, cooldown, cache): the
@@ -64,27 +56,16 @@ impl LogtoApi {
         validator: impl Into<ApiValidator>,
         resource: impl Into<String>,
     ) -> LogtoApi {
-        LogtoApi {
-            inner: Arc::new(ApiInner {
-                validator: validator.into(),
-                resource: resource.into(),
-                organization_param: "id".to_owned(),
-            }),
-        }
+        let protection = ApiProtection::with_validator(validator, resource);
+        LogtoApi { protection }
     }
 
     /// The path parameter naming the organization a route is about, for
     /// [`OrganizationToken`] (default `id`, as in `/organizations/{id}/members`).
     #[must_use]
     pub fn organization_param(self, name: impl Into<String>) -> LogtoApi {
-        let inner = ApiInner {
-            validator: self.inner.validator.clone(),
-            resource: self.inner.resource.clone(),
-            organization_param: name.into(),
-        };
-        LogtoApi {
-            inner: Arc::new(inner),
-        }
+        let protection = self.protection.organization_param(name);
+        LogtoApi { protection }
     }
 
     /// The layer that lets the extractors find this protection.
@@ -94,7 +75,7 @@ impl LogtoApi {
 
     /// The API resource indicator.
     pub fn resource(&self) -> &str {
-        &self.inner.resource
+        self.protection.resource()
     }
 
     /// Verifies `authorization` (an `Authorization` header value) and checks `requirement`.
@@ -103,27 +84,16 @@ impl LogtoApi {
         authorization: Option<&str>,
         requirement: &Requirement,
     ) -> Result<Arc<VerifiedAccessToken>, Error> {
-        Ok(self
-            .inner
-            .validator
-            .authorize(authorization, requirement)
-            .await?)
+        self.protection.authorize(authorization, requirement).await
     }
 }
 
-fn api(parts: &Parts) -> Result<LogtoApi, Error> {
+fn protection(parts: &Parts) -> Result<ApiProtection, Error> {
     parts
         .extensions
         .get::<LogtoApi>()
-        .cloned()
+        .map(|api| api.protection.clone())
         .ok_or(Error::MissingLayer)
-}
-
-fn authorization(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
 }
 
 /// A request's bearer token for the API resource, verified: any valid token (a user's or a
@@ -151,7 +121,7 @@ impl ApiToken {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        require_scopes(&self.0, scopes)
+        logto_web::require_scopes(&self.0, scopes)
     }
 }
 
@@ -162,7 +132,7 @@ impl OrganizationToken {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        require_scopes(&self.token, scopes)
+        logto_web::require_scopes(&self.token, scopes)
     }
 }
 
@@ -173,33 +143,13 @@ impl std::ops::Deref for ApiToken {
     }
 }
 
-fn require_scopes<I, S>(token: &VerifiedAccessToken, scopes: I) -> Result<(), Error>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    let required: Vec<String> = scopes.into_iter().map(Into::into).collect();
-    let missing: Vec<String> = required
-        .iter()
-        .filter(|scope| !token.has_scope(scope))
-        .cloned()
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let refused = logto_proto::AccessTokenError::InsufficientScope { required, missing };
-    Err(logto_proto::ClientError::Protocol(refused.into()).into())
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for ApiToken {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        let api = api(parts)?;
-        let requirement = Requirement::resource(api.resource());
-        Ok(ApiToken(
-            api.authorize(authorization(parts), &requirement).await?,
-        ))
+        let headers = request_headers(&parts.headers);
+        let token = protection(parts)?.api_token(&headers).await?;
+        Ok(ApiToken(token))
     }
 }
 
@@ -207,35 +157,20 @@ impl<S: Send + Sync> FromRequestParts<S> for OrganizationToken {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        let api = api(parts)?;
-        let params = match Path::<HashMap<String, String>>::from_request_parts(parts, state).await {
-            Ok(Path(params)) => params,
+        let protection = protection(parts)?;
+        let name = protection.organization_param_name();
+        let param = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => {
+                let segment = params.iter().find(|(key, _)| *key == name);
+                OrganizationParam::from_segment(segment.map(|(_, v)| v), parts.uri.path())
+            }
             // The route has no parameters at all: the app's set-up.
-            Err(PathRejection::MissingPathParams(_)) => {
-                return Err(Error::MissingOrganizationParam {
-                    name: api.inner.organization_param.clone(),
-                })
-            }
-            // A path that does not decode (`/organizations/%FF/members`): the client's fault.
-            // Without a token the answer is the bearer challenge, as for any request.
-            Err(rejection) => {
-                if authorization(parts).is_none() {
-                    let requirement = Requirement::resource(api.resource());
-                    api.authorize(None, &requirement).await?;
-                }
-                return Err(Error::MalformedPath {
-                    reason: logto_proto::cut_untrusted(&rejection.body_text()),
-                });
-            }
+            Err(RawPathParamsRejection::MissingPathParams(_)) => OrganizationParam::Missing,
+            // A parameter that does not decode (`/organizations/%FF/members`).
+            Err(rejection) => OrganizationParam::Malformed(rejection.body_text()),
         };
-        let organization_id = params
-            .get(&api.inner.organization_param)
-            .cloned()
-            .ok_or_else(|| Error::MissingOrganizationParam {
-                name: api.inner.organization_param.clone(),
-            })?;
-        let requirement = Requirement::organization(organization_id.clone());
-        let token = api.authorize(authorization(parts), &requirement).await?;
+        let headers = request_headers(&parts.headers);
+        let (token, organization_id) = protection.organization_token(&headers, param).await?;
         Ok(OrganizationToken {
             token,
             organization_id,

@@ -1,10 +1,12 @@
 //! Extractors: the signed-in user, and the session's client.
 
+use crate::routes::request_headers;
 use crate::session::{Logto, LogtoSession};
 use crate::Error;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::{header, request::Parts, HeaderMap};
+use axum::http::request::Parts;
 use logto_proto::IdTokenClaims;
+use logto_web::{Guard, SignedIn};
 
 fn logto(parts: &Parts) -> Result<&Logto, Error> {
     parts.extensions.get::<Logto>().ok_or(Error::MissingLayer)
@@ -14,7 +16,10 @@ impl<S: Send + Sync> FromRequestParts<S> for LogtoSession {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        logto(parts)?.session(&parts.headers).await
+        let session = logto(parts)?
+            .session(&request_headers(&parts.headers))
+            .await?;
+        Ok(LogtoSession(session))
     }
 }
 
@@ -27,9 +32,9 @@ impl<S: Send + Sync> FromRequestParts<S> for LogtoSession {
 /// `401 {"error": "Not authenticated"}`. A visit is `Sec-Fetch-Mode: navigate`, an `Accept`
 /// with `text/html`, or a request with neither Fetch Metadata nor a specific `Accept` (a
 /// link opened with curl); a script call is `Sec-Fetch-Mode` `cors`, `same-origin` or
-/// `no-cors`, an `X-Requested-With` header, or `Accept: application/json`. Take
-/// [`ApiUser`] for an API route that always answers 401, and `Option<User>` for a page that
-/// serves both kinds of visitor.
+/// `no-cors`, an `X-Requested-With` header, or `Accept: application/json` (see
+/// [`is_page_visit`](logto_web::is_page_visit)). Take [`ApiUser`] for an API route that
+/// always answers 401, and `Option<User>` for a page that serves both kinds of visitor.
 ///
 /// ```no_run
 /// use axum::Json;
@@ -49,91 +54,43 @@ pub struct User {
 }
 
 impl User {
-    async fn from_session(session: LogtoSession) -> Result<Option<User>, Error> {
-        match session.id_token_claims().await {
-            Ok(claims) => Ok(Some(User { claims, session })),
-            Err(logto_proto::ClientError::NotAuthenticated) => Ok(None),
-            Err(e) => Err(e.into()),
+    fn from_signed_in(user: SignedIn) -> User {
+        User {
+            claims: user.claims,
+            session: LogtoSession(user.session),
         }
     }
 }
 
-/// Whether the request is a page visit (then a redirect to sign-in helps) rather than a
-/// script's call (which wants a 401), decided as web frameworks do:
-/// - a browser's own word first: `Sec-Fetch-Mode: navigate` is a visit; `cors`,
-///   `same-origin`, `no-cors` or `websocket` a script (or a subresource);
-/// - `X-Requested-With` (set by script libraries) is a script;
-/// - then `Accept`: with `text/html` a visit; with `application/json` a script;
-/// - a request with neither Fetch Metadata nor a specific `Accept` (none, or `*/*`, as curl
-///   sends) is a visit, as Devise treats `*/*`; any other specific `Accept` is a script.
-pub(crate) fn is_page_visit(headers: &HeaderMap) -> bool {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(mode) = text("sec-fetch-mode") {
-        return mode.trim().eq_ignore_ascii_case("navigate");
-    }
-    if headers.contains_key("x-requested-with") {
-        return false;
-    }
-    let Some(accept) = text(header::ACCEPT.as_str()) else {
-        return true;
-    };
-    let media_types: Vec<String> = accept
-        .split(',')
-        .map(|item| {
-            item.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .filter(|media_type| !media_type.is_empty())
-        .collect();
-    if media_types
-        .iter()
-        .any(|m| m == "text/html" || m == "application/xhtml+xml")
-    {
-        return true;
-    }
-    if media_types
-        .iter()
-        .any(|m| m == "application/json" || m.ends_with("+json"))
-    {
-        return false;
-    }
-    media_types.iter().all(|m| m == "*/*")
+/// The request's signed-in user, or the refusal `guard` says.
+async fn require_signed_in(parts: &Parts, guard: Guard<'_>) -> Result<User, Error> {
+    let headers = request_headers(&parts.headers);
+    let user = logto(parts)?.require_signed_in(&headers, guard).await?;
+    Ok(User::from_signed_in(user))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for User {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        let session = LogtoSession::from_request_parts(parts, state).await?;
-        if let Some(user) = User::from_session(session).await? {
-            return Ok(user);
-        }
-        let prefix = logto(parts)?.inner.route_prefix.clone();
-        if !is_page_visit(&parts.headers) {
-            return Err(logto_proto::ClientError::NotAuthenticated.into());
-        }
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         // The path the browser asked for, before any `nest` stripped a prefix.
         let uri = match parts.extensions.get::<axum::extract::OriginalUri>() {
             Some(original) => &original.0,
             None => &parts.uri,
         };
-        let here = uri.path_and_query().map_or("/", |p| p.as_str());
-        let return_to: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        Err(Error::SignInRequired {
-            location: format!("{prefix}/sign-in?return_to={return_to}"),
-        })
+        let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
+        require_signed_in(parts, Guard::Page { path_and_query }).await
     }
 }
 
 impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Error> {
-        let session = LogtoSession::from_request_parts(parts, state).await?;
-        User::from_session(session).await
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Error> {
+        let user = logto(parts)?
+            .signed_in(&request_headers(&parts.headers))
+            .await?;
+        Ok(user.map(User::from_signed_in))
     }
 }
 
@@ -169,55 +126,7 @@ impl std::ops::Deref for ApiUser {
 impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        let session = LogtoSession::from_request_parts(parts, state).await?;
-        match User::from_session(session).await? {
-            Some(user) => Ok(ApiUser(user)),
-            None => Err(logto_proto::ClientError::NotAuthenticated.into()),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_page_visit;
-    use axum::http::HeaderMap;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, value.parse().unwrap());
-        }
-        map
-    }
-
-    #[test]
-    fn page_visits_and_script_calls_are_told_apart() {
-        let browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-        for visit in [
-            headers(&[]),
-            headers(&[("accept", "*/*")]),
-            headers(&[("accept", browser_accept)]),
-            headers(&[("accept", "TEXT/HTML")]),
-            headers(&[("sec-fetch-mode", "navigate"), ("accept", "*/*")]),
-            headers(&[
-                ("sec-fetch-mode", "navigate"),
-                ("accept", "application/json"),
-            ]),
-        ] {
-            assert!(is_page_visit(&visit), "{visit:?}");
-        }
-        for script in [
-            headers(&[("accept", "application/json")]),
-            headers(&[("accept", "application/problem+json, */*")]),
-            headers(&[("accept", "image/png")]),
-            headers(&[("x-requested-with", "XMLHttpRequest")]),
-            headers(&[("x-requested-with", "XMLHttpRequest"), ("accept", "*/*")]),
-            headers(&[("sec-fetch-mode", "cors"), ("accept", "*/*")]),
-            headers(&[("sec-fetch-mode", "same-origin")]),
-            headers(&[("sec-fetch-mode", "no-cors"), ("accept", browser_accept)]),
-        ] {
-            assert!(!is_page_visit(&script), "{script:?}");
-        }
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        require_signed_in(parts, Guard::Api).await.map(ApiUser)
     }
 }

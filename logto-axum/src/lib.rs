@@ -215,38 +215,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-/// An event through `tracing` with the `tracing` feature; nothing without it.
-macro_rules! event {
-    ($level:ident, $($arg:tt)+) => {{
-        #[cfg(feature = "tracing")]
-        ::tracing::$level!($($arg)+);
-    }};
-}
-
 mod api;
-mod error;
 mod extract;
 mod routes;
 mod session;
-mod sign_in_cookie;
-mod transport;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};
-pub use error::Error;
 pub use extract::{ApiUser, User};
-pub use logto_driver::aio::{ApiValidator, AsyncTransport, LogtoClient};
 #[cfg(feature = "isahc")]
 pub use logto_isahc;
-pub use logto_proto::{self as proto, ClientError, Config as LogtoConfig};
-pub use logto_proto::{
-    AccessTokenError, IdTokenClaims, Requirement, UserInfo, VerifiedAccessToken,
-};
-#[cfg(feature = "redis")]
-pub use logto_redis::{self, RedisStore};
-#[cfg(feature = "reqwest")]
-pub use logto_reqwest;
-pub use logto_store::{
-    self, AsyncSessionStore, AsyncStorage, Expected, MemoryStore, MemoryStoreLimits, StorageFuture,
-    StoreClock,
-};
+logto_web::__framework_reexports!();
 pub use session::{Logto, LogtoBuilder, LogtoSession};

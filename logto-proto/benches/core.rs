@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use jwt_simple::prelude::*;
+use logto_proto::internals::*;
 use logto_proto::*;
 use serde_json::{json, Map, Value};
 use std::hint::black_box;

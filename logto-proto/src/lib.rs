@@ -13,19 +13,33 @@
 //! (`logto-ureq`, `logto-isahc`) send the requests, read the clock and the OS RNG, and keep
 //! the snapshot in a store. Same inputs, same outputs: every flow here is deterministic.
 //!
+//! ## Where things are
+//! - **The root**: what an app meets through a driver crate: [`Config`], the errors
+//!   ([`Error`], [`ClientError`]), the claims ([`IdTokenClaims`], [`UserInfo`], ...), the
+//!   options of a sign-in ([`SignInOptions`]) and the values the client returns
+//!   ([`AccessToken`], [`DeviceAuthorization`], ...).
+//! - [`errors`]: the kinds of [`Error`], one per family, each carrying the values compared.
+//! - [`scopes`]: the names Logto gives scopes, resources and organizations.
+//! - [`resource`]: the resource-server side: bearer access tokens, logout tokens, keys.
+//! - [`adapter`]: the kit of a driver crate: operations and the session call, HTTP values,
+//!   the provider cache and the session snapshot.
+//!
 //! ## The pieces
 //! - [`Config`]: the app (endpoint, app id/secret, scopes, resources, tolerances). Built once.
-//! - [`ProviderCache`]: discovery metadata and JWKS, shared by every session of an endpoint.
-//! - [`Snapshot`]: one user's session (pending sign-in, ID/refresh/access tokens), saved whole.
-//! - [`Context`]: borrows the three and starts an operation.
+//! - [`adapter::ProviderCache`]: discovery metadata and JWKS, shared by every session of an
+//!   endpoint.
+//! - [`adapter::Snapshot`]: one user's session (pending sign-in, ID/refresh/access tokens),
+//!   saved whole.
+//! - [`adapter::Context`]: borrows the three and starts an operation.
 //! - [`adapter::Call`]: one client call on a session kept in a store shared with other
 //!   clients: the operation's requests plus storage reads, compare-and-swap writes and lease
 //!   waits, with every rule of refresh-token rotation decided here (what the adapters drive).
 //!
-//! Flows that need no network are plain functions: [`sign_in_url`], [`end_session_url`],
-//! [`Snapshot::id_token_claims`], [`decode_claims`]. Flows that need it are
-//! [operations](Operation): [`Discover`], [`SignIn`], [`HandleSignInCallback`],
-//! [`GetAccessToken`], [`FetchUserInfo`], [`SignOut`], [`HandleBackchannelLogout`].
+//! Flows that need no network are plain functions: [`adapter::sign_in_url`],
+//! [`adapter::end_session_url`], [`adapter::Snapshot::id_token_claims`], [`decode_claims`].
+//! Flows that need it are [operations](adapter::Operation): [`adapter::Discover`],
+//! [`adapter::SignIn`], [`adapter::HandleSignInCallback`], [`adapter::GetAccessToken`],
+//! [`adapter::FetchUserInfo`], [`adapter::SignOut`], [`adapter::HandleBackchannelLogout`].
 //!
 //! ## The driver loop
 //! Every operation is driven the same way, sync or async. After each response, ask for the
@@ -44,7 +58,7 @@
 //! }
 //! // then: save the snapshot, merge the cache back
 //! ```
-//! [`run`] is this loop for a blocking `send`.
+//! [`adapter::run`] is this loop for a blocking `send`.
 //!
 //! ## Sign-in, end to end
 //! ```text
@@ -69,6 +83,7 @@
 //! example), so this runs without a network and always gives the same result.
 //!
 //! ```
+//! use logto_proto::adapter::*;
 //! use logto_proto::*;
 //! # mod example { include!("../tests/fixtures/example.rs"); }
 //!
@@ -122,7 +137,6 @@
 
 mod access;
 mod claims;
-mod client;
 mod config;
 mod crypto;
 mod device;
@@ -132,7 +146,6 @@ mod http;
 mod jwks;
 mod jwt;
 mod logout;
-mod machine;
 mod metadata;
 mod ops;
 mod scope;
@@ -140,25 +153,74 @@ mod secret;
 mod session;
 mod signin;
 mod snapshot;
+mod stored_session;
 mod time;
 mod token;
+mod token_caches;
 mod trace;
 mod untrusted;
 mod verify;
 
-pub use access::{
-    bearer_token, verify_access_token, AccessTokenCheck, Requirement, VerifiedAccessToken,
-    ACCESS_TOKEN_TYPE,
-};
+// What an app (or a driver's user) needs: the configuration, the errors, the claims, the
+// options of a sign-in and the values the client API returns.
 pub use claims::{
     decode_claims, AccessTokenClaims, Actor, Address, Audience, ExtraClaims, IdTokenClaims,
     Identity, OrganizationData, OrganizationTokenClaims, UserInfo,
 };
-pub use client::{ClientError, StorageError, TransportError, TransportErrorKind};
+pub use config::{redact_url, ClientAuth, Config, ConfigBuilder, Prompt};
+pub use crypto::BACKEND as CRYPTO_BACKEND;
+pub use device::DeviceAuthorization;
+pub use error::Error;
+pub use error::{ClientError, StorageError, TransportError, TransportErrorKind};
+pub use exchange::TokenExchange;
+pub use ops::SignOutResult;
+pub use scope::UserScope;
+pub use secret::Secret;
+pub use signin::{DirectSignIn, FirstScreen, Identifier, InteractionMode, SignInOptions};
+pub use snapshot::{AccessToken, TokenTarget};
+pub use time::UnixTime;
+pub use untrusted::{cut_untrusted, Untrusted};
+
+/// The kinds of [`Error`], one per family: the flows' (configuration, sign-in, callback,
+/// device sign-in, token exchange), the tokens' and keys', the provider's answers, and the
+/// stored session's. Each carries the values it compared.
+pub mod errors {
+    pub use crate::error::{
+        AccessTokenError, CallbackError, ClaimsError, ConfigError, DeviceError, DiscoveryError,
+        IdTokenError, JwksError, LogoutTokenError, ProviderError, ResponseError, SignInError,
+        SnapshotError, TokenExchangeError,
+    };
+}
+
+/// Scopes, resources and organizations: the names Logto gives them.
+pub mod scopes {
+    pub use crate::scope::{
+        organization_id_from_urn, organization_urn, OFFLINE_ACCESS, OPENID, ORGANIZATIONS_RESOURCE,
+        ORGANIZATION_URN_PREFIX,
+    };
+}
+
+/// The resource-server side: verifying the bearer access tokens an API receives (RFC 9068,
+/// refused as RFC 6750 says), back-channel logout tokens, and the provider's keys.
+pub mod resource {
+    pub use crate::access::{
+        bearer_token, verify_access_token, AccessTokenCheck, Requirement, VerifiedAccessToken,
+        ACCESS_TOKEN_TYPE,
+    };
+    pub use crate::crypto::Algorithm;
+    pub use crate::jwks::{Jwk, Jwks};
+    pub use crate::logout::{
+        logout_token_from_form, verify_logout_token, BackchannelLogout, LogoutTarget,
+        LogoutTokenCheck, LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_MAX_AGE,
+        LOGOUT_TOKEN_TYPE, REPLAY_RECORD_MAX_TTL,
+    };
+    pub use crate::token_caches::VerifiedTokens;
+}
 
 /// The kit of a driver crate (an adapter over an HTTP client and a store, like `logto-ureq`
-/// and `logto-isahc`): [`Call`](adapter::Call), the session protocol as steps, and how a
-/// session is read from storage. Apps never need it.
+/// and `logto-isahc`): [`Call`](adapter::Call), the session protocol as steps, how a
+/// session is read from storage, the operations on values and the provider's documents.
+/// Apps never need it.
 ///
 /// A driver is one loop, the same sync or async:
 ///
@@ -178,57 +240,56 @@ pub use client::{ClientError, StorageError, TransportError, TransportErrorKind};
 /// }
 /// ```
 pub mod adapter {
-    pub use crate::client::{
+    pub use crate::device::{DEFAULT_POLL_INTERVAL, DEVICE_CODE_GRANT, SLOW_DOWN_STEP};
+    pub use crate::exchange::{
+        ACCESS_TOKEN_TOKEN_TYPE, PERSONAL_ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT,
+    };
+    pub use crate::http::{HttpRequest, HttpResponse, Method};
+    pub use crate::metadata::{ProviderCache, ProviderMetadata};
+    pub use crate::ops::{
+        run, CompleteDeviceSignIn, Context, Discover, ExchangeToken, FetchMachineToken,
+        FetchUserInfo, GetAccessToken, HandleBackchannelLogout, HandleSignInCallback, Operation,
+        Revocation, RunError, SignIn, SignOut, StartDeviceSignIn, Step, VerifyAccessToken,
+    };
+    pub use crate::session::{Call, CallEnv};
+    pub use crate::signin::{end_session_url, sign_in_url, SignInEntropy, RESERVED_PARAMETERS};
+    pub use crate::snapshot::{PendingSignIn, RefreshLease, Snapshot, SNAPSHOT_VERSION};
+    pub use crate::stored_session::{
         lease_holder, logout_index_keys, read_session, refresh_lease_ttl, session_write,
         SessionReader, SessionWrite, SESSION_KEY,
     };
-    pub use crate::session::{Call, CallEnv};
+    pub use crate::token_caches::MachineTokens;
+    pub use crate::untrusted::UNTRUSTED_SHOWN_CHARS;
 }
-pub use config::{redact_url, ClientAuth, Config, ConfigBuilder, Prompt};
-pub use crypto::{Algorithm, BACKEND as CRYPTO_BACKEND};
-pub use device::{DeviceAuthorization, DEFAULT_POLL_INTERVAL, DEVICE_CODE_GRANT, SLOW_DOWN_STEP};
-pub use error::{
-    AccessTokenError, CallbackError, ClaimsError, ConfigError, DeviceError, DiscoveryError, Error,
-    IdTokenError, JwksError, LogoutTokenError, ProviderError, ResponseError, SignInError,
-    SnapshotError, TokenExchangeError,
-};
-pub use exchange::{
-    TokenExchange, ACCESS_TOKEN_TOKEN_TYPE, PERSONAL_ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT,
-};
-pub use http::{HttpRequest, HttpResponse, Method};
-pub use jwks::{Jwk, Jwks};
-pub use logout::{
-    logout_token_from_form, verify_logout_token, BackchannelLogout, LogoutTarget, LogoutTokenCheck,
-    LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_MAX_AGE, LOGOUT_TOKEN_TYPE,
-    REPLAY_RECORD_MAX_TTL,
-};
-pub use machine::{MachineTokens, VerifiedTokens};
-pub use metadata::{ProviderCache, ProviderMetadata};
-pub use ops::{
-    run, CompleteDeviceSignIn, Context, Discover, ExchangeToken, FetchMachineToken, FetchUserInfo,
-    GetAccessToken, HandleBackchannelLogout, HandleSignInCallback, Operation, Revocation, RunError,
-    SignIn, SignOut, SignOutResult, StartDeviceSignIn, Step, VerifyAccessToken,
+
+/// What the project's own tests, fuzz targets and benchmarks reach inside the core (the
+/// `internals` feature): the pieces of a flow on their own, and the refresh lease that a
+/// session call otherwise keeps to itself. Not part of the stable API.
+#[cfg(feature = "internals")]
+pub mod internals {
+    pub use crate::scope::{compose_resources, compose_scopes, has_organizations_scope};
+    pub use crate::signin::code_challenge;
+    pub use crate::snapshot::{LeaseState, SnapshotLeases};
+    pub use crate::token::TokenResponse;
+    pub use crate::verify::{verify_id_token, IdTokenCheck, NonceCheck};
+}
+
+// The paths of earlier versions, kept so that existing code compiles; the CHANGELOG names
+// each item's module. Hidden from the docs, which show the modules above.
+#[doc(hidden)]
+pub use adapter::{
+    end_session_url, run, sign_in_url, CompleteDeviceSignIn, Context, Discover, ExchangeToken,
+    FetchMachineToken, FetchUserInfo, GetAccessToken, HandleBackchannelLogout,
+    HandleSignInCallback, HttpRequest, HttpResponse, MachineTokens, Method, Operation,
+    PendingSignIn, ProviderCache, ProviderMetadata, RefreshLease, Revocation, RunError, SignIn,
+    SignInEntropy, SignOut, Snapshot, StartDeviceSignIn, Step, VerifyAccessToken,
+    ACCESS_TOKEN_TOKEN_TYPE, DEFAULT_POLL_INTERVAL, DEVICE_CODE_GRANT, PERSONAL_ACCESS_TOKEN_TYPE,
+    RESERVED_PARAMETERS, SLOW_DOWN_STEP, SNAPSHOT_VERSION, TOKEN_EXCHANGE_GRANT,
+    UNTRUSTED_SHOWN_CHARS,
 };
 #[doc(hidden)]
-pub use scope::{compose_resources, compose_scopes, has_organizations_scope};
-pub use scope::{
-    organization_id_from_urn, organization_urn, UserScope, OFFLINE_ACCESS, OPENID,
-    ORGANIZATIONS_RESOURCE, ORGANIZATION_URN_PREFIX,
-};
-pub use secret::Secret;
+pub use errors::*;
 #[doc(hidden)]
-pub use signin::code_challenge;
-pub use signin::{
-    end_session_url, sign_in_url, DirectSignIn, FirstScreen, Identifier, InteractionMode,
-    SignInEntropy, SignInOptions, RESERVED_PARAMETERS,
-};
-pub use snapshot::{
-    AccessToken, LeaseState, PendingSignIn, RefreshLease, Snapshot, TokenTarget, SNAPSHOT_VERSION,
-};
-pub use time::UnixTime;
-pub use untrusted::{cut_untrusted, Untrusted, UNTRUSTED_SHOWN_CHARS};
-// Used by the tests, fuzz targets and benches on their own; the operations verify tokens.
+pub use resource::*;
 #[doc(hidden)]
-pub use token::TokenResponse;
-#[doc(hidden)]
-pub use verify::{verify_id_token, IdTokenCheck, NonceCheck};
+pub use scopes::*;

@@ -109,7 +109,7 @@ impl From<UserScope> for String {
 /// `urn:logto:organization:<id>`, the audience of an organization token.
 ///
 /// ```
-/// assert_eq!(logto_proto::organization_urn("org1"), "urn:logto:organization:org1");
+/// assert_eq!(logto_proto::scopes::organization_urn("org1"), "urn:logto:organization:org1");
 /// ```
 pub fn organization_urn(organization_id: &str) -> String {
     format!("{ORGANIZATION_URN_PREFIX}{organization_id}")
@@ -118,8 +118,8 @@ pub fn organization_urn(organization_id: &str) -> String {
 /// The organization id in `urn:logto:organization:<id>`, if `urn` is one.
 ///
 /// ```
-/// assert_eq!(logto_proto::organization_id_from_urn("urn:logto:organization:org1"), Some("org1"));
-/// assert_eq!(logto_proto::organization_id_from_urn("https://api"), None);
+/// assert_eq!(logto_proto::scopes::organization_id_from_urn("urn:logto:organization:org1"), Some("org1"));
+/// assert_eq!(logto_proto::scopes::organization_id_from_urn("https://api"), None);
 /// ```
 pub fn organization_id_from_urn(urn: &str) -> Option<&str> {
     urn.strip_prefix(ORGANIZATION_URN_PREFIX)
@@ -136,7 +136,7 @@ fn push_unique(out: &mut Vec<String>, s: &str) {
 /// `include_reserved` is false), then the user's scopes in their order, without duplicates.
 ///
 /// ```
-/// let s = logto_proto::compose_scopes(&["email".into(), "openid".into()], true);
+/// let s = logto_proto::internals::compose_scopes(&["email".into(), "openid".into()], true);
 /// assert_eq!(s, ["openid", "offline_access", "profile", "email"]);
 /// ```
 pub fn compose_scopes(user_scopes: &[String], include_reserved: bool) -> Vec<String> {
@@ -156,7 +156,7 @@ pub fn compose_scopes(user_scopes: &[String], include_reserved: bool) -> Vec<Str
 /// `urn:logto:resource:organizations` when `scopes` holds the organizations scope.
 ///
 /// ```
-/// let r = logto_proto::compose_resources(
+/// let r = logto_proto::internals::compose_resources(
 ///     &["https://api".into()],
 ///     &["urn:logto:scope:organizations".into()],
 /// );

@@ -315,7 +315,7 @@ impl fmt::Debug for SignInEntropy {
 ///
 /// ```
 /// assert_eq!(
-///     logto_proto::code_challenge("12345678901234567890123456789012345678901234567890"),
+///     logto_proto::internals::code_challenge("12345678901234567890123456789012345678901234567890"),
 ///     "9Y__uhKapn7GO_ElcaQpd8C3hdOyqTzAU4VXyR2iEV0"
 /// );
 /// ```

@@ -248,7 +248,7 @@ pub struct RefreshLease {
     pub until: UnixTime,
 }
 
-/// What [`Snapshot::acquire_refresh_lease`] found.
+/// What taking the refresh lease found (the session call keeps the lease to itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LeaseState {
     /// The lease is this holder's until the given time: refresh now, then release.
@@ -412,7 +412,12 @@ impl Snapshot {
     /// A lease that ends further in the future than `now + ttl` cannot have been taken by a
     /// holder with this clock and TTL (a corrupt store, a skewed clock): it counts as lapsed,
     /// so it cannot block refreshes for longer than one TTL.
-    pub fn acquire_refresh_lease(&mut self, holder: &str, now: UnixTime, ttl: u64) -> LeaseState {
+    pub(crate) fn take_refresh_lease(
+        &mut self,
+        holder: &str,
+        now: UnixTime,
+        ttl: u64,
+    ) -> LeaseState {
         match &self.lease {
             Some(l) if l.holder != holder && now < l.until && l.until <= now.add_secs(ttl) => {
                 LeaseState::HeldElsewhere { until: l.until }
@@ -428,7 +433,7 @@ impl Snapshot {
     }
 
     /// Ends `holder`'s lease (another holder's lease is left alone).
-    pub fn release_refresh_lease(&mut self, holder: &str) {
+    pub(crate) fn end_refresh_lease(&mut self, holder: &str) {
         if self.lease.as_ref().is_some_and(|l| l.holder == holder) {
             self.lease = None;
         }
@@ -448,6 +453,28 @@ impl Snapshot {
             Some(slot) => *slot = token,
             None => self.access_tokens.push(token),
         }
+    }
+}
+
+/// The refresh lease of a snapshot, for the project's own tests and fuzz targets (the
+/// `internals` feature): a session call takes and ends it itself.
+#[cfg(feature = "internals")]
+pub trait SnapshotLeases {
+    /// Takes the refresh lease for `holder` for `ttl` seconds, unless another holder's lease
+    /// is still running at `now` (a lease dated beyond `now + ttl` counts as lapsed).
+    fn acquire_refresh_lease(&mut self, holder: &str, now: UnixTime, ttl: u64) -> LeaseState;
+    /// Ends `holder`'s lease (another holder's lease is left alone).
+    fn release_refresh_lease(&mut self, holder: &str);
+}
+
+#[cfg(feature = "internals")]
+impl SnapshotLeases for Snapshot {
+    fn acquire_refresh_lease(&mut self, holder: &str, now: UnixTime, ttl: u64) -> LeaseState {
+        self.take_refresh_lease(holder, now, ttl)
+    }
+
+    fn release_refresh_lease(&mut self, holder: &str) {
+        self.end_refresh_lease(holder);
     }
 }
 

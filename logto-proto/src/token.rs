@@ -40,9 +40,9 @@ impl TokenResponse {
     /// Parses a 2xx token response body; `token_type` must be `Bearer`.
     ///
     /// ```
-    /// let r = logto_proto::TokenResponse::parse(br#"{"access_token":"at","token_type":"Bearer","expires_in":3600}"#).unwrap();
+    /// let r = logto_proto::internals::TokenResponse::parse(br#"{"access_token":"at","token_type":"Bearer","expires_in":3600}"#).unwrap();
     /// assert_eq!(r.expires_in, Some(3600));
-    /// assert!(logto_proto::TokenResponse::parse(br#"{"access_token":"at","token_type":"mac"}"#).is_err());
+    /// assert!(logto_proto::internals::TokenResponse::parse(br#"{"access_token":"at","token_type":"mac"}"#).is_err());
     /// ```
     pub fn parse(body: &[u8]) -> Result<TokenResponse, ResponseError> {
         #[derive(Deserialize)]

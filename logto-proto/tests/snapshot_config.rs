@@ -2,6 +2,7 @@
 
 mod support;
 
+use logto_proto::internals::*;
 use logto_proto::*;
 use proptest::prelude::*;
 use serde_json::json;

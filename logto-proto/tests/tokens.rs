@@ -3,6 +3,7 @@
 
 mod support;
 
+use logto_proto::internals::*;
 use logto_proto::*;
 use serde_json::json;
 use support::*;

@@ -88,11 +88,11 @@ pub fn artifacts_dir() -> PathBuf {
     dir
 }
 
-/// The features the samples are built with: logto-axum's with its Redis store (the `redis`
-/// feature, off by default), as the multi-instance tests and docs run them.
+/// The features the samples are built with: logto-axum's and logto-actix's with their Redis
+/// store (the `redis` feature, off by default), as the multi-instance tests and docs run them.
 fn sample_features(package: &str) -> &'static [&'static str] {
     match package {
-        "logto-axum" => &["--features", "redis"],
+        "logto-axum" | "logto-actix" => &["--features", "redis"],
         _ => &[],
     }
 }
@@ -182,4 +182,17 @@ pub fn wrk(url: &str, headers: &[String], seconds: u64) -> f64 {
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// Waits until something listens on loopback `port` (a server started in this process),
+/// at most 30 s (`START_TIMEOUT`).
+pub fn wait_for_listener(port: u16) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < START_TIMEOUT,
+            "nothing listens on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

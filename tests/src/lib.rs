@@ -43,6 +43,7 @@ mod process;
 mod provider;
 pub mod raw;
 mod redis;
+pub mod throughput;
 mod visitor;
 
 pub use browser::{Browser, Landing, SignInPage};

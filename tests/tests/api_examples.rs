@@ -1,7 +1,8 @@
 //! The API examples as processes against the project's provider, with their documented
-//! contract: `logto-axum`'s `api` (an API protected by Logto's access tokens) and
-//! `logto-ureq`'s `m2m` (a machine that gets a token and calls it), plus user tokens of the
-//! web app for the same API, and organization tokens.
+//! contract: the `api` of `logto-axum` and of `logto-actix` (an API protected by Logto's
+//! access tokens, the same contract on both frameworks) and `logto-ureq`'s `m2m` (a machine
+//! that gets a token and calls it), plus user tokens of the same framework's web sample for
+//! the same API, and organization tokens.
 
 use logto_integration::examples::{artifacts_dir, example_binary, free_port, start_server};
 use logto_integration::{raw, Browser, Provider, Visitor};
@@ -64,13 +65,23 @@ fn user_token(provider: &Provider, resource: Option<&str>, organization: Option<
 }
 
 #[test]
-fn api_examples_run_with_their_contract() {
+fn axum_api_example_runs_with_its_contract() {
+    api_examples_run_with_their_contract("logto-axum");
+}
+
+#[test]
+fn actix_api_example_runs_with_its_contract() {
+    api_examples_run_with_their_contract("logto-actix");
+}
+
+/// `framework`'s `api` and `web` examples, and the `m2m` example calling that API.
+fn api_examples_run_with_their_contract(framework: &str) {
     let web_port = free_port();
     let web_base = format!("http://127.0.0.1:{web_port}");
     let provider = Provider::builder()
         .redirect_uris(&["http://127.0.0.1/callback", &format!("{web_base}/callback")])
         .start();
-    let api_binary = example_binary("logto-axum", "api");
+    let api_binary = example_binary(framework, "api");
     let m2m_binary = example_binary("logto-ureq", "m2m");
     let addr = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{addr}");
@@ -78,7 +89,10 @@ fn api_examples_run_with_their_contract() {
     command
         .env("LOGTO_ENDPOINT", provider.endpoint())
         .env("API_ADDR", &addr);
-    let _api = start_server(command, &artifacts_dir().join("api.log"));
+    let _api = start_server(
+        command,
+        &artifacts_dir().join(format!("{framework}-api.log")),
+    );
 
     // The machine: m2m gets a token and calls GET /api/me.
     let machine = provider.machine_client();
@@ -165,7 +179,7 @@ fn api_examples_run_with_their_contract() {
 
     // The web sample's token for the API, as its /api/access-token route gives it.
     let client = provider.confidential_client();
-    let mut command = Command::new(example_binary("logto-axum", "web"));
+    let mut command = Command::new(example_binary(framework, "web"));
     command
         .env("LOGTO_ENDPOINT", provider.endpoint())
         .env("LOGTO_APP_ID", &client.client_id)
@@ -173,7 +187,10 @@ fn api_examples_run_with_their_contract() {
         .env("LOGTO_SCOPES", "read")
         .env("LOGTO_RESOURCES", SHOPPING)
         .env("BASE_URL", &web_base);
-    let _web = start_server(command, &artifacts_dir().join("api-web.log"));
+    let _web = start_server(
+        command,
+        &artifacts_dir().join(format!("{framework}-api-web.log")),
+    );
     let visitor = Visitor::new(&web_base);
     let started = visitor.get("/sign-in");
     let alice = provider.alice();

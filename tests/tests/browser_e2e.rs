@@ -1,4 +1,4 @@
-//! The two sample web apps (`logto-axum`'s and `logto-ureq`'s `web` example) signing in
+//! The sample web apps (the `web` example of `logto-axum`, `logto-actix` and `logto-ureq`) signing in
 //! through a real headless Chromium (and the `cli` example: a loopback redirect and a device
 //! sign-in), driven over WebDriver (chromedriver + fantoccini),
 //! against the project's Logto-compatible provider. Each sample runs as two instances (two
@@ -394,6 +394,11 @@ fn run(sample: &str, package: &str) {
 #[test]
 fn browser_async_sample_signs_in_and_out() {
     run("async", "logto-axum");
+}
+
+#[test]
+fn browser_actix_sample_signs_in_and_out() {
+    run("actix", "logto-actix");
 }
 
 #[test]

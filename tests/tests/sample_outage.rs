@@ -1,4 +1,4 @@
-//! A session store outage is never a sign-out, on either sample: two instances of the
+//! A session store outage is never a sign-out, on every sample (axum, actix-web, tiny_http): two instances of the
 //! sample share one `redis-server`; while it is down, requests of a signed-in visitor are
 //! answered 503 on both instances (not 401, not the signed-out page), and once it is back
 //! (same data) the same session answers again on both.
@@ -62,6 +62,11 @@ fn outage_keeps_the_session(package: &str) {
 #[test]
 fn the_async_sample_answers_503_during_a_store_outage_and_keeps_the_session() {
     outage_keeps_the_session("logto-axum");
+}
+
+#[test]
+fn the_actix_sample_answers_503_during_a_store_outage_and_keeps_the_session() {
+    outage_keeps_the_session("logto-actix");
 }
 
 #[test]

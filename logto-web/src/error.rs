@@ -1,15 +1,15 @@
 //! The crate's error, and how it answers a request.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
+use crate::Answer;
 use logto_proto::ClientError;
 use logto_proto::Untrusted;
 use std::fmt;
 
-/// Everything that can fail in a Logto route, extractor or session call.
+/// Everything that can fail in a Logto route, extractor or session call of a web app (the
+/// error of logto-axum and logto-actix alike).
 ///
-/// As a response (`IntoResponse`) it answers with [`http_status`](Error::http_status) and a
+/// As a response ([`answer`](Error::answer); `IntoResponse` with the `axum` feature,
+/// `ResponseError` with `actix`) it answers with [`http_status`](Error::http_status) and a
 /// JSON body naming the [`kind`](Error::kind) only, `{"error": "<kind>"}` (`{"error": "Not
 /// authenticated"}` for a visitor who is not signed in); the details go to the server log
 /// (`tracing`), never to the browser.
@@ -40,22 +40,23 @@ pub enum Error {
         /// The app's origin it was compared with.
         expected_origin: String,
     },
-    /// The base URL given to [`Logto::builder`](crate::Logto::builder) is not an http(s)
+    /// The base URL given to [`WebBuilder::new`](crate::WebBuilder::new) is not an http(s)
     /// origin such as `https://app.example.com`.
     InvalidBaseUrl {
         /// The value given.
         base_url: String,
     },
-    /// A path given to the builder ([`after_sign_out`](crate::LogtoBuilder::after_sign_out),
-    /// [`route_prefix`](crate::LogtoBuilder::route_prefix)) is not a path of the app (`/...`).
+    /// A path given to the builder ([`after_sign_out`](crate::WebBuilder::after_sign_out),
+    /// [`route_prefix`](crate::WebBuilder::route_prefix)) is not a path of the app (`/...`).
     InvalidPath {
         /// The value given.
         path: String,
     },
-    /// A handler asked for a Logto extractor on a router without [`Logto::layer`](crate::Logto::layer).
+    /// A handler asked for a Logto extractor in an app without Logto's state (axum: `Logto::layer`,
+    /// actix-web: `Logto::configure`).
     MissingLayer,
-    /// An [`OrganizationToken`](crate::OrganizationToken) route has no path parameter of
-    /// that name (see [`LogtoApi::organization_param`](crate::LogtoApi::organization_param)).
+    /// An organization-token route has no path parameter of that name (see
+    /// [`ApiProtection::organization_param`](crate::ApiProtection::organization_param)).
     MissingOrganizationParam {
         /// The parameter's name.
         name: String,
@@ -66,7 +67,7 @@ pub enum Error {
         /// Why, cut short (the path is the client's text).
         reason: String,
     },
-    /// The [sign-in secret](crate::LogtoBuilder::sign_in_secret) is shorter than 32 bytes.
+    /// The [sign-in secret](crate::WebBuilder::sign_in_secret) is shorter than 32 bytes.
     InvalidSignInSecret {
         /// Its length in bytes (never the secret).
         length: usize,
@@ -168,8 +169,10 @@ impl fmt::Display for Error {
                 )
             }
             Error::MissingLayer => f.write_str(
-                "a Logto extractor ran without Logto's layer: add `.layer(logto.layer())` \
-                 to the router",
+                "a Logto extractor ran without Logto's state: add `.layer(logto.layer())` \
+                 (and `.layer(api.layer())` for `LogtoApi`) to the router (axum), or \
+                 `.configure(logto.configure())` (and `.app_data(api.clone())`) to the app \
+                 (actix-web)",
             ),
             Error::MissingOrganizationParam { name } => write!(
                 f,
@@ -197,54 +200,42 @@ impl<E: Into<ClientError>> From<E> for Error {
     }
 }
 
-impl IntoResponse for Error {
+impl Error {
+    /// What the error answers: a redirect to sign-in for [`Error::SignInRequired`], the
+    /// RFC 6750 refusal for a refused bearer token, otherwise [`http_status`](Error::http_status)
+    /// with `{"error": "<kind>"}` (`"Not authenticated"` for a visitor who is not signed in)
+    /// and `Cache-Control: no-store`. The details go to the log (`tracing`), never to the
+    /// answer.
     #[cfg_attr(not(feature = "tracing"), allow(clippy::if_same_then_else))]
-    fn into_response(self) -> Response {
-        if let Error::SignInRequired { location } = &self {
-            return Redirect::to(location).into_response();
+    pub fn answer(&self) -> Answer {
+        if let Error::SignInRequired { location } = self {
+            return Answer::redirect(location);
         }
-        if let Error::Client(ClientError::Protocol(logto_proto::Error::AccessToken(e))) = &self {
+        if let Error::Client(ClientError::Protocol(logto_proto::Error::AccessToken(e))) = self {
             return bearer_refusal(e);
         }
-        let status =
-            StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let error = match &self {
+        let status = self.http_status();
+        let error = match self {
             Error::Client(ClientError::NotAuthenticated) => "Not authenticated",
             other => other.kind(),
         };
-        if status.is_server_error() {
-            event!(
-                error,
-                kind = self.kind(),
-                status = status.as_u16(),
-                "{self}"
-            );
+        if status >= 500 {
+            event!(error, kind = self.kind(), status, "{self}");
         } else {
-            event!(info, kind = self.kind(), status = status.as_u16(), "{self}");
+            event!(info, kind = self.kind(), status, "{self}");
         }
-        let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        Answer::json(status, &serde_json::json!({ "error": error }))
+            .header("cache-control", "no-store".into())
     }
 }
 
 /// An API request whose bearer token was refused, as RFC 6750 says: 401 `invalid_token` or
 /// 403 `insufficient_scope` with the `WWW-Authenticate` challenge, and the code as the JSON
 /// body's `error`.
-fn bearer_refusal(e: &logto_proto::AccessTokenError) -> Response {
+fn bearer_refusal(e: &logto_proto::AccessTokenError) -> Answer {
     // The core reported the refusal (`tracing`) where it was decided.
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let code = e.error_code().unwrap_or("invalid_token");
-    let mut response = (status, Json(serde_json::json!({ "error": code }))).into_response();
-    if let Ok(challenge) = HeaderValue::from_str(&e.www_authenticate()) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge);
-    }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Answer::json(e.http_status(), &serde_json::json!({ "error": code }))
+        .header("www-authenticate", e.www_authenticate())
+        .header("cache-control", "no-store".into())
 }

@@ -10,7 +10,9 @@
 use cookie::{Cookie, CookieJar, Key};
 use sha2::{Digest, Sha256};
 
-/// Bound into the key derivation: a secret used elsewhere gives an unrelated key here.
+/// Bound into the key derivation: a secret used elsewhere gives an unrelated key here. The
+/// label is the one logto-axum sealed with before these rules moved here, so that sign-ins
+/// under way when an app upgrades still end.
 const KEY_LABEL: &[u8] = b"logto-axum sign-in cookie v1\0";
 
 /// The shortest secret taken for sealing sign-in cookies, in bytes.

@@ -1,0 +1,566 @@
+//! The state of a session call: its phases, its copy of the session, the lease, writes and
+//! merges, and the backoff after store failures. `transitions` holds the phases'
+//! transitions, `drive` the answers to the driver's results.
+
+mod drive;
+mod transitions;
+
+use super::{merge, CallEnv};
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::metadata::ProviderCache;
+use crate::ops::{Bound, Cx, Operation, Step};
+use crate::secret::Secret;
+use crate::snapshot::{LeaseState, Snapshot};
+use crate::stored_session::{refresh_lease_ttl, session_write, SessionReader, SessionWrite};
+use crate::time::UnixTime;
+use crate::trace::event;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Writes a call may retry after conflicts before it gives up.
+const MAX_WRITES: u32 = 32;
+/// Store failures a new session (a device sign-in's) is retried through before it is given
+/// up: the user signed in and the device code is spent, so it is worth a few seconds.
+const MAX_REPLACE_STORE_FAILURES: u32 = 10;
+/// How long a wait for another holder's lease lasts at most, each time.
+const WAIT_STEP: Duration = Duration::from_millis(50);
+/// How many waits of [`WAIT_STEP`] make a second: a call waits for another holder's lease
+/// about one lease lifetime (in seconds) times this before it gives up.
+const WAITS_PER_SECOND: u64 = 1000 / WAIT_STEP.as_millis() as u64;
+/// After one store failure the call waits twice this, and twice as long after each further
+/// one (see [`store_retry_wait`]).
+const STORE_RETRY_BASE_MS: u64 = 100;
+/// The longest wait before retrying the store.
+const STORE_RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// An answer from the session as read, without an operation (or `None`).
+pub(super) type Peek<'a, T> =
+    Box<dyn Fn(&Snapshot, UnixTime) -> Option<Result<T, Error>> + Send + 'a>;
+
+/// How a call treats the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Policy {
+    /// Run the operation on the session as read, then write what changed.
+    Plain,
+    /// Like `Plain`, but a refresh happens only under the refresh lease, and a rotated
+    /// refresh token is written as soon as it arrives.
+    Leased,
+    /// The operation's first change (sign-out clears the session) is written before any
+    /// request; after a conflict the operation starts again on the session stored.
+    WriteFirst,
+    /// The operation never looks at the session (back-channel logout): no read, no write.
+    Sessionless,
+    /// The operation builds a new session on its own (a device sign-in): it runs before any
+    /// read, and what it built replaces whatever is stored.
+    Replace,
+}
+
+/// Why the call reads the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// To start (or start again after waiting for another holder's lease).
+    Begin,
+    /// A write found the store changed: merge, then write again and go on with `then`.
+    Merge(Then),
+    /// To replace what is stored with the session the operation built, then finish.
+    Replace,
+}
+
+/// What follows a successful write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Then {
+    /// Go on with the operation.
+    Run,
+    /// The lease is ours: run the operation again, allowed to refresh.
+    Refresh,
+    /// The lease is renewed: send the request the operation asked for.
+    Send,
+    /// The call is over: return its outcome.
+    Finish,
+}
+
+#[derive(Debug)]
+pub(super) enum Phase {
+    /// Ask to read the store.
+    Read(Purpose),
+    /// Waiting for [`Call::handle_read`].
+    Reading(Purpose),
+    /// Step the operation.
+    Run,
+    /// Send the request held while the lease was renewed.
+    SendHeld,
+    /// Waiting for the operation's response.
+    Sending,
+    /// Take the refresh lease on the session as read.
+    Lease,
+    /// Write the session as the call holds it, then `Then`.
+    Write(Then),
+    /// Waiting for [`Call::handle_written`].
+    Writing { then: Then, text: Option<String> },
+    /// Waiting for [`Call::handle_waited`].
+    Waiting,
+    /// The operation asked to wait: step it again after [`Call::handle_waited`].
+    OperationWaiting,
+    /// The store failed a write that carries a rotated refresh token: wait this long, then
+    /// write again.
+    WriteAgain { then: Then, wait: Duration },
+    /// Waiting for [`Call::handle_waited`] before writing again.
+    WaitingToWrite(Then),
+    /// The store failed a read this call needs to merge a rotated refresh token: wait this
+    /// long, then read again.
+    ReadAgain { purpose: Purpose, wait: Duration },
+    /// Waiting for [`Call::handle_waited`] before reading again.
+    WaitingToRead(Purpose),
+    /// Revoke this refresh token (the session was signed out meanwhile), then finish.
+    Revoke(HttpRequest),
+    /// Waiting for the revocation's answer.
+    Revoking,
+    /// Return the outcome.
+    Finish,
+    /// The call is over.
+    Over,
+}
+
+/// The driver-facing side of a call's state, behind [`Call`] (generic over its operation).
+pub(super) trait Drive<T> {
+    fn step(&mut self, now: UnixTime) -> Result<Step<T>, Error>;
+    fn read(
+        &mut self,
+        stored: Option<String>,
+        reader: &mut SessionReader,
+        now: UnixTime,
+    ) -> Result<(), Error>;
+    fn read_parsed(
+        &mut self,
+        stored: Option<String>,
+        snapshot: Arc<Snapshot>,
+        now: UnixTime,
+    ) -> Result<(), Error>;
+    fn written(&mut self, written: bool, now: UnixTime) -> Result<(), Error>;
+    fn store_failed(&mut self, now: UnixTime) -> bool;
+    fn waited(&mut self, now: UnixTime) -> Result<(), Error>;
+    fn response(&mut self, response: Option<HttpResponse>, now: UnixTime) -> Result<(), Error>;
+    fn shared(&mut self, shared: &ProviderCache, now: UnixTime) -> bool;
+    fn op(&self) -> Option<&dyn Operation<Output = T>>;
+    fn cache(&self) -> &ProviderCache;
+}
+
+/// A session call's state: its phase, the session as it holds it, what it last read or
+/// wrote, the lease it holds, and its counters of waits, writes and store failures.
+pub(super) struct CallState<'a, O: Operation> {
+    /// The call's name in events (`access_token`, `sign_out`, ...).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    name: &'static str,
+    config: &'a Config,
+    /// This call's lease holder id.
+    holder: String,
+    policy: Policy,
+    /// Builds the operation on a session; `true`: allowed to refresh.
+    make: Box<dyn FnMut(Cx<'a>, bool) -> O + Send + 'a>,
+    /// Answers the call from the session as read, when it can (a fresh cached token).
+    peek: Option<Peek<'a, O::Output>>,
+    /// The provider cache and the session while no operation holds them.
+    cache: Arc<ProviderCache>,
+    ours: Snapshot,
+    op: Option<O>,
+    phase: Phase,
+    /// The store's value as last read or written: what the next write expects.
+    base_text: Option<String>,
+    base: Arc<Snapshot>,
+    /// The refresh token as last read or written: a different one in the operation's
+    /// session is a rotation, written at once.
+    written_rt: Option<Secret>,
+    leased: bool,
+    /// Whether the session as this call holds it may differ from what it read or wrote
+    /// last (when not, a write needs no serialising to know it is needless).
+    touched: bool,
+    /// A request held back until the lease is renewed.
+    held: Option<HttpRequest>,
+    waits: u32,
+    writes: u32,
+    /// Reads and writes the store failed while a rotated refresh token was unsaved.
+    write_failures: u32,
+    outcome: Option<Result<O::Output, Error>>,
+}
+
+impl<'a, O: Bound + 'a> CallState<'a, O> {
+    /// The state of a new call (see [`Call::new`]).
+    pub(super) fn new(
+        env: CallEnv<'a>,
+        name: &'static str,
+        policy: Policy,
+        peek: Option<Peek<'a, O::Output>>,
+        make: impl FnMut(Cx<'a>, bool) -> O + Send + 'a,
+    ) -> Self {
+        let mut call = CallState {
+            name,
+            config: env.config,
+            holder: format!("{}.{}", env.holder, env.call),
+            policy,
+            make: Box::new(make),
+            peek,
+            cache: env.cache,
+            ours: Snapshot::new(),
+            op: None,
+            phase: Phase::Read(Purpose::Begin),
+            base_text: None,
+            base: Arc::default(),
+            written_rt: None,
+            leased: false,
+            touched: false,
+            held: None,
+            waits: 0,
+            writes: 0,
+            write_failures: 0,
+            outcome: None,
+        };
+        if matches!(policy, Policy::Sessionless | Policy::Replace) {
+            call.run_op(true);
+        }
+        call
+    }
+
+    /// The session as this call holds it.
+    fn ours(&self) -> &Snapshot {
+        self.op.as_ref().map_or(&self.ours, |op| op.snapshot())
+    }
+
+    fn ours_mut(&mut self) -> &mut Snapshot {
+        self.touched = true;
+        match &mut self.op {
+            Some(op) => op.snapshot_mut(),
+            None => &mut self.ours,
+        }
+    }
+
+    fn is_touched(&self) -> bool {
+        self.touched || self.op.as_ref().is_some_and(|op| op.snapshot_touched())
+    }
+
+    /// Builds the operation on the session as this call holds it.
+    fn start_op(&mut self, refresh: bool) {
+        let snapshot = std::mem::take(&mut self.ours);
+        let cache = Arc::unwrap_or_clone(std::mem::take(&mut self.cache));
+        self.op = Some((self.make)(
+            Cx::owned(self.config, cache, snapshot),
+            refresh,
+        ));
+    }
+
+    /// Takes the session and the cache back from the operation.
+    fn drop_op(&mut self) {
+        if let Some(mut op) = self.op.take() {
+            self.touched |= op.snapshot_touched();
+            self.ours = std::mem::take(op.snapshot_mut());
+            self.cache = Arc::new(std::mem::take(op.cache_mut()));
+        }
+    }
+
+    fn finish(&mut self, outcome: Result<O::Output, Error>) {
+        if let Err(e) = &outcome {
+            self.report(e);
+        }
+        let replaces = self.policy == Policy::Replace && outcome.is_ok();
+        self.outcome = Some(outcome);
+        self.drop_op();
+        if self.leased {
+            self.touched = true;
+            self.ours.end_refresh_lease(&self.holder);
+        }
+        self.phase = match (self.policy, replaces) {
+            // The new session goes over what is stored now, whatever that is.
+            (Policy::Replace, true) => Phase::Read(Purpose::Replace),
+            // A failed sign-in writes nothing: the stored session stays as it was.
+            (Policy::Replace, false) => Phase::Finish,
+            _ => Phase::Write(Then::Finish),
+        };
+    }
+
+    /// The event for a call that fails: refused input (a callback, a token) and the
+    /// provider's refusals are worth a look; the app's own misuse too.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn report(&self, e: &Error) {
+        match e {
+            Error::Callback(_)
+            | Error::IdToken(_)
+            | Error::LogoutToken(_)
+            | Error::AccessToken(_)
+            | Error::Device(_)
+            | Error::TokenExchange(_) => {
+                event!(info, call = self.name, kind = e.kind(), "refused: {e}")
+            }
+            Error::SessionExpired(_) => event!(info, call = self.name, kind = e.kind(), "{e}"),
+            Error::NotAuthenticated | Error::RefreshNeeded | Error::RequestFailed => {
+                event!(debug, call = self.name, kind = e.kind(), "{e}")
+            }
+            _ => event!(warn, call = self.name, kind = e.kind(), "failed: {e}"),
+        }
+    }
+
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn report_store_failure(&self, unsaved_rotation: bool) {
+        if unsaved_rotation {
+            event!(
+                error,
+                call = self.name,
+                failures = self.write_failures,
+                "the store kept failing while a rotated refresh token was unsaved: it is lost, \
+                 and the user will have to sign in again"
+            );
+            return;
+        }
+        event!(debug, call = self.name, "the store failed: the call ends");
+    }
+
+    /// The session was read for `purpose`.
+    fn on_read(&mut self, stored: Option<String>, snapshot: Arc<Snapshot>, now: UnixTime) {
+        match purpose_of(&self.phase) {
+            Purpose::Begin => {
+                if let Some(answer) = self.peek.as_ref().and_then(|peek| peek(&snapshot, now)) {
+                    // Answered from the session as read: no request, no write, no copy.
+                    self.outcome = Some(answer);
+                    self.phase = Phase::Finish;
+                    return;
+                }
+                self.base_text = stored;
+                self.written_rt = snapshot.refresh_token.clone();
+                self.ours = (*snapshot).clone();
+                self.base = snapshot;
+                self.touched = false;
+                match self.policy {
+                    Policy::Plain => self.run_op(true),
+                    Policy::Leased => {
+                        let refresh = self.leased;
+                        self.run_op(refresh);
+                    }
+                    Policy::WriteFirst => {
+                        self.start_op(true);
+                        self.phase = Phase::Write(Then::Run);
+                    }
+                    // Never asks to read first: they start running.
+                    Policy::Sessionless | Policy::Replace => self.run_op(true),
+                }
+            }
+            Purpose::Merge(then) => self.merge(stored, Arc::unwrap_or_clone(snapshot), then),
+            Purpose::Replace => {
+                self.base_text = stored;
+                self.base = snapshot;
+                self.touched = true;
+                self.phase = Phase::Write(Then::Finish);
+            }
+        }
+    }
+
+    fn run_op(&mut self, refresh: bool) {
+        self.start_op(refresh);
+        self.phase = Phase::Run;
+    }
+
+    /// A write found `stored` instead of what the call read before.
+    fn merge(&mut self, stored: Option<String>, snapshot: Snapshot, then: Then) {
+        if self.policy == Policy::WriteFirst && then == Then::Run {
+            // Sign-out starts again on what is stored now, so that it revokes the newest
+            // refresh token.
+            self.drop_op();
+            self.base_text = stored;
+            self.base = Arc::new(snapshot.clone());
+            self.ours = snapshot;
+            self.start_op(true);
+            self.phase = Phase::Write(Then::Run);
+            return;
+        }
+        match merge::merge(&self.base, self.ours(), &snapshot, &self.holder) {
+            Some(merged) => {
+                self.base_text = stored;
+                self.base = Arc::new(snapshot);
+                *self.ours_mut() = merged;
+                self.phase = Phase::Write(then);
+            }
+            None => {
+                // A refresh token this call received is live at the provider and belongs
+                // to a session that no longer exists: revoke it.
+                let rotated = self
+                    .ours()
+                    .refresh_token
+                    .clone()
+                    .filter(|rt| self.base.refresh_token.as_ref() != Some(rt));
+                let request = rotated.and_then(|rt| self.revocation(&rt));
+                event!(
+                    info,
+                    call = self.name,
+                    revoking = request.is_some(),
+                    "the session was signed out or replaced while this call held it"
+                );
+                self.drop_op();
+                self.outcome = Some(Err(Error::NotAuthenticated));
+                self.phase = match request {
+                    Some(request) => Phase::Revoke(request),
+                    None => Phase::Finish,
+                };
+            }
+        }
+    }
+
+    fn revocation(&self, refresh_token: &Secret) -> Option<HttpRequest> {
+        let cache = self
+            .op
+            .as_ref()
+            .map_or(&*self.cache, |op| op.provider_cache());
+        let metadata = cache.metadata.as_ref()?;
+        let endpoint = metadata.revocation_endpoint.as_deref()?;
+        crate::token::client_request(
+            self.config,
+            ("revocation_endpoint", endpoint),
+            &[
+                ("token", refresh_token.expose()),
+                ("token_type_hint", "refresh_token"),
+            ],
+        )
+        .ok()
+    }
+
+    /// Takes the refresh lease on the session as read, or waits for its holder.
+    fn lease(&mut self, now: UnixTime) -> Result<Option<Step<O::Output>>, Error> {
+        let ttl = refresh_lease_ttl(self.config);
+        self.touched = true;
+        match self.ours.take_refresh_lease(&self.holder, now, ttl) {
+            LeaseState::Acquired => {
+                event!(
+                    debug,
+                    call = self.name,
+                    "taking the session's refresh lease"
+                );
+                self.phase = Phase::Write(Then::Refresh);
+                Ok(None)
+            }
+            LeaseState::HeldElsewhere { until } => {
+                // Bounded: about one lease lifetime of waits, whatever the clock does.
+                let max_waits = ttl.saturating_add(1).saturating_mul(WAITS_PER_SECOND);
+                self.waits += 1;
+                if u64::from(self.waits) > max_waits {
+                    event!(
+                        warn,
+                        call = self.name,
+                        until = until.as_secs(),
+                        waits = self.waits,
+                        "another call held the session's refresh lease for too long: giving up"
+                    );
+                    return Err(Error::SessionBusy { until });
+                }
+                if self.waits == 1 {
+                    event!(
+                        debug,
+                        call = self.name,
+                        until = until.as_secs(),
+                        "waiting for the refresh lease another call holds"
+                    );
+                }
+                self.phase = Phase::Waiting;
+                let left = Duration::from_secs(until.secs_since(now).max(1));
+                Ok(Some(Step::Wait(WAIT_STEP.min(left))))
+            }
+        }
+    }
+
+    /// The write of the session as the call holds it, unless the store already holds it.
+    fn write(&mut self, then: Then) -> Option<Step<O::Output>> {
+        if !self.is_touched() {
+            self.phase = self.after_write(then);
+            return None;
+        }
+        let text = match session_write(self.base_text.as_deref(), self.ours()) {
+            SessionWrite::Set(json) => Some(json),
+            SessionWrite::Delete if self.base_text.is_some() => None,
+            SessionWrite::Delete | SessionWrite::Unchanged => {
+                self.phase = self.after_write(then);
+                return None;
+            }
+        };
+        self.phase = Phase::Writing {
+            then,
+            text: text.clone(),
+        };
+        Some(Step::WriteSession {
+            expected: self.base_text.clone(),
+            new: text,
+        })
+    }
+
+    /// Where a successful (or needless) write leads.
+    fn after_write(&mut self, then: Then) -> Phase {
+        match then {
+            Then::Run => Phase::Run,
+            Then::Refresh => {
+                // The lease is ours: the operation starts again, now allowed to refresh.
+                self.leased = true;
+                self.drop_op();
+                self.start_op(true);
+                Phase::Run
+            }
+            Then::Send => Phase::SendHeld,
+            Then::Finish => Phase::Finish,
+        }
+    }
+
+    /// Whether this call's lease could end before an answer to a request sent now arrives
+    /// (the request timeout, and a margin for clocks of other clients).
+    fn lease_runs_short(&self, now: UnixTime) -> bool {
+        let answer_by = now
+            .add_secs(self.config.request_timeout().as_secs())
+            .add_secs(5);
+        self.leased
+            && self
+                .ours()
+                .lease
+                .as_ref()
+                .is_some_and(|lease| lease.holder == self.holder && lease.until < answer_by)
+    }
+
+    /// A read or write of a new session failed: try again after a growing wait, a few
+    /// times; then the session is lost (the user signs in again), and said so loudly.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn store_failed_replacing(&mut self, failed: Phase) -> bool {
+        if self.write_failures >= MAX_REPLACE_STORE_FAILURES {
+            event!(
+                error,
+                call = self.name,
+                failures = self.write_failures,
+                "the store kept failing while a new session was unsaved: it is lost, and the \
+                 user will have to sign in again"
+            );
+            return false;
+        }
+        self.write_failures += 1;
+        let wait = store_retry_wait(self.write_failures);
+        event!(
+            warn,
+            call = self.name,
+            failures = self.write_failures,
+            wait_ms = wait.as_millis() as u64,
+            "the store failed while a new session is unsaved: retrying"
+        );
+        self.phase = match failed {
+            Phase::Writing { then, .. } => Phase::WriteAgain { then, wait },
+            Phase::Reading(purpose) => Phase::ReadAgain { purpose, wait },
+            _ => return false,
+        };
+        true
+    }
+}
+
+/// The wait before retrying the store after `failures` failures in a row: 200 ms, doubling,
+/// at most 1 s.
+fn store_retry_wait(failures: u32) -> Duration {
+    // Four doublings already pass the maximum; the cap keeps the shift small.
+    let backoff = Duration::from_millis(STORE_RETRY_BASE_MS << failures.min(4));
+    backoff.min(STORE_RETRY_MAX)
+}
+
+fn purpose_of(state: &Phase) -> Purpose {
+    match state {
+        Phase::Reading(purpose) => *purpose,
+        _ => Purpose::Begin,
+    }
+}
