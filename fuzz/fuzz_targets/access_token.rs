@@ -3,7 +3,8 @@
 //! private halves the fuzzer cannot have: never accepted, never a panic, whatever the
 //! `Authorization` header.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::{bearer_token, verify_access_token, AccessTokenCheck, Jwks, UnixTime};
+use logto_proto::resource::{bearer_token, verify_access_token, AccessTokenCheck, Jwks};
+use logto_proto::UnixTime;
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {

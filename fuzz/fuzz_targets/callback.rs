@@ -5,7 +5,8 @@
 //! `state`, equal to the pending one, and the right redirect target. A rejected callback leaves
 //! the snapshot untouched.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::*;
+use logto_proto::adapter::*;
+use logto_proto::{Config, SignInOptions, UnixTime};
 use logto_proto_fuzz::*;
 use std::sync::OnceLock;
 

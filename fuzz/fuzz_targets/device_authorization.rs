@@ -7,7 +7,8 @@
 //! may live for days; polling it out step by step proves nothing more), and the sign-in must
 //! end there without another poll.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*};
+use logto_proto::{DeviceAuthorization, Error, UnixTime};
 use logto_proto_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {
@@ -38,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
             Ok(Step::Send(request)) if request.url.ends_with("/token") => {
                 assert!(now < expires_at, "poll at {now}, expiry {expires_at}");
                 if let Some(last) = last_poll {
-                    assert!(now >= last.saturating_add(interval), "poll at {now}, last {last}, interval {interval}");
+                    assert!(
+                        now >= last.saturating_add(interval),
+                        "poll at {now}, last {last}, interval {interval}"
+                    );
                 }
                 last_poll = Some(now);
                 let Some(answer) = chunks.next() else {
@@ -53,7 +57,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 let status = u16::from_be_bytes([answer[0], answer[1]]);
                 let response = HttpResponse::new(status, answer[2..].to_vec());
-                if ProviderError::from_response(status, &answer[2..]).is("slow_down") && !response.is_success() {
+                if ProviderError::from_response(status, &answer[2..]).is("slow_down")
+                    && !response.is_success()
+                {
                     interval = interval.saturating_add(SLOW_DOWN_STEP);
                 }
                 if let Err(e) = op.handle_response(response, UnixTime::from_secs(now)) {

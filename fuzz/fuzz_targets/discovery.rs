@@ -2,7 +2,8 @@
 //! `ProviderMetadata::parse` on arbitrary bytes: never panics; accepted metadata always has
 //! the configured issuer.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::{ProviderMetadata, UnixTime};
+use logto_proto::adapter::ProviderMetadata;
+use logto_proto::UnixTime;
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {

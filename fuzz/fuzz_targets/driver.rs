@@ -15,8 +15,9 @@
 //! (so never authenticates) and sends nothing to the token endpoint.
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
+use logto_proto::adapter::*;
 use logto_proto::internals::*;
-use logto_proto::*;
+use logto_proto::{Config, Error, SignInOptions, TokenTarget, UnixTime};
 use logto_proto_fuzz::example;
 use std::sync::OnceLock;
 

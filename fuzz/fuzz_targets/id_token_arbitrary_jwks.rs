@@ -3,7 +3,8 @@
 //! `verify_id_token`. Never panics; if it verifies, the claims satisfy the checks.
 use libfuzzer_sys::fuzz_target;
 use logto_proto::internals::{verify_id_token, IdTokenCheck, NonceCheck};
-use logto_proto::{Jwks, UnixTime};
+use logto_proto::resource::Jwks;
+use logto_proto::UnixTime;
 
 fuzz_target!(|data: &[u8]| {
     let Some(split) = data.iter().rposition(|&b| b == b'\n') else {

@@ -4,7 +4,8 @@
 //! token, but for another client id, so even that one must fail the audience check.)
 use libfuzzer_sys::fuzz_target;
 use logto_proto::internals::{verify_id_token, IdTokenCheck, NonceCheck};
-use logto_proto::{Jwks, UnixTime};
+use logto_proto::resource::Jwks;
+use logto_proto::UnixTime;
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,8 @@
 #![no_main]
 //! `Jwks::parse` on arbitrary bytes: never panics; a parsed set keeps its fetch time.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::{Jwks, UnixTime};
+use logto_proto::resource::Jwks;
+use logto_proto::UnixTime;
 
 fuzz_target!(|data: &[u8]| {
     let now = UnixTime::from_secs(logto_proto_fuzz::T0);

@@ -3,7 +3,8 @@
 //! public keys whose private halves the fuzzer cannot have: the body must never be
 //! accepted, and nothing may panic.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::{logout_token_from_form, verify_logout_token, Jwks, LogoutTokenCheck, UnixTime};
+use logto_proto::resource::{logout_token_from_form, verify_logout_token, Jwks, LogoutTokenCheck};
+use logto_proto::UnixTime;
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! `ProviderError::from_response(status, body)`: status from the first 2 bytes (big endian),
 //! the rest is the body. Never panics; keeps the status; `is` is consistent with `error`/`code`.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::ProviderError;
+use logto_proto::errors::ProviderError;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {

@@ -10,8 +10,12 @@
 //! honestly; nothing a call writes fails to parse back as a session.
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use logto_proto::adapter::{Call, CallEnv, SessionReader};
-use logto_proto::*;
+use logto_proto::adapter::*;
+use logto_proto::adapter::{Call, CallEnv, CallStep, SessionReader};
+use logto_proto::{
+    AccessToken, Config, Error, IdTokenClaims, SignInOptions, SignOutResult, TokenTarget, UnixTime,
+    UserInfo,
+};
 use logto_proto_fuzz::example;
 use std::sync::OnceLock;
 
@@ -101,15 +105,15 @@ fn step<T>(
         Err(_) => return Some(()),
     };
     let handled = match step {
-        Step::Done(_) => return Some(()),
-        Step::ReadSession => {
+        CallStep::Done(_) => return Some(()),
+        CallStep::ReadSession => {
             let stored = match answer {
                 Answer::Foreign(text) => Some(text.clone()),
                 _ => world.store.clone(),
             };
             call.handle_read(stored, &mut world.readers[client], now)
         }
-        Step::WriteSession { expected, new } => {
+        CallStep::WriteSession { expected, new } => {
             if let Some(text) = &new {
                 assert!(
                     Snapshot::from_json(text).is_ok(),
@@ -129,8 +133,8 @@ fn step<T>(
             };
             call.handle_written(written, now)
         }
-        Step::Wait(_) => call.handle_waited(now),
-        Step::Send(request) => match answer {
+        CallStep::Wait(_) => call.handle_waited(now),
+        CallStep::Send(request) => match answer {
             Answer::Transport => {
                 let _ = call.handle_transport_error(now);
                 Ok(())

@@ -2,7 +2,8 @@
 //! `Snapshot::from_json` on arbitrary text: never panics; whatever it accepts round-trips
 //! through `to_json` to an equal value, and the accessors do not panic.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::{Snapshot, UnixTime};
+use logto_proto::adapter::Snapshot;
+use logto_proto::UnixTime;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -4,7 +4,8 @@
 //! `invalid_grant` or `unauthorized_client` refusal is a `TokenExchange` error; no error,
 //! `Debug` or `Display` shows the subject or actor token.
 use libfuzzer_sys::fuzz_target;
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*};
+use logto_proto::{decode_claims, AccessTokenClaims, Error, TokenExchange, UnixTime};
 use logto_proto_fuzz::*;
 
 const SUBJECT: &str = "fuzz-subject-token-7f3a";
@@ -25,8 +26,11 @@ fuzz_target!(|data: &[u8]| {
     let target = exchange.target().clone();
     let now = UnixTime::from_secs(T0);
     let mut op = Context::new(&config, &mut cache, &mut snapshot).exchange_token(exchange);
-    let Ok(Step::Send(_)) = op.step(now) else { panic!("the token request") };
-    let secret_free = |text: String| assert!(!text.contains(SUBJECT) && !text.contains(ACTOR), "{text}");
+    let Ok(Step::Send(_)) = op.step(now) else {
+        panic!("the token request")
+    };
+    let secret_free =
+        |text: String| assert!(!text.contains(SUBJECT) && !text.contains(ACTOR), "{text}");
     secret_free(format!("{op:?}"));
     let outcome = match op.handle_response(HttpResponse::new(status, body.to_vec()), now) {
         Ok(()) => match op.step(now) {
@@ -47,7 +51,9 @@ fuzz_target!(|data: &[u8]| {
             secret_free(format!("{e:?} {e}"));
             assert!(!matches!(e, Error::Usage(_)), "{e:?}");
             let refused = ProviderError::from_response(status, body);
-            if !(200..300).contains(&status) && (refused.is("invalid_grant") || refused.is("unauthorized_client")) {
+            if !(200..300).contains(&status)
+                && (refused.is("invalid_grant") || refused.is("unauthorized_client"))
+            {
                 assert!(matches!(e, Error::TokenExchange(_)), "{e:?}");
             }
         }

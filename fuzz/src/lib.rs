@@ -1,6 +1,7 @@
 //! Fixtures shared by the fuzz targets: a local Logto-style provider (`http://127.0.0.1:3001`)
 //! and the crate's fixed example provider (whose ID token is really signed).
-use logto_proto::*;
+use logto_proto::{adapter::*, resource::*};
+use logto_proto::{Config, UnixTime};
 
 /// Endpoint of the local Logto-style provider the parser targets use.
 pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:3001";

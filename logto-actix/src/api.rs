@@ -5,7 +5,7 @@ use crate::Error;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use logto_driver::aio::ApiValidator;
-use logto_proto::{Requirement, VerifiedAccessToken};
+use logto_proto::resource::{Requirement, VerifiedAccessToken};
 use logto_web::{ApiProtection, OrganizationParam};
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::Extension;
 use logto_driver::aio::ApiValidator;
-use logto_proto::{Requirement, VerifiedAccessToken};
+use logto_proto::resource::{Requirement, VerifiedAccessToken};
 use logto_web::{ApiProtection, OrganizationParam};
 use std::sync::Arc;
 

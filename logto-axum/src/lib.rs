@@ -166,7 +166,7 @@
 //! - **back-channel logout**: it lists each signed-in session under its
 //!   [`logout_index_keys`](logto_proto::adapter::logout_index_keys) (from the ID
 //!   token's `sid` and `sub`) in the same step as the write, deletes the sessions listed
-//!   under a target's [`index_keys`](logto_proto::LogoutTarget::index_keys) on
+//!   under a target's [`index_keys`](logto_proto::resource::LogoutTarget::index_keys) on
 //!   [`AsyncSessionStore::end_sessions`], and records logout-token ids once, in the same
 //!   step ([`AsyncSessionStore::end_sessions_once`]).
 //!

@@ -6,13 +6,14 @@ use crate::methods::{
 };
 use crate::shared::{shared_cache, CacheRegistry, Session};
 use crate::{Cancel, Clock, Entropy, RequestLimits, VerifiedTokenCache, DEFAULT_VERIFIED_CACHE};
-use logto_proto::adapter::{Call, SESSION_KEY};
+use logto_proto::adapter::{
+    Call, CallStep, HttpRequest, HttpResponse, MachineTokens, Snapshot, SESSION_KEY,
+};
+use logto_proto::resource::{BackchannelLogout, Requirement, VerifiedAccessToken};
 use logto_proto::{
-    decode_claims, AccessToken, AccessTokenClaims, BackchannelLogout, ClientError as Error, Config,
-    DeviceAuthorization, HttpRequest, HttpResponse, IdTokenClaims, MachineTokens, Operation as _,
-    OrganizationTokenClaims, Requirement, SignInOptions, SignOutResult, Snapshot, Step,
+    decode_claims, AccessToken, AccessTokenClaims, ClientError as Error, Config,
+    DeviceAuthorization, IdTokenClaims, OrganizationTokenClaims, SignInOptions, SignOutResult,
     StorageError, TokenExchange, TokenTarget, TransportError, UnixTime, UserInfo,
-    VerifiedAccessToken,
 };
 use logto_store::{Expected, Storage};
 use std::fmt;

@@ -3,9 +3,9 @@
 //! and the port closed.
 
 use crate::blocking::LogtoClient;
+use logto_proto::errors::CallbackError;
 use logto_proto::{
-    CallbackError, ClientError as Error, IdTokenClaims, SignInOptions, TransportError,
-    TransportErrorKind,
+    ClientError as Error, IdTokenClaims, SignInOptions, TransportError, TransportErrorKind,
 };
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,8 @@
 //! the random source.
 
 use logto_proto::adapter::{lease_holder, CallEnv, SessionReader};
-use logto_proto::{ClientError as Error, Config, ProviderCache, SignInEntropy, Snapshot, UnixTime};
+use logto_proto::adapter::{ProviderCache, SignInEntropy, Snapshot};
+use logto_proto::{ClientError as Error, Config, UnixTime};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockWriteGuard};

@@ -4,7 +4,8 @@
 //! every request stays in the driver: the timeouts (the config's), the largest response body
 //! read ([`MAX_RESPONSE_BODY`]), and that a redirect is an answer, never followed.
 
-use logto_proto::{Config, HttpRequest, HttpResponse, TransportError, TransportErrorKind};
+use logto_proto::adapter::{HttpRequest, HttpResponse};
+use logto_proto::{Config, TransportError, TransportErrorKind};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;

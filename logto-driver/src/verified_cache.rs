@@ -1,6 +1,7 @@
 //! Verified bearer tokens for a validator used from many threads at once.
 
-use logto_proto::{UnixTime, VerifiedAccessToken, VerifiedTokens};
+use logto_proto::resource::{VerifiedAccessToken, VerifiedTokens};
+use logto_proto::UnixTime;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
@@ -100,7 +101,7 @@ fn thread_slot() -> usize {
 mod tests {
     use super::*;
     use jwt_simple::prelude::*;
-    use logto_proto::{verify_access_token, AccessTokenCheck, Jwks};
+    use logto_proto::resource::{verify_access_token, AccessTokenCheck, Jwks};
     use serde_json::json;
 
     const ISSUER: &str = "https://tenant.logto.app/oidc";

@@ -11,9 +11,10 @@ mod transport;
 mod sdk {
     pub use crate::transport::StdNetTransport;
     pub use logto_proto as proto;
+    pub use logto_proto::adapter::Revocation;
     pub use logto_proto::adapter::SESSION_KEY;
     pub use logto_proto::{ClientError as Error, Config as LogtoConfig, StorageError};
-    pub use logto_proto::{IdTokenClaims, InteractionMode, Revocation, SignInOptions};
+    pub use logto_proto::{IdTokenClaims, InteractionMode, SignInOptions};
     pub use logto_proto::{TokenTarget, TransportErrorKind};
     pub use logto_store::{Expected, FileStore, MemoryStore, Storage};
 

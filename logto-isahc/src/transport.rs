@@ -5,7 +5,8 @@ use isahc::config::{Configurable, RedirectPolicy};
 use isahc::HttpClient;
 use logto_driver::aio::{AsyncTransport, TransportFuture};
 use logto_driver::{text_headers, RequestLimits};
-use logto_proto::{Config, HttpRequest, HttpResponse};
+use logto_proto::adapter::{HttpRequest, HttpResponse};
+use logto_proto::Config;
 use logto_proto::{TransportError, TransportErrorKind};
 
 /// The async driver's [`AsyncTransport`] over an [`isahc::HttpClient`] (curl on its own

@@ -11,7 +11,11 @@ use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use jwt_simple::prelude::*;
 use logto_proto::internals::*;
-use logto_proto::*;
+use logto_proto::{adapter::*, resource::*};
+use logto_proto::{
+    Config, DirectSignIn, FirstScreen, Identifier, InteractionMode, SignInOptions, TokenTarget,
+    UnixTime, CRYPTO_BACKEND,
+};
 use serde_json::{json, Map, Value};
 use std::hint::black_box;
 
@@ -300,12 +304,12 @@ fn benches(c: &mut Criterion) {
                         TokenTarget::organization("org1"),
                         false,
                     );
-                    let Ok(Step::ReadSession) = call.step(now) else {
+                    let Ok(CallStep::ReadSession) = call.step(now) else {
                         panic!()
                     };
                     call.handle_read(Some(stored.clone()), &mut reader, now)
                         .unwrap();
-                    let Ok(Step::Done(token)) = call.step(now) else {
+                    let Ok(CallStep::Done(token)) = call.step(now) else {
                         panic!()
                     };
                     black_box(token)

@@ -227,12 +227,12 @@ pub mod resource {
 /// ```text
 /// loop {
 ///     match call.step(now())? {
-///         Step::Done(value) => return Ok(value),
-///         Step::ReadSession => call.handle_read(store.get(SESSION_KEY)?, &mut reader, now())?,
-///         Step::WriteSession { expected, new } =>
+///         CallStep::Done(value) => return Ok(value),
+///         CallStep::ReadSession => call.handle_read(store.get(SESSION_KEY)?, &mut reader, now())?,
+///         CallStep::WriteSession { expected, new } =>
 ///             call.handle_written(store.compare_and_swap(SESSION_KEY, expected, new)?, now())?,
-///         Step::Wait(duration) => { sleep(duration); call.handle_waited(now())? }
-///         Step::Send(request) => match http.send(request) {
+///         CallStep::Wait(duration) => { sleep(duration); call.handle_waited(now())? }
+///         CallStep::Send(request) => match http.send(request) {
 ///             Ok(response) => call.handle_response(response, now())?,
 ///             Err(e) => { failed = Some(e); call.handle_transport_error(now()); }
 ///         },
@@ -251,7 +251,7 @@ pub mod adapter {
         FetchUserInfo, GetAccessToken, HandleBackchannelLogout, HandleSignInCallback, Operation,
         Revocation, RunError, SignIn, SignOut, StartDeviceSignIn, Step, VerifyAccessToken,
     };
-    pub use crate::session::{Call, CallEnv};
+    pub use crate::session::{Call, CallEnv, CallStep};
     pub use crate::signin::{end_session_url, sign_in_url, SignInEntropy, RESERVED_PARAMETERS};
     pub use crate::snapshot::{PendingSignIn, RefreshLease, Snapshot, SNAPSHOT_VERSION};
     pub use crate::stored_session::{

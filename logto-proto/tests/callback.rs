@@ -3,7 +3,8 @@
 
 mod support;
 
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*};
+use logto_proto::{ClientAuth, ClientError, Config, Error, SignInOptions, UnixTime};
 use support::*;
 
 fn pending() -> (Harness, String) {

@@ -5,7 +5,11 @@
 mod support;
 
 use logto_proto::internals::*;
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*};
+use logto_proto::{
+    decode_claims, AccessToken, AccessTokenClaims, DeviceAuthorization, Error, IdTokenClaims,
+    Secret, TokenExchange, UnixTime,
+};
 use proptest::prelude::*;
 use serde_json::json;
 use std::collections::HashMap;
@@ -440,7 +444,7 @@ fn device_call(
     denied: bool,
     mut around: StoreAround,
 ) -> (Result<IdTokenClaims, Error>, usize) {
-    use logto_proto::adapter::{Call, CallEnv, SessionReader};
+    use logto_proto::adapter::{Call, CallEnv, CallStep, SessionReader};
     let device = start(h, Some(1), 60, T0);
     let env = CallEnv::new(&h.config, std::sync::Arc::new(h.cache.clone()), "client", 1);
     let mut call = Call::complete_device_sign_in(env, device);
@@ -450,13 +454,13 @@ fn device_call(
         let now = UnixTime::from_secs(clock);
         match call.step(now) {
             Err(e) => return (Err(e), writes),
-            Ok(Step::Done(claims)) => return (Ok(claims), writes),
-            Ok(Step::Wait(d)) => {
+            Ok(CallStep::Done(claims)) => return (Ok(claims), writes),
+            Ok(CallStep::Wait(d)) => {
                 clock += d.as_secs().max(1);
                 call.handle_waited(UnixTime::from_secs(clock)).unwrap();
             }
-            Ok(Step::ReadSession) => call.handle_read(store.clone(), &mut reader, now).unwrap(),
-            Ok(Step::WriteSession { expected, new }) => {
+            Ok(CallStep::ReadSession) => call.handle_read(store.clone(), &mut reader, now).unwrap(),
+            Ok(CallStep::WriteSession { expected, new }) => {
                 writes += 1;
                 if let Some(text) = around.written_meanwhile.take() {
                     *store = Some(text);
@@ -475,11 +479,11 @@ fn device_call(
                 }
                 call.handle_written(written, now).unwrap();
             }
-            Ok(Step::Send(request)) if request.url.ends_with("/jwks") => {
+            Ok(CallStep::Send(request)) if request.url.ends_with("/jwks") => {
                 let keys = HttpResponse::new(200, h.provider.jwks().to_string());
                 call.handle_response(keys, now).unwrap();
             }
-            Ok(Step::Send(request)) => {
+            Ok(CallStep::Send(request)) => {
                 assert!(request.url.ends_with("/token"), "{}", request.url);
                 polls += 1;
                 let answer = match (polls, denied) {

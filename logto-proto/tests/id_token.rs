@@ -4,7 +4,8 @@
 mod support;
 
 use logto_proto::internals::*;
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*, resource::*};
+use logto_proto::{decode_claims, Error, IdTokenClaims, SignInOptions, TokenTarget, UnixTime};
 use serde_json::{json, Value};
 use support::*;
 

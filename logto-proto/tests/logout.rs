@@ -3,7 +3,8 @@
 
 mod support;
 
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*, resource::*};
+use logto_proto::{Error, UnixTime};
 use serde_json::{json, Value};
 use support::*;
 

@@ -8,7 +8,8 @@
 
 mod support;
 
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*};
+use logto_proto::{Error, SignInOptions, TokenTarget, UnixTime};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use support::*;

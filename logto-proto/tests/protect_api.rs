@@ -4,7 +4,8 @@
 
 mod support;
 
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*, resource::*};
+use logto_proto::{AccessToken, Config, Error, TokenTarget, UnixTime};
 use serde_json::{json, Value};
 use support::*;
 

@@ -18,8 +18,12 @@
 
 mod support;
 
+use logto_proto::adapter::*;
 use logto_proto::adapter::{Call, CallEnv, SessionReader};
-use logto_proto::*;
+use logto_proto::{
+    adapter, AccessToken, Config, Error, IdTokenClaims, SignInOptions, SignOutResult, TokenTarget,
+    UnixTime, UserInfo,
+};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use support::*;
@@ -299,8 +303,8 @@ impl World {
             Err(e) => return Some(Err(e)),
         };
         let result = match step {
-            Step::Done(value) => return Some(Ok(value)),
-            Step::ReadSession => {
+            CallStep::Done(value) => return Some(Ok(value)),
+            CallStep::ReadSession => {
                 self.last_was_storage = true;
                 let stored = self.store.clone();
                 let client = &mut self.clients[c];
@@ -316,7 +320,7 @@ impl World {
                 client.reads += 1;
                 call.handle_read(stored, &mut self.clients[c].reader, now)
             }
-            Step::WriteSession { expected, new } => {
+            CallStep::WriteSession { expected, new } => {
                 self.last_was_storage = true;
                 let written = self.store == expected;
                 if written {
@@ -332,11 +336,11 @@ impl World {
                 }
                 call.handle_written(written, now)
             }
-            Step::Wait(_) => {
+            CallStep::Wait(_) => {
                 REACHED[3].fetch_add(1, Relaxed);
                 call.handle_waited(now)
             }
-            Step::Send(request) => {
+            CallStep::Send(request) => {
                 self.clients[c].requests += 1;
                 if request.url.ends_with("/token/revocation") && !self.clients[c].signing_out {
                     // A refresh that landed after a sign-out: its token is revoked.
@@ -621,10 +625,10 @@ fn waiting_for_a_stuck_lease_ends_with_a_typed_error() {
     let mut waits = 0;
     let outcome = loop {
         match call.step(now) {
-            Ok(Step::ReadSession) => call
+            Ok(CallStep::ReadSession) => call
                 .handle_read(world.store.clone(), &mut reader, now)
                 .unwrap(),
-            Ok(Step::Wait(duration)) => {
+            Ok(CallStep::Wait(duration)) => {
                 assert!(duration <= std::time::Duration::from_millis(50));
                 waits += 1;
                 call.handle_waited(now).unwrap();

@@ -4,7 +4,11 @@
 mod support;
 
 use logto_proto::internals::*;
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*, scopes::*};
+use logto_proto::{
+    Config, DirectSignIn, Error, FirstScreen, Identifier, InteractionMode, Prompt, SignInOptions,
+    UnixTime,
+};
 use proptest::prelude::*;
 use support::*;
 

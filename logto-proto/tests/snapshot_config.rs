@@ -3,7 +3,8 @@
 mod support;
 
 use logto_proto::internals::*;
-use logto_proto::*;
+use logto_proto::{adapter, ClientAuth, Config, TokenTarget, UnixTime};
+use logto_proto::{adapter::*, errors::*};
 use proptest::prelude::*;
 use serde_json::json;
 use support::*;

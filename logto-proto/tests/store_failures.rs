@@ -5,8 +5,9 @@
 
 mod support;
 
-use logto_proto::adapter::{Call, CallEnv, SessionReader};
-use logto_proto::*;
+use logto_proto::adapter::*;
+use logto_proto::adapter::{Call, CallEnv, CallStep, SessionReader};
+use logto_proto::{adapter, AccessToken, Error, TokenTarget};
 use std::time::Duration;
 use support::*;
 
@@ -75,14 +76,14 @@ fn refresh_with(
             }
         };
         match step {
-            Step::Done(token) => {
+            CallStep::Done(token) => {
                 return Run {
                     outcome: Ok(token),
                     waits,
                     gave_up: false,
                 }
             }
-            Step::ReadSession => {
+            CallStep::ReadSession => {
                 reads += 1;
                 if hooks
                     .fail_read
@@ -100,7 +101,7 @@ fn refresh_with(
                 }
                 call.handle_read(store.clone(), &mut reader, now).unwrap()
             }
-            Step::WriteSession { expected, new } => {
+            CallStep::WriteSession { expected, new } => {
                 writes += 1;
                 if let Some(before_write) = hooks.before_write.as_mut() {
                     before_write(store, refreshed);
@@ -121,12 +122,12 @@ fn refresh_with(
                 }
                 call.handle_written(written, now).unwrap();
             }
-            Step::Wait(duration) => {
+            CallStep::Wait(duration) => {
                 waits.push(duration);
                 h.provider.now += wait_secs;
                 call.handle_waited(h.now()).unwrap();
             }
-            Step::Send(request) => {
+            CallStep::Send(request) => {
                 refreshed |= String::from_utf8_lossy(&request.body).contains("refresh_token");
                 let response = h.provider.handle(request);
                 if let Some(before_response) = hooks.before_response.as_mut() {

@@ -4,7 +4,12 @@
 mod support;
 
 use logto_proto::internals::*;
-use logto_proto::*;
+use logto_proto::{
+    adapter, decode_claims, AccessToken, AccessTokenClaims, Audience, ClientError, Config, Error,
+    OrganizationTokenClaims, Secret, SignInOptions, TokenTarget, TransportError,
+    TransportErrorKind, UnixTime, UserScope,
+};
+use logto_proto::{adapter::*, errors::*, scopes::*};
 use serde_json::json;
 use support::*;
 

@@ -4,7 +4,8 @@
 
 use crate::store::{retryable, Command, Retry};
 use crate::RedisStore;
-use logto_proto::{LogoutTarget, StorageError};
+use logto_proto::resource::LogoutTarget;
+use logto_proto::StorageError;
 use logto_store::{AsyncSessionStore, AsyncStorage, Expected, StorageFuture};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::caching::{CacheConfig, CacheMode};

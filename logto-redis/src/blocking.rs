@@ -2,7 +2,8 @@
 
 use crate::store::{retryable, Command, Retry};
 use crate::RedisStore;
-use logto_proto::{LogoutTarget, StorageError};
+use logto_proto::resource::LogoutTarget;
+use logto_proto::StorageError;
 use logto_store::{Expected, SessionStore, Storage};
 use std::time::Duration;
 

@@ -115,5 +115,6 @@ mod error;
 mod store;
 
 pub use error::Error;
-pub use logto_proto::{LogoutTarget, StorageError};
+pub use logto_proto::resource::LogoutTarget;
+pub use logto_proto::StorageError;
 pub use store::{RedisStore, RedisStoreBuilder, DEFAULT_LOCAL_COPY_TTL};

@@ -2,7 +2,8 @@
 //! run them on their connections.
 
 use crate::Error;
-use logto_proto::{LogoutTarget, StorageError};
+use logto_proto::resource::LogoutTarget;
+use logto_proto::StorageError;
 use logto_store::{Expected, StoredSession};
 use std::fmt;
 use std::sync::Arc;

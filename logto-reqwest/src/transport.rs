@@ -4,7 +4,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use logto_driver::aio::{AsyncTransport, SleepFuture, TransportFuture};
 use logto_driver::{text_headers, RequestLimits};
-use logto_proto::{Config, HttpRequest, HttpResponse};
+use logto_proto::adapter::{HttpRequest, HttpResponse};
+use logto_proto::Config;
 use logto_proto::{TransportError, TransportErrorKind};
 use std::time::Duration;
 

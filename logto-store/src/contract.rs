@@ -1,7 +1,8 @@
 //! The store contract: what the session protocol asks of a store, in each mode.
 
 use logto_proto::adapter::{logout_index_keys, read_session};
-use logto_proto::{LogoutTarget, StorageError};
+use logto_proto::resource::LogoutTarget;
+use logto_proto::StorageError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

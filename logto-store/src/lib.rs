@@ -42,7 +42,8 @@ pub use contract::{
     AsyncSessionStore, AsyncStorage, Expected, SessionStore, Storage, StorageFuture, StoredSession,
 };
 pub use file::FileStore;
-pub use logto_proto::{LogoutTarget, StorageError};
+pub use logto_proto::resource::LogoutTarget;
+pub use logto_proto::StorageError;
 pub use memory::{MemoryStore, MemoryStoreLimits, StoreClock};
 
 /// Renamed [`MemoryStore`] (one memory store for every driver).

@@ -280,7 +280,7 @@ fn backchannel_logout(app: &App, body: &[u8]) -> Reply {
         Ok(Some(ended)) => Reply::Json(200, json!({ "ended": ended })),
         Ok(None) => {
             let jti = logout.claims.jti.clone().unwrap_or_default();
-            let replayed = logto_ureq::proto::LogoutTokenError::Replayed { jti };
+            let replayed = logto_ureq::proto::errors::LogoutTokenError::Replayed { jti };
             refused(&Error::Protocol(replayed.into()))
         }
         Err(e) => error_reply(&e.into()),

@@ -2,7 +2,8 @@
 
 use logto_driver::blocking::Transport;
 use logto_driver::{text_headers, RequestLimits};
-use logto_proto::{Config, HttpRequest, HttpResponse};
+use logto_proto::adapter::{HttpRequest, HttpResponse};
+use logto_proto::Config;
 use logto_proto::{TransportError, TransportErrorKind};
 use rustls::crypto::CryptoProvider;
 use std::sync::Arc;

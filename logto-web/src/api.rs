@@ -3,7 +3,9 @@
 
 use crate::{Error, RequestHeaders};
 use logto_driver::aio::ApiValidator;
-use logto_proto::{AccessTokenError, ClientError, Requirement, VerifiedAccessToken};
+use logto_proto::errors::AccessTokenError;
+use logto_proto::resource::{Requirement, VerifiedAccessToken};
+use logto_proto::ClientError;
 use std::fmt;
 use std::sync::Arc;
 

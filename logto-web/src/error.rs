@@ -232,7 +232,7 @@ impl Error {
 /// An API request whose bearer token was refused, as RFC 6750 says: 401 `invalid_token` or
 /// 403 `insufficient_scope` with the `WWW-Authenticate` challenge, and the code as the JSON
 /// body's `error`.
-fn bearer_refusal(e: &logto_proto::AccessTokenError) -> Answer {
+fn bearer_refusal(e: &logto_proto::errors::AccessTokenError) -> Answer {
     // The core reported the refusal (`tracing`) where it was decided.
     let code = e.error_code().unwrap_or("invalid_token");
     Answer::json(e.http_status(), &serde_json::json!({ "error": code }))

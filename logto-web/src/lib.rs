@@ -65,10 +65,10 @@ macro_rules! event {
 macro_rules! __framework_reexports {
     () => {
         pub use logto_driver::aio::{ApiValidator, AsyncTransport, LogtoClient};
+        pub use logto_proto::errors::AccessTokenError;
+        pub use logto_proto::resource::{Requirement, VerifiedAccessToken};
         pub use logto_proto::{self as proto, ClientError, Config as LogtoConfig};
-        pub use logto_proto::{
-            AccessTokenError, IdTokenClaims, Requirement, UserInfo, VerifiedAccessToken,
-        };
+        pub use logto_proto::{IdTokenClaims, UserInfo};
         #[cfg(feature = "redis")]
         pub use logto_redis::{self, RedisStore};
         #[cfg(feature = "reqwest")]

@@ -327,7 +327,7 @@ impl LogtoWeb {
             .await?;
         ended.ok_or_else(|| {
             let jti = logout.claims.jti.clone().unwrap_or_default();
-            let replayed = logto_proto::LogoutTokenError::Replayed { jti };
+            let replayed = logto_proto::errors::LogoutTokenError::Replayed { jti };
             ClientError::Protocol(replayed.into()).into()
         })
     }
@@ -360,6 +360,6 @@ impl LogtoWeb {
 }
 
 fn no_pending_sign_in() -> Error {
-    let callback = logto_proto::CallbackError::NoPendingSignIn;
+    let callback = logto_proto::errors::CallbackError::NoPendingSignIn;
     ClientError::Protocol(callback.into()).into()
 }

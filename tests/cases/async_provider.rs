@@ -598,7 +598,7 @@ async fn provider_a_call_dropped_after_the_token_response_keeps_the_rotated_toke
     assert_eq!(provider.refresh_count(), 1);
 
     let stored = storage.get(SESSION_KEY).await.unwrap().unwrap();
-    let session = proto::Snapshot::from_json(&stored).unwrap();
+    let session = proto::adapter::Snapshot::from_json(&stored).unwrap();
     let rotated = session.refresh_token().unwrap().expose().to_owned();
     assert_ne!(rotated, before, "the rotated refresh token was stored");
     let creds = provider.public_client();

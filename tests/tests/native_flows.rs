@@ -6,7 +6,7 @@
 use logto_integration::examples::{artifacts_dir, example_binary, free_port, start_server};
 use logto_integration::fixtures::{API_RESOURCE, ORG1};
 use logto_integration::{raw, Browser, Fault, FaultMode, Landing, Provider, RequestRecord};
-use logto_ureq::proto::{Error as CoreError, DEVICE_CODE_GRANT};
+use logto_ureq::proto::{adapter::DEVICE_CODE_GRANT, Error as CoreError};
 use logto_ureq::{
     AccessTokenClaims, BrowserSignIn, Cancel, DeviceAuthorization, DeviceError, Error, LogtoClient,
     LogtoConfig, MachineClient, Requirement, TokenExchange, TokenExchangeError,

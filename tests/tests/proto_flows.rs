@@ -8,7 +8,11 @@
 
 use logto_integration::fixtures::{API2_RESOURCE, API_RESOURCE, ORG1, ORG3};
 use logto_integration::{raw, Browser, FaultMode, Provider};
-use logto_proto::*;
+use logto_proto::{adapter::*, errors::*};
+use logto_proto::{
+    decode_claims, AccessToken, AccessTokenClaims, Audience, Config, Error, IdTokenClaims,
+    InteractionMode, OrganizationTokenClaims, Prompt, SignInOptions, TokenTarget, UnixTime,
+};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn now() -> UnixTime {

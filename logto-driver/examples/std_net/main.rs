@@ -19,7 +19,8 @@
 mod transport;
 
 use logto_driver::blocking::{ApiValidator, LogtoClient, MachineClient};
-use logto_proto::{Config, Requirement, TokenTarget};
+use logto_proto::resource::Requirement;
+use logto_proto::{Config, TokenTarget};
 use logto_store::MemoryStore;
 use transport::StdNetTransport;
 

@@ -8,7 +8,8 @@
 
 use logto_driver::blocking::Transport;
 use logto_driver::RequestLimits;
-use logto_proto::{HttpRequest, HttpResponse, TransportError, TransportErrorKind};
+use logto_proto::adapter::{HttpRequest, HttpResponse};
+use logto_proto::{TransportError, TransportErrorKind};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;

@@ -99,9 +99,9 @@ macro_rules! client_methods {
 
         /// Verifies a back-channel logout request (OpenID Connect Back-Channel Logout 1.0)
         /// from its form body, as the provider POSTs it to the app's back-channel logout URI.
-        /// Returns which sessions to end ([`LogoutTarget`](logto_proto::LogoutTarget)) and the
+        /// Returns which sessions to end ([`LogoutTarget`](logto_proto::resource::LogoutTarget)) and the
         /// `jti` to remember against replays
-        /// ([`BackchannelLogout::replay_key`](logto_proto::BackchannelLogout::replay_key));
+        /// ([`BackchannelLogout::replay_key`](logto_proto::resource::BackchannelLogout::replay_key));
         /// a refused request is `Error::Protocol(LogoutToken(..))` (answer 400). This client's
         /// session is not read or written.
         pub $($async_kw)* fn handle_backchannel_logout(
@@ -276,8 +276,8 @@ macro_rules! client_methods {
                     Err(e) => return Err(e.into()),
                 };
                 match step {
-                    Step::Done(value) => return Ok(value),
-                    Step::ReadSession => {
+                    CallStep::Done(value) => return Ok(value),
+                    CallStep::ReadSession => {
                         let stored = match self.read_stored() $($dot_await)* {
                             Ok(stored) => stored,
                             // A rotated refresh token to merge: the call waits and reads again.
@@ -292,7 +292,7 @@ macro_rules! client_methods {
                             }
                         }
                     }
-                    Step::WriteSession { expected, new } => {
+                    CallStep::WriteSession { expected, new } => {
                         let expected = Expected::from(expected.as_deref());
                         match self.write_stored(expected, new.as_deref()) $($dot_await)* {
                             Ok(written) => call.handle_written(written, session.now())?,
@@ -301,14 +301,14 @@ macro_rules! client_methods {
                             Err(e) => return Err(e.into()),
                         }
                     }
-                    Step::Wait(duration) => {
+                    CallStep::Wait(duration) => {
                         match cancel {
                             Some(cancel) => {
                                 // In slices, so that a cancel is seen soon.
                                 let mut left = duration;
                                 while !left.is_zero() {
                                     if cancel.is_cancelled() {
-                                        return Err(Error::Protocol(logto_proto::DeviceError::Cancelled.into()));
+                                        return Err(Error::Protocol(logto_proto::errors::DeviceError::Cancelled.into()));
                                     }
                                     let slice = left.min(crate::CANCEL_CHECK);
                                     self.pause(slice) $($dot_await)*;
@@ -319,7 +319,7 @@ macro_rules! client_methods {
                         }
                         call.handle_waited(session.now())?;
                     }
-                    Step::Send(request) => {
+                    CallStep::Send(request) => {
                         // Provider documents: one fetch at a time per endpoint, and what
                         // another call fetched meanwhile is offered first.
                         let fetching = match call.fetches_provider_data() {

@@ -137,7 +137,7 @@ macro_rules! validator_type {
         ///   every request.
         ///
         /// Errors are [`Error::Protocol`] with an
-        /// [`AccessTokenError`](logto_proto::AccessTokenError): answer with its
+        /// [`AccessTokenError`](logto_proto::errors::AccessTokenError): answer with its
         /// `http_status()` and `www_authenticate()` (RFC 6750).
         #[derive(Clone)]
         pub struct ApiValidator {

@@ -128,7 +128,7 @@ macro_rules! validator_methods {
             &self,
             authorization: Option<&str>,
         ) -> Result<Arc<VerifiedAccessToken>, Error> {
-            let Ok(token) = logto_proto::bearer_token(authorization) else {
+            let Ok(token) = logto_proto::resource::bearer_token(authorization) else {
                 // No bearer token: the call refuses it at once, without a request, and reports it.
                 let refused = self.client.verify_access_token(authorization) $($dot_await)*;
                 return refused.map(Arc::new);

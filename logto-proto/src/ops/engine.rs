@@ -3,6 +3,7 @@
 use super::{Cx, Step};
 use crate::claims::IdTokenClaims;
 use crate::config::Config;
+use crate::error::IdTokenError;
 use crate::error::{Error, ProviderError};
 use crate::http::{redact_query, HttpRequest, HttpResponse};
 use crate::jwks::Jwks;
@@ -13,7 +14,6 @@ use crate::time::UnixTime;
 use crate::token::TokenResponse;
 use crate::trace::event;
 use crate::verify::{verify_id_token, IdTokenCheck, NonceCheck};
-use crate::IdTokenError;
 
 /// Why the operation asks for the JWKS.
 #[derive(Debug)]

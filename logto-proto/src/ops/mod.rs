@@ -57,10 +57,10 @@ pub use user_info::FetchUserInfo;
 use user_info::UserInfoPhase;
 pub use validate::VerifyAccessToken;
 
-/// What an operation wants next. Operations on values ([`Context`]) only send requests and
-/// finish; [session calls](crate::adapter::Call) also read and write the stored session and
-/// wait. More kinds of step may come (drivers answer one they do not know with
-/// [`Error::Usage`]).
+/// What an operation wants next: a request sent, a pause, or its result. A
+/// [session call](crate::adapter::Call) has steps of its own, which add the store's reads
+/// and writes ([`CallStep`](crate::adapter::CallStep)). More kinds of step may come (drivers
+/// answer one they do not know with [`Error::Usage`]).
 #[derive(Debug)]
 #[must_use]
 #[non_exhaustive]
@@ -68,39 +68,10 @@ pub enum Step<T> {
     /// Send this request and feed the response to
     /// [`handle_response`](Operation::handle_response).
     Send(HttpRequest),
-    /// Read the stored session (key [`SESSION_KEY`](crate::adapter::SESSION_KEY)) and feed
-    /// what the store holds to [`Call::handle_read`](crate::adapter::Call::handle_read).
-    ReadSession,
-    /// Compare-and-swap the stored session: write `new` (`None`: delete the key) only if the
-    /// store holds `expected` (`None`: nothing), atomically, and feed whether it wrote to
-    /// [`Call::handle_written`](crate::adapter::Call::handle_written).
-    WriteSession {
-        /// What the store must hold for the write to happen.
-        expected: Option<String>,
-        /// What to write.
-        new: Option<String>,
-    },
-    /// Wait this long. An operation on values (a device sign-in between polls) is then
-    /// stepped again; a [session call](crate::adapter::Call), which also waits for another
-    /// client's refresh lease or for the store, is told with
-    /// [`Call::handle_waited`](crate::adapter::Call::handle_waited) before it is stepped.
+    /// Wait this long, then step again (a device sign-in between polls).
     Wait(std::time::Duration),
     /// Finished with this value.
     Done(T),
-}
-
-impl<T> Step<T> {
-    /// Any step but `Done`, with no value to carry (`Done` has none to give: use it only
-    /// where the step is known not to be `Done`).
-    pub(crate) fn map_done<U>(self) -> Step<U> {
-        match self {
-            Step::Send(request) => Step::Send(request),
-            Step::ReadSession => Step::ReadSession,
-            Step::WriteSession { expected, new } => Step::WriteSession { expected, new },
-            Step::Wait(d) => Step::Wait(d),
-            Step::Done(_) => Step::Wait(std::time::Duration::ZERO),
-        }
-    }
 }
 
 /// The shape every network flow shares; adapters drive any operation with one loop.
@@ -187,10 +158,10 @@ where
                     }
                 }
             },
-            _ => {
+            Step::Wait(_) => {
                 return Err(RunError::Protocol(Error::Usage(
-                    "run never waits nor touches a store: drive session calls, and operations \
-                     that wait (a device sign-in), with a loop of your own",
+                    "run never waits: drive an operation that waits (a device sign-in) with a \
+                     loop of your own",
                 )))
             }
         }

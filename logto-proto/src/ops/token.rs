@@ -4,6 +4,7 @@ use super::engine::{access_token_expiry, Awaiting, Engine, Expected, Verified};
 use super::{Operation, Step};
 use crate::config::Config;
 use crate::error::Error;
+use crate::error::IdTokenError;
 use crate::http::HttpResponse;
 use crate::metadata::ProviderCache;
 use crate::snapshot::{AccessToken, Snapshot, TokenTarget};
@@ -13,7 +14,6 @@ use crate::token::{client_request, TokenResponse};
 use crate::trace;
 use crate::trace::event;
 use crate::verify::NonceCheck;
-use crate::IdTokenError;
 
 #[derive(Debug)]
 pub(super) enum FetchPhase {

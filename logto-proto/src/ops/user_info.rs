@@ -49,7 +49,8 @@ impl FetchUserInfo<'_> {
             UserInfoPhase::Token => {
                 let token = match self.fetch.advance(&mut self.eng, now)? {
                     Step::Done(token) => token,
-                    other => return Ok(other.map_done()),
+                    Step::Send(request) => return Ok(Step::Send(request)),
+                    Step::Wait(pause) => return Ok(Step::Wait(pause)),
                 };
                 if let Some(request) = self.eng.need_metadata(now) {
                     // A token from the session alone, in a process that has not fetched the

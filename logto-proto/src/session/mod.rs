@@ -12,10 +12,10 @@ mod state;
 use crate::claims::{IdTokenClaims, UserInfo};
 use crate::config::Config;
 use crate::error::Error;
-use crate::http::HttpResponse;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::logout::BackchannelLogout;
 use crate::metadata::ProviderCache;
-use crate::ops::{Bound, Cx, Operation, SignOutResult, Step};
+use crate::ops::{Bound, Cx, SignOutResult};
 use crate::signin::{SignInEntropy, SignInOptions};
 use crate::snapshot::{AccessToken, Snapshot, TokenTarget};
 use crate::stored_session::SessionReader;
@@ -56,14 +56,47 @@ impl<'a> CallEnv<'a> {
     }
 }
 
+/// What a [session call](Call) wants next: the requests of its operation, plus the store's
+/// reads and compare-and-swap writes and the waits for another client's lease or for the
+/// store. More kinds of step may come (drivers answer one they do not know with
+/// [`Error::Usage`]).
+#[derive(Debug)]
+#[must_use]
+#[non_exhaustive]
+pub enum CallStep<T> {
+    /// Send this request and feed the response to [`Call::handle_response`] (or, when it
+    /// cannot be sent, tell [`Call::handle_transport_error`]).
+    Send(HttpRequest),
+    /// Read the stored session (key [`SESSION_KEY`](crate::adapter::SESSION_KEY)) and feed
+    /// what the store holds to [`Call::handle_read`] (or, when the store fails,
+    /// tell [`Call::handle_read_failed`]).
+    ReadSession,
+    /// Compare-and-swap the stored session: write `new` (`None`: delete the key) only if the
+    /// store holds `expected` (`None`: nothing), atomically, and feed whether it wrote to
+    /// [`Call::handle_written`] (or, when the store fails, tell
+    /// [`Call::handle_write_failed`]).
+    WriteSession {
+        /// What the store must hold for the write to happen.
+        expected: Option<String>,
+        /// What to write.
+        new: Option<String>,
+    },
+    /// Wait this long (for another client's lease, for the store, or the operation's own
+    /// pause between polls), then tell [`Call::handle_waited`].
+    Wait(std::time::Duration),
+    /// Finished with this value.
+    Done(T),
+}
+
 /// One client call on a stored session: drive it with one loop over
-/// [`step`](Operation::step), answering each step with the matching `handle_*`.
+/// [`step`](Call::step), answering each step with the matching `handle_*`.
 ///
 /// An [`Operation`] works on a session it is given. A [`Call`] also keeps that session in a
 /// store shared with other clients and processes, under the rules that keep refresh-token
 /// rotation safe. Its steps are the operation's requests plus storage reads,
-/// compare-and-swap writes and waits ([`Step::ReadSession`], [`Step::WriteSession`],
-/// [`Step::Wait`]); every decision about them is taken here, from values.
+/// compare-and-swap writes and waits ([`CallStep::ReadSession`],
+/// [`CallStep::WriteSession`], [`CallStep::Wait`]); every decision about them is taken here,
+/// from values.
 ///
 /// ```text
 ///  read ──► run the operation ─────────────────────────► done: write what changed ──► Done
@@ -89,15 +122,15 @@ impl<'a> CallEnv<'a> {
 /// - A call that finds a fresh cached token makes no request and no write.
 ///
 /// ```
-/// use logto_proto::adapter::{Call, CallEnv, SessionReader};
-/// use logto_proto::{Config, Operation, Step, TokenTarget, UnixTime};
+/// use logto_proto::adapter::{Call, CallEnv, CallStep, SessionReader};
+/// use logto_proto::{Config, TokenTarget, UnixTime};
 ///
 /// let config = Config::new("https://tenant.logto.app", "app-id")?;
 /// let env = CallEnv::new(&config, Default::default(), "h1", 1);
 /// let mut call = Call::access_token(env, TokenTarget::resource("https://api"), false);
 /// let mut reader = SessionReader::default();
 /// let now = UnixTime::from_secs(1_767_225_600);
-/// assert!(matches!(call.step(now)?, Step::ReadSession));
+/// assert!(matches!(call.step(now)?, CallStep::ReadSession));
 /// call.handle_read(None, &mut reader, now)?; // nothing stored
 /// assert!(matches!(call.step(now), Err(logto_proto::Error::NotAuthenticated)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -132,7 +165,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
 }
 
 impl<T> Call<'_, T> {
-    /// What the store held at [`Step::ReadSession`] (`None`: nothing). `reader` parses it
+    /// What the store held at [`CallStep::ReadSession`] (`None`: nothing). `reader` parses it
     /// (reusing its last parse while the text is unchanged); a session it cannot read ends
     /// the call with [`Error::Snapshot`].
     pub fn handle_read(
@@ -155,19 +188,19 @@ impl<T> Call<'_, T> {
         self.state.read_parsed(stored, snapshot, now)
     }
 
-    /// Whether the compare-and-swap of [`Step::WriteSession`] wrote.
+    /// Whether the compare-and-swap of [`CallStep::WriteSession`] wrote.
     pub fn handle_written(&mut self, written: bool, now: UnixTime) -> Result<(), Error> {
         self.state.written(written, now)
     }
 
-    /// The compare-and-swap of [`Step::WriteSession`] failed: the store could not be
+    /// The compare-and-swap of [`CallStep::WriteSession`] failed: the store could not be
     /// reached, or answered with an error, so nothing is known to be written. Returns
     /// whether the call goes on.
     ///
     /// It goes on when the write carries a refresh token the provider has just rotated: the
     /// old one is consumed, so losing the new one would end the session (and a client that
     /// presented the old one would make Logto revoke the grant). The call then waits
-    /// ([`Step::Wait`], growing from 200 ms to 1 s) and writes again, for as long as its
+    /// ([`CallStep::Wait`], growing from 200 ms to 1 s) and writes again, for as long as its
     /// refresh lease lasts; other clients wait for the lease meanwhile. For any other write,
     /// and once the lease has run out, it returns false: the call is over, and the driver
     /// reports the store's error (the stored session is as it was).
@@ -175,7 +208,7 @@ impl<T> Call<'_, T> {
         self.state.store_failed(now)
     }
 
-    /// The read of [`Step::ReadSession`] failed (the store could not be reached, or answered
+    /// The read of [`CallStep::ReadSession`] failed (the store could not be reached, or answered
     /// with an error). Returns whether the call goes on: as with
     /// [`handle_write_failed`](Self::handle_write_failed), only while the call holds a
     /// rotated refresh token the store does not have yet (a read after a write conflict, to
@@ -185,39 +218,49 @@ impl<T> Call<'_, T> {
         self.state.store_failed(now)
     }
 
-    /// The wait of [`Step::Wait`] is over.
+    /// The wait of [`CallStep::Wait`] is over.
     pub fn handle_waited(&mut self, now: UnixTime) -> Result<(), Error> {
         self.state.waited(now)
     }
 }
 
-impl<T> Operation for Call<'_, T> {
-    type Output = T;
-
-    fn step(&mut self, now: UnixTime) -> Result<Step<T>, Error> {
+impl<T> Call<'_, T> {
+    /// The next step at `now`. After `Done`, or after an error, the call is over and further
+    /// calls give [`Error::Usage`].
+    pub fn step(&mut self, now: UnixTime) -> Result<CallStep<T>, Error> {
         self.state.step(now)
     }
 
-    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
+    /// The response to the request of [`CallStep::Send`].
+    pub fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
         self.state.response(Some(response), now)
     }
 
-    /// Always true: a call goes on after a failed request, to write what changed and end
-    /// its lease, and then fails with [`Error::RequestFailed`] (the driver answers with the
-    /// transport error it holds) unless the operation could do without the request.
-    fn handle_transport_error(&mut self, now: UnixTime) -> bool {
+    /// The request of [`CallStep::Send`] could not be sent, or got no answer. Always true: a
+    /// call goes on after a failed request, to write what changed and end its lease, and then
+    /// fails with [`Error::RequestFailed`] (the driver answers with the transport error it
+    /// holds) unless the operation could do without the request.
+    pub fn handle_transport_error(&mut self, now: UnixTime) -> bool {
         self.state.response(None, now).is_ok()
     }
 
-    fn fetches_provider_data(&self) -> bool {
+    /// Whether the request in flight fetches a provider document (see
+    /// [`Operation::fetches_provider_data`](crate::adapter::Operation::fetches_provider_data)).
+    pub fn fetches_provider_data(&self) -> bool {
         self.state.op().is_some_and(|op| op.fetches_provider_data())
     }
 
-    fn handle_shared_cache(&mut self, shared: &ProviderCache, now: UnixTime) -> bool {
+    /// Offers the cache a driver shares between calls, before a request that
+    /// [`fetches_provider_data`](Self::fetches_provider_data) (see
+    /// [`Operation::handle_shared_cache`](crate::adapter::Operation::handle_shared_cache)):
+    /// true when it already holds what the request would fetch, and the request is dropped.
+    pub fn handle_shared_cache(&mut self, shared: &ProviderCache, now: UnixTime) -> bool {
         self.state.shared(shared, now)
     }
 
-    fn provider_cache(&self) -> &ProviderCache {
+    /// The call's view of the provider cache, with what it fetched: a driver merges it into
+    /// its shared cache after each provider-data response.
+    pub fn provider_cache(&self) -> &ProviderCache {
         self.state.cache()
     }
 }

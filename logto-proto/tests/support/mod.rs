@@ -6,7 +6,10 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use jwt_simple::prelude::*;
-use logto_proto::*;
+use logto_proto::adapter::*;
+use logto_proto::{
+    AccessToken, Config, Error, IdTokenClaims, SignInOptions, TokenTarget, UnixTime,
+};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};

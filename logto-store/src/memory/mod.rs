@@ -3,7 +3,8 @@
 use crate::contract::{
     AsyncSessionStore, AsyncStorage, Expected, SessionStore, Storage, StorageFuture, StoredSession,
 };
-use logto_proto::{LogoutTarget, StorageError};
+use logto_proto::resource::LogoutTarget;
+use logto_proto::StorageError;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

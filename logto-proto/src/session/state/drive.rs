@@ -4,7 +4,7 @@
 use super::*;
 
 impl<'a, O: Bound + 'a> Drive<O::Output> for CallState<'a, O> {
-    fn step(&mut self, now: UnixTime) -> Result<Step<O::Output>, Error> {
+    fn step(&mut self, now: UnixTime) -> Result<CallStep<O::Output>, Error> {
         self.step_inner(now)
     }
 

@@ -5,12 +5,12 @@
 mod drive;
 mod transitions;
 
-use super::{merge, CallEnv};
+use super::{merge, CallEnv, CallStep};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::metadata::ProviderCache;
-use crate::ops::{Bound, Cx, Operation, Step};
+use crate::ops::{Bound, Cx, Operation};
 use crate::secret::Secret;
 use crate::snapshot::{LeaseState, Snapshot};
 use crate::stored_session::{refresh_lease_ttl, session_write, SessionReader, SessionWrite};
@@ -125,7 +125,7 @@ pub(super) enum Phase {
 
 /// The driver-facing side of a call's state, behind [`Call`] (generic over its operation).
 pub(super) trait Drive<T> {
-    fn step(&mut self, now: UnixTime) -> Result<Step<T>, Error>;
+    fn step(&mut self, now: UnixTime) -> Result<CallStep<T>, Error>;
     fn read(
         &mut self,
         stored: Option<String>,
@@ -422,7 +422,7 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
     }
 
     /// Takes the refresh lease on the session as read, or waits for its holder.
-    fn lease(&mut self, now: UnixTime) -> Result<Option<Step<O::Output>>, Error> {
+    fn lease(&mut self, now: UnixTime) -> Result<Option<CallStep<O::Output>>, Error> {
         let ttl = refresh_lease_ttl(self.config);
         self.touched = true;
         match self.ours.take_refresh_lease(&self.holder, now, ttl) {
@@ -459,13 +459,13 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
                 }
                 self.phase = Phase::Waiting;
                 let left = Duration::from_secs(until.secs_since(now).max(1));
-                Ok(Some(Step::Wait(WAIT_STEP.min(left))))
+                Ok(Some(CallStep::Wait(WAIT_STEP.min(left))))
             }
         }
     }
 
     /// The write of the session as the call holds it, unless the store already holds it.
-    fn write(&mut self, then: Then) -> Option<Step<O::Output>> {
+    fn write(&mut self, then: Then) -> Option<CallStep<O::Output>> {
         if !self.is_touched() {
             self.phase = self.after_write(then);
             return None;
@@ -482,7 +482,7 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
             then,
             text: text.clone(),
         };
-        Some(Step::WriteSession {
+        Some(CallStep::WriteSession {
             expected: self.base_text.clone(),
             new: text,
         })

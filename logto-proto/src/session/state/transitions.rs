@@ -1,9 +1,10 @@
 //! The session call's transitions: what each phase does next, and why.
 
 use super::*;
+use crate::ops::Step;
 
 impl<'a, O: Bound + 'a> CallState<'a, O> {
-    pub(super) fn step_inner(&mut self, now: UnixTime) -> Result<Step<O::Output>, Error> {
+    pub(super) fn step_inner(&mut self, now: UnixTime) -> Result<CallStep<O::Output>, Error> {
         let result = self.advance(now);
         if result.is_err() {
             self.phase = Phase::Over;
@@ -11,12 +12,12 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
         result
     }
 
-    fn advance(&mut self, now: UnixTime) -> Result<Step<O::Output>, Error> {
+    fn advance(&mut self, now: UnixTime) -> Result<CallStep<O::Output>, Error> {
         loop {
             match std::mem::replace(&mut self.phase, Phase::Over) {
                 Phase::Read(purpose) => {
                     self.phase = Phase::Reading(purpose);
-                    return Ok(Step::ReadSession);
+                    return Ok(CallStep::ReadSession);
                 }
                 Phase::Run => {
                     let op = self.op.as_mut().ok_or(Error::Usage("no operation"))?;
@@ -34,15 +35,14 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
                         }
                         Ok(Step::Send(request)) => {
                             self.phase = Phase::Sending;
-                            return Ok(Step::Send(request));
+                            return Ok(CallStep::Send(request));
                         }
                         Ok(Step::Done(value)) => self.finish(Ok(value)),
                         Ok(Step::Wait(duration)) => {
                             // The operation's own pause (a device sign-in between polls).
                             self.phase = Phase::OperationWaiting;
-                            return Ok(Step::Wait(duration));
+                            return Ok(CallStep::Wait(duration));
                         }
-                        Ok(_) => return Err(Error::Usage("an operation stepped out of turn")),
                         Err(Error::RefreshNeeded) if self.policy == Policy::Leased => {
                             // The refresh must wait for the lease. What the operation changed
                             // (a token the provider refused) goes with the lease's write.
@@ -64,27 +64,27 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
                 }
                 Phase::WriteAgain { then, wait } => {
                     self.phase = Phase::WaitingToWrite(then);
-                    return Ok(Step::Wait(wait));
+                    return Ok(CallStep::Wait(wait));
                 }
                 Phase::ReadAgain { purpose, wait } => {
                     self.phase = Phase::WaitingToRead(purpose);
-                    return Ok(Step::Wait(wait));
+                    return Ok(CallStep::Wait(wait));
                 }
                 Phase::SendHeld => {
                     let request = self.held.take().ok_or(Error::Usage("no request held"))?;
                     self.phase = Phase::Sending;
-                    return Ok(Step::Send(request));
+                    return Ok(CallStep::Send(request));
                 }
                 Phase::Revoke(request) => {
                     self.phase = Phase::Revoking;
-                    return Ok(Step::Send(request));
+                    return Ok(CallStep::Send(request));
                 }
                 Phase::Finish => {
                     let outcome = self
                         .outcome
                         .take()
                         .ok_or(Error::Usage("the call is over"))?;
-                    return outcome.map(Step::Done);
+                    return outcome.map(CallStep::Done);
                 }
                 Phase::Over => return Err(Error::Usage("the call is over")),
                 waiting @ (Phase::Reading(_)
