@@ -11,7 +11,7 @@
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use logto_proto::adapter::*;
-use logto_proto::adapter::{Call, CallEnv, CallStep, SessionReader};
+use logto_proto::adapter::{Call, CallInputs, CallStep, SessionReader};
 use logto_proto::{
     AccessToken, Config, Error, IdTokenClaims, SignInOptions, SignOutResult, TokenTarget, UnixTime,
     UserInfo,
@@ -182,7 +182,7 @@ fuzz_target!(|actions: Vec<Action>| {
                     continue;
                 }
                 world.calls += 1;
-                let env = CallEnv::new(
+                let env = CallInputs::new(
                     config(),
                     std::sync::Arc::default(),
                     if *client { "b" } else { "a" },

@@ -2,7 +2,7 @@
 //! (config, provider cache, lease-holder ids), the session's parsed snapshot, the clock and
 //! the random source.
 
-use logto_proto::adapter::{lease_holder, CallEnv, SessionReader};
+use logto_proto::adapter::{lease_holder, CallInputs, SessionReader};
 use logto_proto::adapter::{ProviderCache, SignInEntropy, Snapshot};
 use logto_proto::{ClientError as Error, Config, UnixTime};
 use std::collections::HashMap;
@@ -133,8 +133,8 @@ impl<F> Session<F> {
     }
 
     /// What a core call needs of this client: config, provider cache, holder, call number.
-    pub(crate) fn env(&self) -> CallEnv<'_> {
-        CallEnv::new(
+    pub(crate) fn call_inputs(&self) -> CallInputs<'_> {
+        CallInputs::new(
             &self.app.config,
             self.cache(),
             &self.holder,

@@ -298,7 +298,7 @@ fn benches(c: &mut Criterion) {
             c.bench_function("session_call_cached_token", |b| {
                 b.iter(|| {
                     let env =
-                        logto_proto::adapter::CallEnv::new(&config, shared.clone(), "bench", 1);
+                        logto_proto::adapter::CallInputs::new(&config, shared.clone(), "bench", 1);
                     let mut call = logto_proto::adapter::Call::access_token(
                         env,
                         TokenTarget::organization("org1"),

@@ -251,7 +251,11 @@ pub mod adapter {
         FetchUserInfo, GetAccessToken, HandleBackchannelLogout, HandleSignInCallback, Operation,
         Revocation, RunError, SignIn, SignOut, StartDeviceSignIn, Step, VerifyAccessToken,
     };
-    pub use crate::session::{Call, CallEnv, CallStep};
+    pub use crate::session::{Call, CallInputs, CallStep};
+
+    /// The inputs of a [`Call`], under their earlier name.
+    #[deprecated(since = "0.2.0", note = "renamed to `CallInputs`")]
+    pub type CallEnv<'a> = CallInputs<'a>;
     pub use crate::signin::{end_session_url, sign_in_url, SignInEntropy, RESERVED_PARAMETERS};
     pub use crate::snapshot::{PendingSignIn, RefreshLease, Snapshot, SNAPSHOT_VERSION};
     pub use crate::stored_session::{

@@ -444,9 +444,9 @@ fn device_call(
     denied: bool,
     mut around: StoreAround,
 ) -> (Result<IdTokenClaims, Error>, usize) {
-    use logto_proto::adapter::{Call, CallEnv, CallStep, SessionReader};
+    use logto_proto::adapter::{Call, CallInputs, CallStep, SessionReader};
     let device = start(h, Some(1), 60, T0);
-    let env = CallEnv::new(&h.config, std::sync::Arc::new(h.cache.clone()), "client", 1);
+    let env = CallInputs::new(&h.config, std::sync::Arc::new(h.cache.clone()), "client", 1);
     let mut call = Call::complete_device_sign_in(env, device);
     let mut reader = SessionReader::default();
     let (mut clock, mut polls, mut writes) = (T0, 0, 0);

@@ -19,7 +19,7 @@
 mod support;
 
 use logto_proto::adapter::*;
-use logto_proto::adapter::{Call, CallEnv, SessionReader};
+use logto_proto::adapter::{Call, CallInputs, SessionReader};
 use logto_proto::{
     adapter, AccessToken, Config, Error, IdTokenClaims, SignInOptions, SignOutResult, TokenTarget,
     UnixTime, UserInfo,
@@ -185,7 +185,7 @@ impl World {
         }
         let client = &mut self.clients[c];
         client.calls += 1;
-        let env = CallEnv::new(
+        let env = CallInputs::new(
             self.config,
             std::sync::Arc::new(self.cache.clone()),
             Box::leak(client.holder.clone().into_boxed_str()),
@@ -613,7 +613,7 @@ fn waiting_for_a_stuck_lease_ends_with_a_typed_error() {
     }
     let until = world.stored().refresh_lease().unwrap().until;
     // Client 1 waits for it, with no time passing, until it gives up.
-    let env = CallEnv::new(
+    let env = CallInputs::new(
         world.config,
         std::sync::Arc::new(world.cache.clone()),
         "client1",

@@ -6,7 +6,7 @@
 mod support;
 
 use logto_proto::adapter::*;
-use logto_proto::adapter::{Call, CallEnv, CallStep, SessionReader};
+use logto_proto::adapter::{Call, CallInputs, CallStep, SessionReader};
 use logto_proto::{adapter, AccessToken, Error, TokenTarget};
 use std::time::Duration;
 use support::*;
@@ -59,7 +59,7 @@ fn refresh_with(
     fail: &mut dyn FnMut(usize, bool) -> bool,
     hooks: &mut Hooks<'_>,
 ) -> Run {
-    let env = CallEnv::new(&h.config, std::sync::Arc::new(h.cache.clone()), "client", 1);
+    let env = CallInputs::new(&h.config, std::sync::Arc::new(h.cache.clone()), "client", 1);
     let mut call = Call::access_token(env, TokenTarget::resource(API), true);
     let mut reader = SessionReader::default();
     let (mut waits, mut writes, mut reads, mut refreshed) = (Vec::new(), 0, 0, false);

@@ -112,7 +112,7 @@ logto_driver::__transport_facade! {
         ///     .build()?;
         /// let machine = MachineClient::new(config)?;
         /// let token = machine.access_token("https://api.example.com", ["read"]).await?;
-        /// let management = machine.token(&TokenTarget::management_api("tenant")).await?;
+        /// let management = machine.token_for(&TokenTarget::management_api("tenant")).await?;
         /// # let _ = (token, management);
         /// # Ok(()) }
         /// ```

@@ -108,7 +108,7 @@ fn whoami(client: &LogtoClient) -> Result<(), Error> {
 }
 
 fn token(client: &LogtoClient, target: TokenTarget) -> Result<(), Error> {
-    let token = client.token(target, false)?;
+    let token = client.token_for(&target)?;
     println!("{}", token.token.expose());
     Ok(())
 }

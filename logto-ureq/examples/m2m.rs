@@ -36,7 +36,7 @@ fn main() {
         .new_agent();
     let url = format!("{}/api/me", api_url.trim_end_matches('/'));
     for attempt in 0..2 {
-        let token = machine.token(&target).unwrap_or_else(|e| {
+        let token = machine.token_for(&target).unwrap_or_else(|e| {
             eprintln!("cannot get a machine token: {e}");
             std::process::exit(1);
         });

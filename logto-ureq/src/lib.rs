@@ -145,7 +145,7 @@ logto_driver::__transport_facade! {
         ///     .build()?;
         /// let machine = MachineClient::new(config)?;
         /// let token = machine.access_token("https://api.example.com", ["read"])?;
-        /// let management = machine.token(&TokenTarget::management_api("tenant"))?;
+        /// let management = machine.token_for(&TokenTarget::management_api("tenant"))?;
         /// # let _ = (token, management);
         /// # Ok(()) }
         /// ```

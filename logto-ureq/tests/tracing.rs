@@ -142,7 +142,9 @@ fn a_full_flow_logs_what_happened_and_no_secret() {
         secrets.add("the API access token", api_token);
         secrets.add_stored(&storage);
         client.fetch_user_info().unwrap();
-        let forced = client.token(TokenTarget::userinfo(), true).unwrap();
+        let forced = client
+            .refreshed_token_for(&TokenTarget::userinfo())
+            .unwrap();
         secrets.add("the userinfo access token", forced.token.expose());
         secrets.add_stored(&storage);
 

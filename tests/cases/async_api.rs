@@ -46,7 +46,7 @@ async fn api_machine_tokens_are_cached_fetched_once_and_dropped_after_a_401() {
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (machine, target) = (machine.clone(), target.clone());
-            tokio::spawn(async move { machine.token(&target).await.unwrap() })
+            tokio::spawn(async move { machine.token_for(&target).await.unwrap() })
         })
         .collect();
     let mut tokens = Vec::new();
@@ -60,11 +60,11 @@ async fn api_machine_tokens_are_cached_fetched_once_and_dropped_after_a_401() {
     assert_eq!(claims["scope"], "read:data");
 
     // Cached, until the API refuses it.
-    machine.token(&target).await.unwrap();
+    machine.token_for(&target).await.unwrap();
     assert_eq!(provider.token_request_count(), before + 1);
     assert!(machine.invalidate(&target, &tokens[0]));
     assert!(!machine.invalidate(&target, &tokens[0]), "dropped once");
-    let fresh = machine.token(&target).await.unwrap();
+    let fresh = machine.token_for(&target).await.unwrap();
     assert_ne!(fresh.token.expose(), tokens[0]);
     assert_eq!(provider.token_request_count(), before + 2);
     // A scope the machine's roles do not grant is not in its token.
@@ -268,7 +268,7 @@ async fn api_a_machine_gets_organization_tokens_for_its_organizations_only() {
     let validator = ApiValidator::new(provider.endpoint()).unwrap();
     let machine = machine(&provider);
     let target = TokenTarget::organization("org1").with_scopes(["read:members"]);
-    let token = machine.token(&target).await.unwrap();
+    let token = machine.token_for(&target).await.unwrap();
     assert_eq!(token.scope.as_deref(), Some("read:members"));
     let members = Requirement::organization("org1").scopes(["read:members"]);
     let verified = validator
@@ -293,7 +293,7 @@ async fn api_a_machine_gets_organization_tokens_for_its_organizations_only() {
     );
     assert_eq!(e.http_status(), 401);
     // An organization the app is not in: 403 access_denied from the provider.
-    match machine.token(&TokenTarget::organization("org3")).await {
+    match machine.token_for(&TokenTarget::organization("org3")).await {
         Err(Error::Provider(p)) => {
             assert_eq!((p.status, p.error.as_deref()), (403, Some("access_denied")))
         }

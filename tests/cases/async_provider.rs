@@ -242,10 +242,10 @@ async fn provider_two_clients_sharing_a_file_store_refresh_once() {
     assert_eq!(provider.refresh_count(), before + 1);
     // Forced refreshes from both take turns, each with the rotated token: the grant survives.
     for _ in 0..3 {
-        a.token(TokenTarget::resource(API_RESOURCE), true)
+        a.refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
             .await
             .unwrap();
-        b.token(TokenTarget::resource(API_RESOURCE), true)
+        b.refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
             .await
             .unwrap();
     }
@@ -408,12 +408,12 @@ async fn provider_key_rotation_right_after_a_refetch() {
 
     provider.rotate_key("RS256");
     let target = TokenTarget::resource(API_RESOURCE);
-    client.token(target.clone(), true).await.unwrap();
+    client.refreshed_token_for(&target).await.unwrap();
     assert_eq!(jwks_requests(&provider), before + 1);
     let refetched = std::time::Instant::now();
 
     provider.rotate_key("ES384");
-    client.token(target, true).await.unwrap();
+    client.refreshed_token_for(&target).await.unwrap();
     assert!(
         refetched.elapsed() < Duration::from_secs(1),
         "{:?}",
@@ -457,7 +457,7 @@ async fn provider_hundred_sessions_fetch_rotated_keys_once() {
             tokio::spawn(async move {
                 barrier.wait().await;
                 session
-                    .token(TokenTarget::resource(API_RESOURCE), true)
+                    .refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
                     .await
             })
         })
@@ -493,7 +493,7 @@ async fn provider_sign_out_racing_a_refresh_stays_signed_out() {
         let client = client.clone();
         tokio::spawn(async move {
             client
-                .token(TokenTarget::resource(API_RESOURCE), true)
+                .refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
                 .await
         })
     };
@@ -534,7 +534,7 @@ async fn provider_concurrent_targets_refresh_once_each() {
         TokenTarget::organization(ORG1),
     ];
     for target in &targets {
-        client.token(target.clone(), false).await.unwrap();
+        client.token_for(&target).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(4100)).await; // every cached token expires
     let before = provider.refresh_count();
@@ -542,7 +542,7 @@ async fn provider_concurrent_targets_refresh_once_each() {
         .map(|i| {
             let (client, target) = (client.clone(), targets[i % 3].clone());
             tokio::spawn(async move {
-                let token = client.token(target, false).await.unwrap();
+                let token = client.token_for(&target).await.unwrap();
                 (i % 3, token.token.expose().to_owned())
             })
         })
@@ -569,7 +569,7 @@ async fn provider_concurrent_targets_refresh_once_each() {
     }
     assert!(client.is_authenticated().await.unwrap());
     client
-        .token(TokenTarget::resource(API_RESOURCE), true)
+        .refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
         .await
         .unwrap();
 }
@@ -592,7 +592,8 @@ async fn provider_a_call_dropped_after_the_token_response_keeps_the_rotated_toke
         hang_ms: Some(3000),
         ..Fault::token(FaultMode::Delay, 1)
     });
-    let call = client.token(TokenTarget::resource(API_RESOURCE), true);
+    let target = TokenTarget::resource(API_RESOURCE);
+    let call = client.refreshed_token_for(&target);
     let dropped = tokio::time::timeout(Duration::from_millis(1500), call).await;
     assert!(dropped.is_err(), "the call was still waiting for the JWKS");
     assert_eq!(provider.refresh_count(), 1);

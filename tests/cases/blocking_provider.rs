@@ -229,8 +229,10 @@ fn provider_two_clients_sharing_a_file_store_refresh_once() {
     assert_eq!(provider.refresh_count(), before + 1);
     // Forced refreshes from both take turns, each with the rotated token: the grant survives.
     for _ in 0..3 {
-        a.token(TokenTarget::resource(API_RESOURCE), true).unwrap();
-        b.token(TokenTarget::resource(API_RESOURCE), true).unwrap();
+        a.refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
+            .unwrap();
+        b.refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
+            .unwrap();
     }
     assert!(b.fetch_user_info().is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -377,14 +379,14 @@ fn provider_key_rotation_right_after_a_refetch() {
 
     provider.rotate_key("RS256");
     client
-        .token(TokenTarget::resource(API_RESOURCE), true)
+        .refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
         .unwrap();
     assert_eq!(jwks_requests(&provider), before + 1);
     let refetched = std::time::Instant::now();
 
     provider.rotate_key("ES384");
     client
-        .token(TokenTarget::resource(API_RESOURCE), true)
+        .refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
         .unwrap();
     assert!(
         refetched.elapsed() < Duration::from_secs(1),
@@ -430,7 +432,7 @@ fn provider_hundred_sessions_fetch_rotated_keys_once() {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
                 barrier.wait();
-                session.token(TokenTarget::resource(API_RESOURCE), true)
+                session.refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
             })
         })
         .collect();
@@ -463,7 +465,7 @@ fn provider_sign_out_racing_a_refresh_stays_signed_out() {
     });
     let refresher = {
         let client = client.clone();
-        std::thread::spawn(move || client.token(TokenTarget::resource(API_RESOURCE), true))
+        std::thread::spawn(move || client.refreshed_token_for(&TokenTarget::resource(API_RESOURCE)))
     };
     while provider.refresh_count() == 0 {
         std::thread::sleep(Duration::from_millis(10));
@@ -506,7 +508,7 @@ fn provider_concurrent_targets_refresh_once_each() {
         TokenTarget::organization(ORG1),
     ];
     for target in &targets {
-        client.token(target.clone(), false).unwrap();
+        client.token_for(&target).unwrap();
     }
     std::thread::sleep(Duration::from_millis(4100)); // every cached token expires
     let before = provider.refresh_count();
@@ -517,12 +519,7 @@ fn provider_concurrent_targets_refresh_once_each() {
                 s.spawn(move || {
                     (
                         i % 3,
-                        client
-                            .token(target, false)
-                            .unwrap()
-                            .token
-                            .expose()
-                            .to_owned(),
+                        client.token_for(&target).unwrap().token.expose().to_owned(),
                     )
                 })
             })
@@ -548,7 +545,7 @@ fn provider_concurrent_targets_refresh_once_each() {
     // Still signed in, with a refresh token the provider accepts.
     assert!(client.is_authenticated().unwrap());
     client
-        .token(TokenTarget::resource(API_RESOURCE), true)
+        .refreshed_token_for(&TokenTarget::resource(API_RESOURCE))
         .unwrap();
 }
 

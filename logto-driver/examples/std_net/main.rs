@@ -36,7 +36,7 @@ fn main() {
     let client = LogtoClient::with_transport(config, MemoryStore::new(), StdNetTransport);
     let machine = MachineClient::with_client(client.clone());
     let token = machine
-        .token(&TokenTarget::resource(&resource))
+        .token_for(&TokenTarget::resource(&resource))
         .unwrap_or_else(|e| fail("cannot get a machine token", e));
 
     let validator = ApiValidator::with_client(client);

@@ -19,7 +19,7 @@ macro_rules! client_methods {
         /// identifiers, direct sign-in, login hint, prompt, extra parameters).
         pub $($async_kw)* fn sign_in_with(&self, options: SignInOptions) -> Result<String, Error> {
             let entropy = self.session.sign_in_entropy()?;
-            self.run(Call::sign_in(self.session.env(), options, entropy)) $($dot_await)*
+            self.run(Call::sign_in(self.session.call_inputs(), options, entropy)) $($dot_await)*
         }
 
         /// Completes the sign-in with the URL the provider redirected to (query included).
@@ -28,7 +28,7 @@ macro_rules! client_methods {
             &self,
             callback_url: &str,
         ) -> Result<IdTokenClaims, Error> {
-            self.run(Call::handle_sign_in_callback(self.session.env(), callback_url)) $($dot_await)*
+            self.run(Call::handle_sign_in_callback(self.session.call_inputs(), callback_url)) $($dot_await)*
         }
 
         /// Starts a device sign-in (OAuth 2.0 Device Authorization Grant, RFC 8628), for a
@@ -38,7 +38,7 @@ macro_rules! client_methods {
         /// with. Asks for the config's scopes and resources; the app is a Logto native app.
         /// The stored session is not touched.
         pub $($async_kw)* fn start_device_sign_in(&self) -> Result<DeviceAuthorization, Error> {
-            self.run(Call::start_device_sign_in(self.session.env())) $($dot_await)*
+            self.run(Call::start_device_sign_in(self.session.call_inputs())) $($dot_await)*
         }
 
         /// Waits until the user has signed in on the verification page, polling at the
@@ -62,7 +62,7 @@ macro_rules! client_methods {
             device: &DeviceAuthorization,
             cancel: &Cancel,
         ) -> Result<IdTokenClaims, Error> {
-            let call = Call::complete_device_sign_in(self.session.env(), device.clone());
+            let call = Call::complete_device_sign_in(self.session.call_inputs(), device.clone());
             self.run_until(call, Some(cancel)) $($dot_await)*
         }
 
@@ -76,7 +76,7 @@ macro_rules! client_methods {
             &self,
             exchange: TokenExchange,
         ) -> Result<AccessToken, Error> {
-            self.run(Call::exchange_token(self.session.env(), exchange)) $($dot_await)*
+            self.run(Call::exchange_token(self.session.call_inputs(), exchange)) $($dot_await)*
         }
 
         /// Signs out: clears the session, revokes the refresh token (a failure there does not
@@ -94,7 +94,7 @@ macro_rules! client_methods {
             &self,
             post_logout_redirect_uri: Option<&str>,
         ) -> Result<SignOutResult, Error> {
-            self.run(Call::sign_out(self.session.env(), post_logout_redirect_uri)) $($dot_await)*
+            self.run(Call::sign_out(self.session.call_inputs(), post_logout_redirect_uri)) $($dot_await)*
         }
 
         /// Verifies a back-channel logout request (OpenID Connect Back-Channel Logout 1.0)
@@ -108,7 +108,7 @@ macro_rules! client_methods {
             &self,
             form_body: &[u8],
         ) -> Result<BackchannelLogout, Error> {
-            self.run(Call::handle_backchannel_logout(self.session.env(), form_body)) $($dot_await)*
+            self.run(Call::handle_backchannel_logout(self.session.call_inputs(), form_body)) $($dot_await)*
         }
 
         /// A machine-to-machine token for `target`, fetched now (client credentials with the
@@ -118,7 +118,7 @@ macro_rules! client_methods {
             &self,
             target: TokenTarget,
         ) -> Result<AccessToken, Error> {
-            self.run(Call::fetch_machine_token(self.session.env(), target)) $($dot_await)*
+            self.run(Call::fetch_machine_token(self.session.call_inputs(), target)) $($dot_await)*
         }
 
         /// Verifies the bearer token of an `Authorization` header value presented to an API,
@@ -128,7 +128,7 @@ macro_rules! client_methods {
             &self,
             authorization: Option<&str>,
         ) -> Result<VerifiedAccessToken, Error> {
-            self.run(Call::verify_access_token(self.session.env(), authorization)) $($dot_await)*
+            self.run(Call::verify_access_token(self.session.call_inputs(), authorization)) $($dot_await)*
         }
 
         /// The time on this client's clock.
@@ -160,12 +160,12 @@ macro_rules! client_methods {
 
         /// The userinfo claims (with a fresh access token, refreshed if needed).
         pub $($async_kw)* fn fetch_user_info(&self) -> Result<UserInfo, Error> {
-            self.run(Call::fetch_user_info(self.session.env())) $($dot_await)*
+            self.run(Call::fetch_user_info(self.session.call_inputs())) $($dot_await)*
         }
 
         /// An access token for an API resource (`""`: the token for the userinfo endpoint).
         pub $($async_kw)* fn access_token(&self, resource: &str) -> Result<String, Error> {
-            let token = self.token(TokenTarget::resource(resource), false) $($dot_await)* ?;
+            let token = self.token_for(&TokenTarget::resource(resource)) $($dot_await)* ?;
             Ok(token.token.expose().to_owned())
         }
 
@@ -185,7 +185,7 @@ macro_rules! client_methods {
             organization_id: &str,
         ) -> Result<String, Error> {
             let target = TokenTarget::organization(organization_id);
-            let token = self.token(target, false) $($dot_await)* ?;
+            let token = self.token_for(&target) $($dot_await)* ?;
             Ok(token.token.expose().to_owned())
         }
 
@@ -206,29 +206,48 @@ macro_rules! client_methods {
             organization_id: &str,
         ) -> Result<String, Error> {
             let target = TokenTarget::resource_in_organization(resource, organization_id);
-            let token = self.token(target, false) $($dot_await)* ?;
+            let token = self.token_for(&target) $($dot_await)* ?;
             Ok(token.token.expose().to_owned())
         }
 
-        /// The token for any target with its scope and expiry; `force_refresh` skips the cache
-        /// (e.g. after a role change).
+        /// The token for any target (a resource, an organization, both, with narrowed
+        /// scopes), with its scope and expiry: the cached one while fresh, else refreshed.
+        /// [`MachineClient::token_for`] is its machine-to-machine twin.
+        pub $($async_kw)* fn token_for(&self, target: &TokenTarget) -> Result<AccessToken, Error> {
+            self.run(Call::access_token(self.session.call_inputs(), target.clone(), false)) $($dot_await)*
+        }
+
+        /// The token for `target`, refreshed now whatever the cache holds (after a change of
+        /// the user's roles, say).
+        pub $($async_kw)* fn refreshed_token_for(
+            &self,
+            target: &TokenTarget,
+        ) -> Result<AccessToken, Error> {
+            self.run(Call::access_token(self.session.call_inputs(), target.clone(), true)) $($dot_await)*
+        }
+
+        /// The token for any target; `force_refresh` skips the cache.
+        #[deprecated(
+            since = "0.2.0",
+            note = "use `token_for(&target)`, or `refreshed_token_for(&target)` for `force_refresh`"
+        )]
         pub $($async_kw)* fn token(
             &self,
             target: TokenTarget,
             force_refresh: bool,
         ) -> Result<AccessToken, Error> {
-            self.run(Call::access_token(self.session.env(), target, force_refresh)) $($dot_await)*
+            self.run(Call::access_token(self.session.call_inputs(), target, force_refresh)) $($dot_await)*
         }
 
         /// Forgets the cached token for `target`; the next request refreshes it.
         pub $($async_kw)* fn clear_access_token(&self, target: &TokenTarget) -> Result<(), Error> {
-            let call = Call::clear_access_tokens(self.session.env(), Some(target.clone()));
+            let call = Call::clear_access_tokens(self.session.call_inputs(), Some(target.clone()));
             self.run(call) $($dot_await)*
         }
 
         /// Forgets every cached access token (ID and refresh tokens stay).
         pub $($async_kw)* fn clear_access_tokens(&self) -> Result<(), Error> {
-            self.run(Call::clear_access_tokens(self.session.env(), None)) $($dot_await)*
+            self.run(Call::clear_access_tokens(self.session.call_inputs(), None)) $($dot_await)*
         }
 
         /// Deletes the stored session, e.g. after

@@ -5,8 +5,8 @@
 macro_rules! machine_methods {
     ({$($async_kw:tt)*} {$($dot_await:tt)*}) => {
         /// The token for `target`: cached while fresh, else fetched (once for concurrent
-        /// callers).
-        pub $($async_kw)* fn token(&self, target: &TokenTarget) -> Result<AccessToken, Error> {
+        /// callers). [`LogtoClient::token_for`] is its twin for a user's session.
+        pub $($async_kw)* fn token_for(&self, target: &TokenTarget) -> Result<AccessToken, Error> {
             if let Some(token) = self.cached(target) {
                 return Ok(token);
             }
@@ -20,6 +20,12 @@ macro_rules! machine_methods {
             Ok(token)
         }
 
+        /// The token for `target`.
+        #[deprecated(since = "0.2.0", note = "renamed to `token_for`, as on `LogtoClient`")]
+        pub $($async_kw)* fn token(&self, target: &TokenTarget) -> Result<AccessToken, Error> {
+            self.token_for(target) $($dot_await)*
+        }
+
         /// An access token for an API resource, narrowed to `scopes` (empty: every scope the
         /// app's machine roles grant).
         pub $($async_kw)* fn access_token<I, S>(&self, resource: &str, scopes: I) -> Result<String, Error>
@@ -28,7 +34,7 @@ macro_rules! machine_methods {
             S: AsRef<str>,
         {
             let target = TokenTarget::resource(resource).with_scopes(scopes);
-            Ok(self.token(&target) $($dot_await)* ?.token.expose().to_owned())
+            Ok(self.token_for(&target) $($dot_await)* ?.token.expose().to_owned())
         }
 
         /// Trades a token (see [`LogtoClient::exchange_token`]) with the machine app's

@@ -1,6 +1,6 @@
 //! What every operation shares: the context, the request in flight, discovery and JWKS.
 
-use super::{Cx, Step};
+use super::{OperationValues, Step};
 use crate::claims::IdTokenClaims;
 use crate::config::Config;
 use crate::error::IdTokenError;
@@ -112,7 +112,7 @@ pub(super) struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
-    pub(super) fn new(cx: Cx<'a>) -> Self {
+    pub(super) fn new(cx: OperationValues<'a>) -> Self {
         Engine {
             config: cx.config,
             cache: cx.cache,

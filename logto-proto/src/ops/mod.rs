@@ -180,16 +180,16 @@ pub struct Context<'a> {
 }
 
 /// An operation's values, borrowed from a [`Context`] or owned by a session call.
-pub(crate) struct Cx<'a> {
+pub(crate) struct OperationValues<'a> {
     pub(crate) config: &'a Config,
     pub(crate) cache: Slot<'a, ProviderCache>,
     pub(crate) snapshot: Slot<'a, Snapshot>,
 }
 
-impl<'a> Cx<'a> {
+impl<'a> OperationValues<'a> {
     /// Values an operation owns (a session call keeps them between steps).
     pub(crate) fn owned(config: &'a Config, cache: ProviderCache, snapshot: Snapshot) -> Self {
-        Cx {
+        OperationValues {
             config,
             cache: Slot::Owned {
                 value: cache,
@@ -363,8 +363,8 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn cx(self) -> Cx<'a> {
-        Cx {
+    fn cx(self) -> OperationValues<'a> {
+        OperationValues {
             config: self.config,
             cache: Slot::Borrowed(self.cache),
             snapshot: Slot::Borrowed(self.snapshot),

@@ -5,8 +5,8 @@ use super::*;
 impl<'a> Call<'a, AccessToken> {
     /// An access token for `target` (see [`Context::access_token`](crate::Context::access_token)).
     /// A fresh cached token is answered from the session as read, with nothing copied.
-    pub fn access_token(env: CallEnv<'a>, target: TokenTarget, force_refresh: bool) -> Self {
-        let config = env.config;
+    pub fn access_token(inputs: CallInputs<'a>, target: TokenTarget, force_refresh: bool) -> Self {
+        let config = inputs.config;
         let cached_target = target.clone();
         let peek: Option<Peek<'a, AccessToken>> = (!force_refresh).then(|| {
             Box::new(move |snapshot: &Snapshot, now| {
@@ -14,12 +14,12 @@ impl<'a> Call<'a, AccessToken> {
             }) as Peek<'a, AccessToken>
         });
         Call::new(
-            env,
+            inputs,
             "access_token",
             Policy::Leased,
             peek,
-            move |cx, refresh| {
-                let op = cx.access_token(target.clone(), force_refresh);
+            move |values, refresh| {
+                let op = values.access_token(target.clone(), force_refresh);
                 if refresh {
                     op
                 } else {
@@ -32,14 +32,14 @@ impl<'a> Call<'a, AccessToken> {
 
 impl<'a> Call<'a, UserInfo> {
     /// The userinfo claims (see [`Context::fetch_user_info`](crate::Context::fetch_user_info)).
-    pub fn fetch_user_info(env: CallEnv<'a>) -> Self {
+    pub fn fetch_user_info(inputs: CallInputs<'a>) -> Self {
         Call::new(
-            env,
+            inputs,
             "fetch_user_info",
             Policy::Leased,
             None,
-            |cx, refresh| {
-                let op = cx.fetch_user_info();
+            |values, refresh| {
+                let op = values.fetch_user_info();
                 if refresh {
                     op
                 } else {
@@ -52,9 +52,9 @@ impl<'a> Call<'a, UserInfo> {
 
 impl<'a> Call<'a, String> {
     /// Starts a sign-in (see [`Context::sign_in`](crate::Context::sign_in)).
-    pub fn sign_in(env: CallEnv<'a>, options: SignInOptions, entropy: SignInEntropy) -> Self {
-        Call::new(env, "sign_in", Policy::Plain, None, move |cx, _| {
-            cx.sign_in(options.clone(), entropy.clone())
+    pub fn sign_in(inputs: CallInputs<'a>, options: SignInOptions, entropy: SignInEntropy) -> Self {
+        Call::new(inputs, "sign_in", Policy::Plain, None, move |values, _| {
+            values.sign_in(options.clone(), entropy.clone())
         })
     }
 }
@@ -62,14 +62,14 @@ impl<'a> Call<'a, String> {
 impl<'a> Call<'a, IdTokenClaims> {
     /// Completes a sign-in (see
     /// [`Context::handle_sign_in_callback`](crate::Context::handle_sign_in_callback)).
-    pub fn handle_sign_in_callback(env: CallEnv<'a>, callback_url: &str) -> Self {
+    pub fn handle_sign_in_callback(inputs: CallInputs<'a>, callback_url: &str) -> Self {
         let url = callback_url.to_owned();
         Call::new(
-            env,
+            inputs,
             "handle_sign_in_callback",
             Policy::Plain,
             None,
-            move |cx, _| cx.handle_sign_in_callback(url.clone()),
+            move |values, _| values.handle_sign_in_callback(url.clone()),
         )
     }
 }
@@ -77,23 +77,27 @@ impl<'a> Call<'a, IdTokenClaims> {
 impl<'a> Call<'a, SignOutResult> {
     /// Signs out (see [`Context::sign_out`](crate::Context::sign_out)): the stored session is
     /// cleared first, then the refresh token it held is revoked.
-    pub fn sign_out(env: CallEnv<'a>, post_logout_redirect_uri: Option<&str>) -> Self {
+    pub fn sign_out(inputs: CallInputs<'a>, post_logout_redirect_uri: Option<&str>) -> Self {
         let uri = post_logout_redirect_uri.map(str::to_owned);
-        Call::new(env, "sign_out", Policy::WriteFirst, None, move |cx, _| {
-            cx.sign_out(uri.as_deref())
-        })
+        Call::new(
+            inputs,
+            "sign_out",
+            Policy::WriteFirst,
+            None,
+            move |values, _| values.sign_out(uri.as_deref()),
+        )
     }
 }
 
 impl<'a> Call<'a, ()> {
     /// Forgets the cached token for `target` (`None`: every cached access token).
-    pub fn clear_access_tokens(env: CallEnv<'a>, target: Option<TokenTarget>) -> Self {
+    pub fn clear_access_tokens(inputs: CallInputs<'a>, target: Option<TokenTarget>) -> Self {
         Call::new(
-            env,
+            inputs,
             "clear_access_tokens",
             Policy::Plain,
             None,
-            move |cx, _| cx.clear_access_tokens(target.clone()),
+            move |values, _| values.clear_access_tokens(target.clone()),
         )
     }
 }
@@ -102,14 +106,14 @@ impl<'a> Call<'a, crate::access::VerifiedAccessToken> {
     /// Verifies a bearer access token presented to an API (see
     /// [`Context::verify_access_token`](crate::Context::verify_access_token)). The call
     /// never reads or writes a session: it only fetches the provider's keys when needed.
-    pub fn verify_access_token(env: CallEnv<'a>, authorization: Option<&str>) -> Self {
+    pub fn verify_access_token(inputs: CallInputs<'a>, authorization: Option<&str>) -> Self {
         let token = crate::access::bearer_token(authorization).map(str::to_owned);
         Call::new(
-            env,
+            inputs,
             "verify_access_token",
             Policy::Sessionless,
             None,
-            move |cx, _| cx.verify_access_token(token.clone()),
+            move |values, _| values.verify_access_token(token.clone()),
         )
     }
 }
@@ -118,13 +122,13 @@ impl<'a> Call<'a, AccessToken> {
     /// A machine-to-machine token (see
     /// [`Context::fetch_machine_token`](crate::Context::fetch_machine_token)). The call never
     /// reads or writes a session.
-    pub fn fetch_machine_token(env: CallEnv<'a>, target: TokenTarget) -> Self {
+    pub fn fetch_machine_token(inputs: CallInputs<'a>, target: TokenTarget) -> Self {
         Call::new(
-            env,
+            inputs,
             "fetch_machine_token",
             Policy::Sessionless,
             None,
-            move |cx, _| cx.fetch_machine_token(target.clone()),
+            move |values, _| values.fetch_machine_token(target.clone()),
         )
     }
 }
@@ -134,14 +138,14 @@ impl<'a> Call<'a, BackchannelLogout> {
     /// [`Context::handle_backchannel_logout`](crate::Context::handle_backchannel_logout)).
     /// The call never reads or writes the session: it only fetches the provider's keys when
     /// needed, through the shared cache.
-    pub fn handle_backchannel_logout(env: CallEnv<'a>, form_body: &[u8]) -> Self {
+    pub fn handle_backchannel_logout(inputs: CallInputs<'a>, form_body: &[u8]) -> Self {
         let token = crate::logout::logout_token_from_form(form_body);
         Call::new(
-            env,
+            inputs,
             "handle_backchannel_logout",
             Policy::Sessionless,
             None,
-            move |cx, _| cx.handle_backchannel_logout(token.clone()),
+            move |values, _| values.handle_backchannel_logout(token.clone()),
         )
     }
 }
@@ -150,13 +154,13 @@ impl<'a> Call<'a, crate::device::DeviceAuthorization> {
     /// Starts a device sign-in (see
     /// [`Context::start_device_sign_in`](crate::Context::start_device_sign_in)). The call
     /// never reads or writes the session.
-    pub fn start_device_sign_in(env: CallEnv<'a>) -> Self {
+    pub fn start_device_sign_in(inputs: CallInputs<'a>) -> Self {
         Call::new(
-            env,
+            inputs,
             "start_device_sign_in",
             Policy::Sessionless,
             None,
-            |cx, _| cx.start_device_sign_in(),
+            |values, _| values.start_device_sign_in(),
         )
     }
 }
@@ -168,15 +172,15 @@ impl<'a> Call<'a, IdTokenClaims> {
     /// whatever is stored (read, then compare-and-swap, again after a conflict). A sign-in
     /// that fails or is abandoned leaves the stored session as it was.
     pub fn complete_device_sign_in(
-        env: CallEnv<'a>,
+        inputs: CallInputs<'a>,
         device: crate::device::DeviceAuthorization,
     ) -> Self {
         Call::new(
-            env,
+            inputs,
             "complete_device_sign_in",
             Policy::Replace,
             None,
-            move |cx, _| cx.complete_device_sign_in(device.clone()),
+            move |values, _| values.complete_device_sign_in(device.clone()),
         )
     }
 }
@@ -184,13 +188,16 @@ impl<'a> Call<'a, IdTokenClaims> {
 impl<'a> Call<'a, AccessToken> {
     /// Trades a token (see [`Context::exchange_token`](crate::Context::exchange_token)). The
     /// call never reads or writes a session.
-    pub fn exchange_token(env: CallEnv<'a>, exchange: crate::exchange::TokenExchange) -> Self {
+    pub fn exchange_token(
+        inputs: CallInputs<'a>,
+        exchange: crate::exchange::TokenExchange,
+    ) -> Self {
         Call::new(
-            env,
+            inputs,
             "exchange_token",
             Policy::Sessionless,
             None,
-            move |cx, _| cx.exchange_token(exchange.clone()),
+            move |values, _| values.exchange_token(exchange.clone()),
         )
     }
 }

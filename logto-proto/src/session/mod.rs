@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::logout::BackchannelLogout;
 use crate::metadata::ProviderCache;
-use crate::ops::{Bound, Cx, SignOutResult};
+use crate::ops::{Bound, OperationValues, SignOutResult};
 use crate::signin::{SignInEntropy, SignInOptions};
 use crate::snapshot::{AccessToken, Snapshot, TokenTarget};
 use crate::stored_session::SessionReader;
@@ -32,7 +32,7 @@ use std::sync::Arc;
 /// client running at once (two threads on clones of it) must not both count as its holder.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct CallEnv<'a> {
+pub struct CallInputs<'a> {
     /// The app's configuration.
     pub config: &'a Config,
     /// The shared provider cache as it is now (copied only if the call needs a request).
@@ -43,11 +43,11 @@ pub struct CallEnv<'a> {
     pub call: u64,
 }
 
-impl<'a> CallEnv<'a> {
+impl<'a> CallInputs<'a> {
     /// The environment of call number `call` of the client whose lease holder id is
     /// `holder`.
     pub fn new(config: &'a Config, cache: Arc<ProviderCache>, holder: &'a str, call: u64) -> Self {
-        CallEnv {
+        CallInputs {
             config,
             cache,
             holder,
@@ -122,12 +122,12 @@ pub enum CallStep<T> {
 /// - A call that finds a fresh cached token makes no request and no write.
 ///
 /// ```
-/// use logto_proto::adapter::{Call, CallEnv, CallStep, SessionReader};
+/// use logto_proto::adapter::{Call, CallInputs, CallStep, SessionReader};
 /// use logto_proto::{Config, TokenTarget, UnixTime};
 ///
 /// let config = Config::new("https://tenant.logto.app", "app-id")?;
-/// let env = CallEnv::new(&config, Default::default(), "h1", 1);
-/// let mut call = Call::access_token(env, TokenTarget::resource("https://api"), false);
+/// let inputs = CallInputs::new(&config, Default::default(), "h1", 1);
+/// let mut call = Call::access_token(inputs, TokenTarget::resource("https://api"), false);
 /// let mut reader = SessionReader::default();
 /// let now = UnixTime::from_secs(1_767_225_600);
 /// assert!(matches!(call.step(now)?, CallStep::ReadSession));
@@ -149,17 +149,17 @@ impl<'a, T: Send + 'a> Call<'a, T> {
     /// A call named `name` (in events) that treats the store as `policy` says, answers from
     /// the session as read with `peek` when it can, and runs the operations `make` builds.
     fn new<O>(
-        env: CallEnv<'a>,
+        inputs: CallInputs<'a>,
         name: &'static str,
         policy: Policy,
         peek: Option<Peek<'a, T>>,
-        make: impl FnMut(Cx<'a>, bool) -> O + Send + 'a,
+        make: impl FnMut(OperationValues<'a>, bool) -> O + Send + 'a,
     ) -> Self
     where
         O: Bound<Output = T> + Send + 'a,
     {
         Call {
-            state: Box::new(CallState::new(env, name, policy, peek, make)),
+            state: Box::new(CallState::new(inputs, name, policy, peek, make)),
         }
     }
 }

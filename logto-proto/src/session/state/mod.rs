@@ -5,12 +5,12 @@
 mod drive;
 mod transitions;
 
-use super::{merge, CallEnv, CallStep};
+use super::{merge, CallInputs, CallStep};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::metadata::ProviderCache;
-use crate::ops::{Bound, Cx, Operation};
+use crate::ops::{Bound, Operation, OperationValues};
 use crate::secret::Secret;
 use crate::snapshot::{LeaseState, Snapshot};
 use crate::stored_session::{refresh_lease_ttl, session_write, SessionReader, SessionWrite};
@@ -158,7 +158,7 @@ pub(super) struct CallState<'a, O: Operation> {
     holder: String,
     policy: Policy,
     /// Builds the operation on a session; `true`: allowed to refresh.
-    make: Box<dyn FnMut(Cx<'a>, bool) -> O + Send + 'a>,
+    make: Box<dyn FnMut(OperationValues<'a>, bool) -> O + Send + 'a>,
     /// Answers the call from the session as read, when it can (a fresh cached token).
     peek: Option<Peek<'a, O::Output>>,
     /// The provider cache and the session while no operation holds them.
@@ -188,20 +188,20 @@ pub(super) struct CallState<'a, O: Operation> {
 impl<'a, O: Bound + 'a> CallState<'a, O> {
     /// The state of a new call (see [`Call::new`]).
     pub(super) fn new(
-        env: CallEnv<'a>,
+        inputs: CallInputs<'a>,
         name: &'static str,
         policy: Policy,
         peek: Option<Peek<'a, O::Output>>,
-        make: impl FnMut(Cx<'a>, bool) -> O + Send + 'a,
+        make: impl FnMut(OperationValues<'a>, bool) -> O + Send + 'a,
     ) -> Self {
         let mut call = CallState {
             name,
-            config: env.config,
-            holder: format!("{}.{}", env.holder, env.call),
+            config: inputs.config,
+            holder: format!("{}.{}", inputs.holder, inputs.call),
             policy,
             make: Box::new(make),
             peek,
-            cache: env.cache,
+            cache: inputs.cache,
             ours: Snapshot::new(),
             op: None,
             phase: Phase::Read(Purpose::Begin),
@@ -244,7 +244,7 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
         let snapshot = std::mem::take(&mut self.ours);
         let cache = Arc::unwrap_or_clone(std::mem::take(&mut self.cache));
         self.op = Some((self.make)(
-            Cx::owned(self.config, cache, snapshot),
+            OperationValues::owned(self.config, cache, snapshot),
             refresh,
         ));
     }
