@@ -138,14 +138,20 @@ pub fn lease_holder(random: [u8; 12]) -> String {
     random.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The requests a refresh may need one after the other: discovery, token, JWKS.
+const REQUESTS_PER_REFRESH: u64 = 3;
+/// Seconds a lease lasts beyond its requests' timeouts: the clocks of other clients may be
+/// this far ahead.
+pub(crate) const CLOCK_SKEW_MARGIN_SECS: u64 = 5;
+
 /// How long a refresh lease lasts: long enough for the three requests a refresh may need
-/// (discovery, token, JWKS) to time out.
+/// (discovery, token, JWKS) to time out, plus a margin for other clients' clocks.
 pub fn refresh_lease_ttl(config: &crate::Config) -> u64 {
     config
         .request_timeout()
         .as_secs()
-        .saturating_mul(3)
-        .saturating_add(5)
+        .saturating_mul(REQUESTS_PER_REFRESH)
+        .saturating_add(CLOCK_SKEW_MARGIN_SECS)
 }
 
 /// The back-channel logout index keys of a session: `sid:<sid>` and `sub:<sub>` when its

@@ -91,7 +91,7 @@ pub enum CallStep<T> {
 /// One client call on a stored session: drive it with one loop over
 /// [`step`](Call::step), answering each step with the matching `handle_*`.
 ///
-/// An [`Operation`] works on a session it is given. A [`Call`] also keeps that session in a
+/// An [`Operation`](crate::adapter::Operation) works on a session it is given. A [`Call`] also keeps that session in a
 /// store shared with other clients and processes, under the rules that keep refresh-token
 /// rotation safe. Its steps are the operation's requests plus storage reads,
 /// compare-and-swap writes and waits ([`CallStep::ReadSession`],

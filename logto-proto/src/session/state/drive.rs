@@ -54,6 +54,7 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for CallState<'a, O> {
             return Err(Error::Usage("no write is awaited"));
         };
         if written {
+            // What the call holds is what the store holds: the base of the next write.
             self.base = Arc::new(self.ours().clone());
             self.base_text = text;
             self.touched = false;
@@ -122,9 +123,9 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for CallState<'a, O> {
             .as_ref()
             .filter(|lease| lease.holder == self.holder)
             .map(|lease| lease.until);
-        // Bounded whatever the clock does (a frozen or stepped-back clock): each wait is at
-        // least 200 ms, so this is about the lease's lifetime of waits.
-        let max_failures = refresh_lease_ttl(self.config).saturating_mul(5);
+        // Bounded whatever the clock does (a frozen or stepped-back clock): about the lease's
+        // lifetime of retries.
+        let max_failures = refresh_lease_ttl(self.config).saturating_mul(STORE_RETRIES_PER_SECOND);
         match lease_until {
             Some(until)
                 if unsaved_rotation
@@ -157,8 +158,11 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for CallState<'a, O> {
 
     fn waited(&mut self, _now: UnixTime) -> Result<(), Error> {
         match std::mem::replace(&mut self.phase, Phase::Over) {
+            // Read again: the lease's holder may have stored the token this call needs.
             Phase::Waiting => self.phase = Phase::Read(Purpose::Begin),
+            // The operation's pause is over: it polls again.
             Phase::OperationWaiting => self.phase = Phase::Run,
+            // The backoff after a store failure is over: the same write, or read, again.
             Phase::WaitingToWrite(then) => self.phase = Phase::Write(then),
             Phase::WaitingToRead(purpose) => self.phase = Phase::Read(purpose),
             other => {
@@ -211,10 +215,7 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for CallState<'a, O> {
                         self.phase = if rotated {
                             // Before any further request: the provider consumed the old
                             // refresh token, so the new one must reach the store now.
-                            let until = now.add_secs(refresh_lease_ttl(self.config));
-                            if let Some(lease) = &mut self.ours_mut().lease {
-                                lease.until = until;
-                            }
+                            self.renew_lease(now);
                             Phase::Write(Then::Run)
                         } else {
                             Phase::Run

@@ -1,6 +1,29 @@
 //! The state of a session call: its phases, its copy of the session, the lease, writes and
 //! merges, and the backoff after store failures. `transitions` holds the phases'
 //! transitions, `drive` the answers to the driver's results.
+//!
+//! The phases ([`Phase`]) and what moves a call between them (`handle_*`: the driver's
+//! answer; the rest happens within one `step`):
+//!
+//! ```text
+//!  Read ─► Reading ─handle_read─► Run ─op: Send─► Sending ─handle_response─► Run
+//!   ▲         │ a cached answer     │                │ a rotated refresh token
+//!   │         └─► Finish            │                └─► Write(Run)
+//!   │                               ├─op: Wait─► OperationWaiting ─handle_waited─► Run
+//!   │                               ├─op: Send, the lease ends too soon─► Write(Send)
+//!   │                               ├─op: RefreshNeeded─► Lease ─taken─► Write(Refresh)
+//!   │                               │                       └─held elsewhere─► Waiting
+//!   │                               └─op: Done or failed─► Write(Finish)  (Replace: Read)
+//!   │
+//!   │  Write(then) ─► Writing ─written─► then: Run │ Run, refreshing │ SendHeld ─► Sending │ Finish
+//!   │                    ├─conflict─► Read(Merge(then)) ─merged─► Write(then)
+//!   │                    │                  └─signed out meanwhile─► Revoke ─► Revoking ─► Finish
+//!   │                    └─store failed, rotation unsaved─► WriteAgain ─► WaitingToWrite ─► Write
+//!   ├── Waiting ─handle_waited─ (read again: the lease holder may have refreshed)
+//!   └── WaitingToRead ◄─ ReadAgain ◄─ a merge read the store failed
+//!
+//!  Finish ─► Done(outcome) ─► Over        any error ─► Over
+//! ```
 
 mod drive;
 mod transitions;
@@ -13,7 +36,9 @@ use crate::metadata::ProviderCache;
 use crate::ops::{Bound, Operation, OperationValues};
 use crate::secret::Secret;
 use crate::snapshot::{LeaseState, Snapshot};
-use crate::stored_session::{refresh_lease_ttl, session_write, SessionReader, SessionWrite};
+use crate::stored_session::{
+    refresh_lease_ttl, session_write, SessionReader, SessionWrite, CLOCK_SKEW_MARGIN_SECS,
+};
 use crate::time::UnixTime;
 use crate::trace::event;
 use std::sync::Arc;
@@ -34,6 +59,10 @@ const WAITS_PER_SECOND: u64 = 1000 / WAIT_STEP.as_millis() as u64;
 const STORE_RETRY_BASE_MS: u64 = 100;
 /// The longest wait before retrying the store.
 const STORE_RETRY_MAX: Duration = Duration::from_secs(1);
+/// Store retries that fit in a second at most: each waits at least the first backoff
+/// (twice [`STORE_RETRY_BASE_MS`]), so a call retries about one lease lifetime (in
+/// seconds) times this before it gives up, whatever the clock does.
+const STORE_RETRIES_PER_SECOND: u64 = 1000 / (2 * STORE_RETRY_BASE_MS);
 
 /// An answer from the session as read, without an operation (or `None`).
 pub(super) type Peek<'a, T> =
@@ -504,12 +533,21 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
         }
     }
 
+    /// Dates the lease this call holds one lifetime from `now`; the next write carries it,
+    /// and fails if another call took the lease meanwhile.
+    fn renew_lease(&mut self, now: UnixTime) {
+        let until = now.add_secs(refresh_lease_ttl(self.config));
+        if let Some(lease) = &mut self.ours_mut().lease {
+            lease.until = until;
+        }
+    }
+
     /// Whether this call's lease could end before an answer to a request sent now arrives
     /// (the request timeout, and a margin for clocks of other clients).
     fn lease_runs_short(&self, now: UnixTime) -> bool {
         let answer_by = now
             .add_secs(self.config.request_timeout().as_secs())
-            .add_secs(5);
+            .add_secs(CLOCK_SKEW_MARGIN_SECS);
         self.leased
             && self
                 .ours()
@@ -554,7 +592,8 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
 /// at most 1 s.
 fn store_retry_wait(failures: u32) -> Duration {
     // Four doublings already pass the maximum; the cap keeps the shift small.
-    let backoff = Duration::from_millis(STORE_RETRY_BASE_MS << failures.min(4));
+    const DOUBLINGS_PAST_MAX: u32 = 4;
+    let backoff = Duration::from_millis(STORE_RETRY_BASE_MS << failures.min(DOUBLINGS_PAST_MAX));
     backoff.min(STORE_RETRY_MAX)
 }
 
