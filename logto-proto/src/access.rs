@@ -5,7 +5,9 @@
 //! wherever it is presented (its signature with the provider's keys, `typ`, `iss`, `exp`,
 //! `nbf`, `iat`) and gives a [`VerifiedAccessToken`], which an API may cache until the
 //! token's expiry. [`VerifiedAccessToken::authorize`] checks what a route requires (its
-//! audience, organization and scopes) and is cheap enough for every request.
+//! audience, organization and scopes) and is cheap enough for every request. A refused
+//! token is answered as RFC 6750 says ([`AccessTokenError::http_status`],
+//! [`AccessTokenError::www_authenticate`]).
 
 use crate::claims::AccessTokenClaims;
 use crate::error::{AccessTokenError, IdTokenError};
@@ -49,7 +51,7 @@ impl fmt::Debug for VerifiedAccessToken {
 /// What a route requires of an access token.
 ///
 /// ```
-/// use logto_proto::Requirement;
+/// use logto_proto::resource::Requirement;
 /// let read_orders = Requirement::resource("https://shopping.example/api").scopes(["read"]);
 /// let members = Requirement::organization("org-1").scopes(["read:members"]);
 /// # let _ = (read_orders, members);
@@ -308,7 +310,7 @@ impl VerifiedAccessToken {
 /// scheme case-insensitive).
 ///
 /// ```
-/// use logto_proto::bearer_token;
+/// use logto_proto::resource::bearer_token;
 /// assert_eq!(bearer_token(Some("Bearer abc.def.ghi")).unwrap(), "abc.def.ghi");
 /// assert!(bearer_token(None).is_err());
 /// assert!(bearer_token(Some("Basic dXNlcjpwdw==")).is_err());
@@ -330,4 +332,60 @@ pub(crate) fn is_unknown_key(error: &AccessTokenError) -> bool {
         error,
         AccessTokenError::Jws(IdTokenError::UnknownKey { .. })
     )
+}
+
+// How an API refuses a bearer token (RFC 6750 3).
+
+impl AccessTokenError {
+    /// 403 when the token is valid but does not grant the route (a scope, another
+    /// organization), else 401 (RFC 6750 3.1).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AccessTokenError::InsufficientScope { .. }
+            | AccessTokenError::OrganizationMismatch { .. } => 403,
+            _ => 401,
+        }
+    }
+
+    /// The RFC 6750 error code: `insufficient_scope` (403), `invalid_token` (401), or none
+    /// for a request without credentials (RFC 6750 3.1: only `Bearer` is asked for).
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            AccessTokenError::Missing => None,
+            AccessTokenError::InsufficientScope { .. }
+            | AccessTokenError::OrganizationMismatch { .. } => Some("insufficient_scope"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// The `WWW-Authenticate` header value (RFC 6750 3), with the required `scope` for
+    /// `insufficient_scope`.
+    ///
+    /// ```
+    /// use logto_proto::errors::AccessTokenError;
+    /// assert_eq!(AccessTokenError::Missing.www_authenticate(), "Bearer");
+    /// assert_eq!(AccessTokenError::MissingExpiry.www_authenticate(), r#"Bearer error="invalid_token""#);
+    /// let e = AccessTokenError::InsufficientScope { required: vec!["read".into(), "write".into()], missing: vec!["write".into()] };
+    /// assert_eq!(e.www_authenticate(), r#"Bearer error="insufficient_scope", scope="read write""#);
+    /// ```
+    pub fn www_authenticate(&self) -> String {
+        // Scope tokens are printable ASCII without `"` or `\` (RFC 6749 3.3); anything
+        // else is left out rather than quoted into the header.
+        let quotable = |s: &str| {
+            s.bytes()
+                .all(|b| (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        };
+        match (self, self.error_code()) {
+            (_, None) => "Bearer".to_owned(),
+            (AccessTokenError::InsufficientScope { required, .. }, Some(code)) => {
+                let scope: Vec<&str> = required
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| quotable(s))
+                    .collect();
+                format!("Bearer error=\"{code}\", scope=\"{}\"", scope.join(" "))
+            }
+            (_, Some(code)) => format!("Bearer error=\"{code}\""),
+        }
+    }
 }

@@ -78,7 +78,7 @@ impl DeviceAuthorization {
     /// assert_eq!(device.user_code(), "WDJB-MJHT");
     /// assert_eq!(device.expires_at(), UnixTime::from_secs(1600));
     /// assert_eq!(device.interval(), 5);
-    /// # Ok::<(), logto_proto::ResponseError>(())
+    /// # Ok::<(), logto_proto::errors::ResponseError>(())
     /// ```
     pub fn parse(body: &[u8], received_at: UnixTime) -> Result<Self, ResponseError> {
         #[derive(Deserialize)]

@@ -114,7 +114,7 @@ impl HttpResponse {
     /// The same response with these headers (names and values, in order).
     ///
     /// ```
-    /// use logto_proto::HttpResponse;
+    /// use logto_proto::adapter::HttpResponse;
     /// let response = HttpResponse::new(200, "{}")
     ///     .with_headers(vec![("Content-Type".into(), "application/json".into())]);
     /// assert_eq!(response.header("content-type"), Some("application/json"));

@@ -99,7 +99,7 @@ impl LogoutTarget {
     /// token naming both `sid:<sid>` and `sub-without-sid:<sub>`.
     ///
     /// ```
-    /// use logto_proto::LogoutTarget;
+    /// use logto_proto::resource::LogoutTarget;
     /// let target = LogoutTarget::Session { sid: "s1".into() };
     /// assert_eq!(target.index_keys(), ["sid:s1"]);
     /// let target = LogoutTarget::SessionOfUser { sid: "s1".into(), sub: "u1".into() };
@@ -208,7 +208,7 @@ impl<'a> LogoutTokenCheck<'a> {
 /// (`application/x-www-form-urlencoded`). Exactly one is required.
 ///
 /// ```
-/// use logto_proto::logout_token_from_form;
+/// use logto_proto::resource::logout_token_from_form;
 /// assert_eq!(logout_token_from_form(b"logout_token=a.b.c").unwrap(), "a.b.c");
 /// assert!(logout_token_from_form(b"other=1").is_err());
 /// assert!(logout_token_from_form(b"logout_token=a&logout_token=b").is_err());

@@ -193,7 +193,7 @@ impl fmt::Debug for PendingSignIn {
 /// [`ProviderCache`](crate::ProviderCache)).
 ///
 /// ```
-/// use logto_proto::Snapshot;
+/// use logto_proto::adapter::Snapshot;
 /// let s = Snapshot::new();
 /// assert!(!s.is_authenticated());
 /// assert_eq!(s.to_json(), r#"{"v":1}"#);

@@ -27,7 +27,7 @@ pub fn read_session(stored: Option<&str>) -> Result<Snapshot, StorageError> {
 ///
 /// ```
 /// use logto_proto::adapter::SessionReader;
-/// use logto_proto::Snapshot;
+/// use logto_proto::adapter::Snapshot;
 /// let stored = Snapshot::new().to_json();
 /// let mut reader = SessionReader::default();
 /// assert!(reader.peek(Some(&stored)).is_none()); // nothing parsed yet
@@ -117,7 +117,7 @@ impl fmt::Debug for SessionWrite {
 ///
 /// ```
 /// use logto_proto::adapter::{session_write, SessionWrite};
-/// use logto_proto::Snapshot;
+/// use logto_proto::adapter::Snapshot;
 /// assert_eq!(session_write(None, &Snapshot::new()), SessionWrite::Delete);
 /// assert_eq!(session_write(Some(r#"{"v":1}"#), &Snapshot::new()), SessionWrite::Delete);
 /// ```
@@ -163,7 +163,7 @@ pub fn refresh_lease_ttl(config: &crate::Config) -> u64 {
 ///
 /// ```
 /// use logto_proto::adapter::logout_index_keys;
-/// use logto_proto::Snapshot;
+/// use logto_proto::adapter::Snapshot;
 /// assert!(logout_index_keys(&Snapshot::new()).is_empty());
 /// ```
 pub fn logout_index_keys(snapshot: &Snapshot) -> Vec<String> {

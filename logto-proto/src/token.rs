@@ -1,7 +1,8 @@
-//! Token-endpoint requests (code exchange, refresh, revocation) and the token response.
+//! Token-endpoint requests (code exchange, refresh, revocation), the token response, and the
+//! error body every Logto endpoint answers with.
 
 use crate::config::{is_loopback, redact_credentials, ClientAuth, Config};
-use crate::error::{DiscoveryError, ResponseError};
+use crate::error::{DiscoveryError, ProviderError, ResponseError};
 use crate::http::HttpRequest;
 use crate::secret::Secret;
 use base64::engine::general_purpose::STANDARD;
@@ -132,4 +133,60 @@ fn is_secure_endpoint(endpoint: &str) -> bool {
         "http" => is_loopback(&url),
         _ => false,
     })
+}
+
+// An error answer, as every Logto endpoint gives it (RFC 6749 5.2, plus Logto's own `code`
+// and `message`).
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    error_description: Option<serde_json::Value>,
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+    #[serde(default)]
+    message: Option<serde_json::Value>,
+}
+
+fn as_string(v: Option<serde_json::Value>) -> Option<String> {
+    match v {
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+impl ProviderError {
+    /// Reads an error response. Any body is accepted: fields that are missing or not strings
+    /// are left out, a body that is not JSON gives the status alone.
+    ///
+    /// ```
+    /// use logto_proto::errors::ProviderError;
+    /// let e = ProviderError::from_response(400, br#"{"code":"oidc.invalid_grant","message":"grant request is invalid","error":"invalid_grant","error_description":"grant request is invalid"}"#)
+    ///     .at("https://tenant.logto.app/oidc/token");
+    /// assert_eq!(e.error.as_deref(), Some("invalid_grant"));
+    /// assert_eq!(e.code.as_deref(), Some("oidc.invalid_grant"));
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "HTTP 400 `invalid_grant` from https://tenant.logto.app/oidc/token: grant request is invalid"
+    /// );
+    /// ```
+    pub fn from_response(status: u16, body: &[u8]) -> Self {
+        let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+        match parsed {
+            Some(b) => ProviderError {
+                status,
+                error: as_string(b.error),
+                error_description: as_string(b.error_description),
+                code: as_string(b.code),
+                message: as_string(b.message),
+                endpoint: None,
+            },
+            None => ProviderError {
+                status,
+                ..ProviderError::default()
+            },
+        }
+    }
 }

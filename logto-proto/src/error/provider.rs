@@ -1,7 +1,7 @@
 //! The errors of the provider's answers: discovery, malformed responses, and the OAuth error
-//! bodies the provider sends (`ProviderError`).
+//! the provider sends (`ProviderError`; its body is read with the token protocol, in
+//! `token.rs`).
 
-use serde::Deserialize;
 use std::fmt;
 
 /// A discovery document that cannot be used.
@@ -117,61 +117,10 @@ pub struct ProviderError {
     /// Logto's localised message.
     pub message: Option<String>,
     /// The URL (without its query) that answered: see [`endpoint`](Self::endpoint).
-    endpoint: Option<Box<str>>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-    #[serde(default)]
-    error_description: Option<serde_json::Value>,
-    #[serde(default)]
-    code: Option<serde_json::Value>,
-    #[serde(default)]
-    message: Option<serde_json::Value>,
-}
-
-fn as_string(v: Option<serde_json::Value>) -> Option<String> {
-    match v {
-        Some(serde_json::Value::String(s)) => Some(s),
-        _ => None,
-    }
+    pub(crate) endpoint: Option<Box<str>>,
 }
 
 impl ProviderError {
-    /// Reads an error response. Any body is accepted: fields that are missing or not strings
-    /// are left out, a body that is not JSON gives the status alone.
-    ///
-    /// ```
-    /// use logto_proto::ProviderError;
-    /// let e = ProviderError::from_response(400, br#"{"code":"oidc.invalid_grant","message":"grant request is invalid","error":"invalid_grant","error_description":"grant request is invalid"}"#)
-    ///     .at("https://tenant.logto.app/oidc/token");
-    /// assert_eq!(e.error.as_deref(), Some("invalid_grant"));
-    /// assert_eq!(e.code.as_deref(), Some("oidc.invalid_grant"));
-    /// assert_eq!(
-    ///     e.to_string(),
-    ///     "HTTP 400 `invalid_grant` from https://tenant.logto.app/oidc/token: grant request is invalid"
-    /// );
-    /// ```
-    pub fn from_response(status: u16, body: &[u8]) -> Self {
-        let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-        match parsed {
-            Some(b) => ProviderError {
-                status,
-                error: as_string(b.error),
-                error_description: as_string(b.error_description),
-                code: as_string(b.code),
-                message: as_string(b.message),
-                endpoint: None,
-            },
-            None => ProviderError {
-                status,
-                ..ProviderError::default()
-            },
-        }
-    }
-
     /// The same error, naming the endpoint (a URL) that answered with it. A query, if any,
     /// is left out.
     pub fn at(mut self, endpoint: &str) -> Self {

@@ -1,5 +1,6 @@
 //! The errors of the tokens and keys the core verifies: ID tokens, logout tokens, access
-//! tokens (with the RFC 6750 answer of a refused bearer token), JWKS, claims.
+//! tokens, JWKS, claims. How an API answers a refused bearer token (RFC 6750) is with the
+//! verification, in `access.rs`.
 
 use crate::time::UnixTime;
 use crate::untrusted::Untrusted;
@@ -345,60 +346,6 @@ pub enum AccessTokenError {
         /// Those the token lacks.
         missing: Vec<String>,
     },
-}
-
-impl AccessTokenError {
-    /// 403 when the token is valid but does not grant the route (a scope, another
-    /// organization), else 401 (RFC 6750 3.1).
-    pub fn http_status(&self) -> u16 {
-        match self {
-            AccessTokenError::InsufficientScope { .. }
-            | AccessTokenError::OrganizationMismatch { .. } => 403,
-            _ => 401,
-        }
-    }
-
-    /// The RFC 6750 error code: `insufficient_scope` (403), `invalid_token` (401), or none
-    /// for a request without credentials (RFC 6750 3.1: only `Bearer` is asked for).
-    pub fn error_code(&self) -> Option<&'static str> {
-        match self {
-            AccessTokenError::Missing => None,
-            AccessTokenError::InsufficientScope { .. }
-            | AccessTokenError::OrganizationMismatch { .. } => Some("insufficient_scope"),
-            _ => Some("invalid_token"),
-        }
-    }
-
-    /// The `WWW-Authenticate` header value (RFC 6750 3), with the required `scope` for
-    /// `insufficient_scope`.
-    ///
-    /// ```
-    /// use logto_proto::AccessTokenError;
-    /// assert_eq!(AccessTokenError::Missing.www_authenticate(), "Bearer");
-    /// assert_eq!(AccessTokenError::MissingExpiry.www_authenticate(), r#"Bearer error="invalid_token""#);
-    /// let e = AccessTokenError::InsufficientScope { required: vec!["read".into(), "write".into()], missing: vec!["write".into()] };
-    /// assert_eq!(e.www_authenticate(), r#"Bearer error="insufficient_scope", scope="read write""#);
-    /// ```
-    pub fn www_authenticate(&self) -> String {
-        // Scope tokens are printable ASCII without `"` or `\` (RFC 6749 3.3); anything
-        // else is left out rather than quoted into the header.
-        let quotable = |s: &str| {
-            s.bytes()
-                .all(|b| (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\')
-        };
-        match (self, self.error_code()) {
-            (_, None) => "Bearer".to_owned(),
-            (AccessTokenError::InsufficientScope { required, .. }, Some(code)) => {
-                let scope: Vec<&str> = required
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|s| quotable(s))
-                    .collect();
-                format!("Bearer error=\"{code}\", scope=\"{}\"", scope.join(" "))
-            }
-            (_, Some(code)) => format!("Bearer error=\"{code}\""),
-        }
-    }
 }
 
 impl fmt::Display for AccessTokenError {
