@@ -1,6 +1,7 @@
 //! Protecting an API: extractors for the verified bearer token of a request.
 
-use crate::session::{request_headers, Extracting};
+use crate::routes::request_headers;
+use crate::session::Extracting;
 use crate::Error;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};

@@ -1,6 +1,7 @@
 //! Extractors: the signed-in user, with or without a redirect to sign in.
 
-use crate::session::{logto, request_headers, Extracting, LogtoSession};
+use crate::routes::{logto, request_headers};
+use crate::session::{Extracting, LogtoSession};
 use crate::Error;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};

@@ -94,9 +94,12 @@
 
 mod api;
 mod extract;
+mod logto;
+mod routes;
 mod session;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};
 pub use extract::{ApiUser, OptionalUser, User};
 logto_web::__framework_reexports!();
-pub use session::{Logto, LogtoBuilder, LogtoSession};
+pub use logto::{Logto, LogtoBuilder};
+pub use session::LogtoSession;

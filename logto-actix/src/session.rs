@@ -1,155 +1,18 @@
-//! The Logto state of an actix-web app, its routes, and the request's session.
+//! The request's Logto session: the client of the browser session the cookie names.
 
+use crate::routes::{logto, request_headers};
 use crate::Error;
 use actix_web::dev::Payload;
 use actix_web::http::header::HeaderValue;
-use actix_web::http::Method;
-use actix_web::web::{self, Bytes, PayloadConfig, ServiceConfig};
 use actix_web::{FromRequest, HttpRequest};
 use logto_driver::aio::LogtoClient;
-use logto_proto::Config as LogtoConfig;
-use logto_web::{
-    Answer, LogtoWeb, RequestHeaders, Route, WebBuilder, WebRequest, WebSession,
-    BACKCHANNEL_LOGOUT_BODY_LIMIT,
-};
+use logto_web::WebSession;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
 /// The future of an extractor of this crate.
 pub(crate) type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
-
-/// Logto for an actix-web app: the app's [`LogtoClient`], its session store and its base
-/// URL (the framework-neutral [`LogtoWeb`], which it dereferences to), and the routes.
-/// Cheap to clone (one reference count): build it once, before `HttpServer::new`, and
-/// [`configure`](Self::configure) every worker's app with it.
-#[derive(Clone)]
-pub struct Logto {
-    web: LogtoWeb,
-}
-
-impl fmt::Debug for Logto {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.web, f)
-    }
-}
-
-/// Builds a [`Logto`]; see [`Logto::builder`] and [`WebBuilder`]'s methods.
-pub type LogtoBuilder = WebBuilder<Logto>;
-
-impl From<LogtoWeb> for Logto {
-    fn from(web: LogtoWeb) -> Logto {
-        Logto { web }
-    }
-}
-
-impl std::ops::Deref for Logto {
-    type Target = LogtoWeb;
-    fn deref(&self) -> &LogtoWeb {
-        &self.web
-    }
-}
-
-impl Logto {
-    /// A builder for an app served at `base_url` (an origin such as
-    /// `https://app.example.com`). The callback is `<base_url>/callback`: register it as a
-    /// redirect URI in Logto Console, and `<base_url>/` as a post sign-out redirect URI.
-    pub fn builder(config: LogtoConfig, base_url: impl Into<String>) -> LogtoBuilder {
-        WebBuilder::new(config, base_url)
-    }
-
-    /// The state of an app configured by environment variables (see
-    /// [`WebBuilder::from_env`]: `LOGTO_ENDPOINT`, `LOGTO_APP_ID`, `LOGTO_APP_SECRET`,
-    /// `BASE_URL`, `LOGTO_SESSION_STORE`, `LOGTO_COOKIE_SECRET`, ...). The error names the
-    /// variable.
-    pub fn from_env() -> Result<Logto, Error> {
-        LogtoBuilder::from_env()?.build()
-    }
-
-    /// `Logto::builder(config, base_url).build()` with a [`MemoryStore`](crate::MemoryStore).
-    pub fn new(config: LogtoConfig, base_url: impl Into<String>) -> Result<Logto, Error> {
-        Logto::builder(config, base_url).build()
-    }
-
-    /// The routes of the sign-in flow and the state the extractors find, for
-    /// [`App::configure`](actix_web::App::configure):
-    ///
-    /// - `GET /sign-in[?return_to=/path]`: starts a sign-in and redirects to Logto;
-    /// - `GET /sign-up[?return_to=/path]`: the same, opening Logto's register page;
-    /// - `GET /callback`: completes the sign-in (a new session id), then redirects to the
-    ///   `return_to` path (default `/`);
-    /// - `GET` or `POST /sign-out`: signs out and redirects to Logto's end-session page
-    ///   (cross-site sign-outs refused, as [`LogtoWeb::handle`] says);
-    /// - `POST /backchannel-logout`: Logto's back-channel logout (register
-    ///   `<base URL>/backchannel-logout` as the app's back-channel logout URI), with a body
-    ///   limit of its own whatever the app's.
-    ///
-    /// With [`route_prefix`](WebBuilder::route_prefix) the paths start with the prefix
-    /// (configure the app, not a scope of it).
-    ///
-    /// ```no_run
-    /// use actix_web::{App, HttpServer};
-    /// use logto_actix::Logto;
-    ///
-    /// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
-    /// let logto = Logto::from_env()?;
-    /// HttpServer::new(move || App::new().configure(logto.configure()))
-    ///     .bind("127.0.0.1:3000")?
-    ///     .run()
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn configure(&self) -> impl FnOnce(&mut ServiceConfig) + 'static {
-        let logto = self.clone();
-        move |config| {
-            for route in Route::ALL {
-                let mut resource = web::resource(logto.route_path(route))
-                    // Anyone can POST to the back-channel route: its own limit.
-                    .app_data(PayloadConfig::new(BACKCHANNEL_LOGOUT_BODY_LIMIT))
-                    // These routes answer with this state, whatever else the app holds.
-                    .app_data(logto.clone());
-                for method in route.methods() {
-                    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
-                        continue;
-                    };
-                    let handler =
-                        move |request: HttpRequest, body: Bytes| answer(route, request, body);
-                    resource = resource.route(web::method(method).to(handler));
-                }
-                config.service(resource);
-            }
-            // For the extractors of the app's own routes.
-            config.app_data(logto);
-        }
-    }
-}
-
-/// One route's answer: the request as plain values, to the web rules.
-async fn answer(route: Route, request: HttpRequest, body: Bytes) -> Result<Answer, Error> {
-    let logto = logto(&request)?;
-    let web_request = WebRequest {
-        method: request.method().as_str(),
-        path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
-        headers: request_headers(&request),
-        body: &body,
-    };
-    Ok(logto.handle(route, &web_request).await)
-}
-
-/// The app's Logto state, or the error saying how to add it.
-pub(crate) fn logto(request: &HttpRequest) -> Result<&Logto, Error> {
-    request.app_data::<Logto>().ok_or(Error::MissingLayer)
-}
-
-/// The headers the web rules read.
-pub(crate) fn request_headers(request: &HttpRequest) -> RequestHeaders<'_> {
-    RequestHeaders::from_pairs(
-        request
-            .headers()
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_bytes())),
-    )
-}
 
 /// The request's Logto session: a [`LogtoClient`] (through `Deref`) for tokens, user info
 /// and the ID token of the browser session the cookie names. Without a session (no cookie,

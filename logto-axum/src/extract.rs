@@ -1,7 +1,8 @@
 //! Extractors: the signed-in user, and the session's client.
 
+use crate::logto::Logto;
 use crate::routes::request_headers;
-use crate::session::{Logto, LogtoSession};
+use crate::session::LogtoSession;
 use crate::Error;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;

@@ -217,6 +217,7 @@
 
 mod api;
 mod extract;
+mod logto;
 mod routes;
 mod session;
 
@@ -225,4 +226,5 @@ pub use extract::{ApiUser, User};
 #[cfg(feature = "isahc")]
 pub use logto_isahc;
 logto_web::__framework_reexports!();
-pub use session::{Logto, LogtoBuilder, LogtoSession};
+pub use logto::{Logto, LogtoBuilder};
+pub use session::LogtoSession;

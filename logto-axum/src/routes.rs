@@ -1,7 +1,7 @@
 //! The sign-in, sign-up, callback, sign-out and back-channel logout routes, served by the
 //! web rules of `logto-web`.
 
-use crate::session::Logto;
+use crate::logto::Logto;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderMap, Method};
