@@ -1,4 +1,13 @@
 //! The calls of the client API: each one's name, store policy, cached answer and operation.
+//!
+//! | call | policy ([`Policy`]) | answered from the session as read |
+//! | --- | --- | --- |
+//! | `access_token` | `Leased`: refreshes under the lease | a fresh cached token, unless forced |
+//! | `fetch_user_info` | `Leased` | no |
+//! | `sign_in`, `handle_sign_in_callback`, `clear_access_tokens` | `Plain` | no |
+//! | `sign_out` | `WriteFirst`: the session is cleared before the revocation | no |
+//! | `complete_device_sign_in` | `Replace`: the new session replaces what is stored | no |
+//! | `verify_access_token`, `fetch_machine_token`, `handle_backchannel_logout`, `start_device_sign_in`, `exchange_token` | `Sessionless`: no read, no write | no |
 
 use super::*;
 
