@@ -2,38 +2,25 @@
 
 use crate::Error;
 use axum::http::HeaderValue;
-use logto_driver::aio::LogtoClient;
-use logto_web::WebSession;
-use std::fmt;
 
-/// The request's Logto session: a [`LogtoClient`] (through `Deref`) for tokens, user info
-/// and the ID token of the browser session the cookie names. Without a session (no cookie,
-/// or an expired one) it is a client that is not signed in.
-///
-/// ```no_run
-/// use logto_axum::{Error, LogtoSession};
-///
-/// async fn api_token(session: LogtoSession) -> Result<String, Error> {
-///     Ok(session.access_token("https://api.example.com").await?)
-/// }
-/// ```
-#[derive(Clone)]
-pub struct LogtoSession(pub(crate) WebSession);
+logto_web::__framework_session! {
+    /// The request's Logto session: a [`LogtoClient`](crate::LogtoClient) (through `Deref`) for
+    /// tokens, user info and the ID token of the browser session the cookie names. Without a
+    /// session (no cookie, or an expired one) it is a client that is not signed in.
+    ///
+    /// ```no_run
+    /// use logto_axum::{Error, LogtoSession};
+    ///
+    /// async fn api_token(session: LogtoSession) -> Result<String, Error> {
+    ///     Ok(session.access_token("https://api.example.com").await?)
+    /// }
+    /// ```
+    pub struct LogtoSession;
+}
 
 impl LogtoSession {
-    /// The session's client.
-    pub fn client(&self) -> &LogtoClient {
-        self.0.client()
-    }
-
-    /// Whether the request's cookie named a session of the store (signed in or not; it may
-    /// have expired or been signed out since this process last looked).
-    pub fn exists(&self) -> bool {
-        self.0.exists()
-    }
-
     /// The `Authorization` header for a call to `resource`'s API on the user's behalf:
-    /// `Bearer <access token>`, the token as [`access_token`](LogtoClient::access_token)
+    /// `Bearer <access token>`, the token as [`access_token`](crate::LogtoClient::access_token)
     /// gives it (cached, refreshed when due), marked sensitive so that HTTP logging
     /// middleware leaves it out. Attach it to a request of the app's own HTTP client (any
     /// client on the `http` crate's types: reqwest, hyper, ...). A visitor who is not signed
@@ -67,21 +54,6 @@ fn sensitive_header(value: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::try_from(value).ok()?;
     value.set_sensitive(true);
     Some(value)
-}
-
-impl std::ops::Deref for LogtoSession {
-    type Target = LogtoClient;
-    fn deref(&self) -> &LogtoClient {
-        self.0.client()
-    }
-}
-
-impl fmt::Debug for LogtoSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LogtoSession")
-            .field("exists", &self.exists())
-            .finish_non_exhaustive()
-    }
 }
 
 #[cfg(test)]

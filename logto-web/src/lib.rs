@@ -89,6 +89,7 @@ mod api;
 mod axum;
 mod builder;
 mod error;
+mod framework_types;
 mod request;
 mod routes;
 mod session;
@@ -108,6 +109,13 @@ pub use routes::{Route, BACKCHANNEL_LOGOUT_BODY_LIMIT};
 pub use session::WebSession;
 pub use visit::{is_page_visit, Guard, SignedIn};
 pub use web::LogtoWeb;
+
+/// What the framework macros name, reachable from the crates that expand them.
+#[doc(hidden)]
+pub mod __private {
+    pub use logto_driver::aio::{ApiValidator, LogtoClient};
+    pub use logto_proto::resource::{Requirement, VerifiedAccessToken};
+}
 
 #[cfg(test)]
 mod tests;
