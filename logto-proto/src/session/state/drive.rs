@@ -132,22 +132,8 @@ impl<'a, O: Bound + 'a> Drive<O::Output> for CallState<'a, O> {
                     && now < until
                     && u64::from(self.write_failures) < max_failures =>
             {
-                self.write_failures += 1;
                 let left = Duration::from_secs(until.secs_since(now));
-                let wait = store_retry_wait(self.write_failures).min(left);
-                event!(
-                    warn,
-                    call = self.name,
-                    failures = self.write_failures,
-                    wait_ms = wait.as_millis() as u64,
-                    "the store failed while a rotated refresh token is unsaved: retrying"
-                );
-                self.phase = match failed {
-                    Phase::Writing { then, .. } => Phase::WriteAgain { then, wait },
-                    Phase::Reading(purpose) => Phase::ReadAgain { purpose, wait },
-                    _ => Phase::Over,
-                };
-                true
+                self.retry_store(failed, left, "a rotated refresh token")
             }
             _ => {
                 self.report_store_failure(unsaved_rotation);

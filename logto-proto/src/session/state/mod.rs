@@ -570,14 +570,21 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
             );
             return false;
         }
+        self.retry_store(failed, STORE_RETRY_MAX, "a new session")
+    }
+
+    /// The store failed the read or write of `failed` while `unsaved` is not stored: wait
+    /// (growing with each failure, at most `limit`), then the same read or write again.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn retry_store(&mut self, failed: Phase, limit: Duration, unsaved: &'static str) -> bool {
         self.write_failures += 1;
-        let wait = store_retry_wait(self.write_failures);
+        let wait = store_retry_wait(self.write_failures).min(limit);
         event!(
             warn,
             call = self.name,
             failures = self.write_failures,
             wait_ms = wait.as_millis() as u64,
-            "the store failed while a new session is unsaved: retrying"
+            "the store failed while {unsaved} is unsaved: retrying"
         );
         self.phase = match failed {
             Phase::Writing { then, .. } => Phase::WriteAgain { then, wait },
