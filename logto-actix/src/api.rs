@@ -10,8 +10,8 @@ use logto_web::{ApiProtection, OrganizationParam};
 logto_web::__framework_api! {
     /// API protection for an actix-web app: the tokens Logto issues for one API resource, verified
     /// against the tenant's keys (see [`ApiValidator`](crate::ApiValidator)). Cheap to clone; add
-    /// it to the app (`.app_data(api.clone())`) so that [`ApiToken`] and [`OrganizationToken`] find
-    /// it.
+    /// it to the app (`.app_data(api.clone())`) so that [`ApiToken`](crate::ApiToken) and
+    /// [`OrganizationToken`](crate::OrganizationToken) find it.
     ///
     /// ```no_run
     /// use actix_web::{web, App, HttpServer};

@@ -1,48 +1,11 @@
 //! Extractors: the signed-in user, with or without a redirect to sign in.
 
 use crate::routes::{logto, request_headers};
-use crate::session::{Extracting, LogtoSession};
+use crate::session::{Extracting, User};
 use crate::Error;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use logto_proto::IdTokenClaims;
-use logto_web::{Guard, SignedIn};
-
-/// The signed-in user: the claims of the session's ID token (verified when it was stored),
-/// and the session for tokens and user info.
-///
-/// A handler taking `User` runs only for a signed-in visitor. Anyone else gets, for a page
-/// visit, a redirect to `/sign-in?return_to=<this page>` (after the
-/// [route prefix](logto_web::WebBuilder::route_prefix), if any), and for a script's call
-/// `401 {"error": "Not authenticated"}`, as [`is_page_visit`](logto_web::is_page_visit)
-/// tells them apart. Take [`ApiUser`] for an API route that always answers 401, and
-/// [`OptionalUser`] for a page that serves both kinds of visitor.
-///
-/// ```no_run
-/// use actix_web::web::Json;
-/// use logto_actix::{IdTokenClaims, User};
-///
-/// async fn me(user: User) -> Json<IdTokenClaims> {
-///     Json(user.claims)
-/// }
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct User {
-    /// The ID token's claims.
-    pub claims: IdTokenClaims,
-    /// The user's session (tokens, user info, sign-out).
-    pub session: LogtoSession,
-}
-
-impl User {
-    fn from_signed_in(user: SignedIn) -> User {
-        User {
-            claims: user.claims,
-            session: LogtoSession(user.session),
-        }
-    }
-}
+use logto_web::Guard;
 
 /// The request's signed-in user, or the refusal `guard` says.
 async fn require_signed_in(request: &HttpRequest, guard: Guard<'_>) -> Result<User, Error> {

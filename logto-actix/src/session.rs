@@ -1,4 +1,5 @@
-//! The request's Logto session: the client of the browser session the cookie names.
+//! The request's Logto session (the client of the browser session the cookie names) and its
+//! signed-in user.
 
 use crate::routes::{logto, request_headers};
 use crate::Error;
@@ -24,6 +25,25 @@ logto_web::__framework_session! {
     /// }
     /// ```
     pub struct LogtoSession;
+    /// The signed-in user: the claims of the session's ID token (verified when it was stored),
+    /// and the session for tokens and user info.
+    ///
+    /// A handler taking `User` runs only for a signed-in visitor. Anyone else gets, for a page
+    /// visit, a redirect to `/sign-in?return_to=<this page>` (after the [route
+    /// prefix](crate::logto_web::WebBuilder::route_prefix), if any), and for a script's call `401
+    /// {"error": "Not authenticated"}`, as [`is_page_visit`](crate::logto_web::is_page_visit) tells
+    /// them apart. Take [`ApiUser`](crate::ApiUser) for an API route that always answers 401, and
+    /// [`OptionalUser`](crate::OptionalUser) for a page that serves both kinds of visitor.
+    ///
+    /// ```no_run
+    /// use actix_web::web::Json;
+    /// use logto_actix::{IdTokenClaims, User};
+    ///
+    /// async fn me(user: User) -> Json<IdTokenClaims> {
+    ///     Json(user.claims)
+    /// }
+    /// ```
+    pub struct User;
 }
 
 impl LogtoSession {

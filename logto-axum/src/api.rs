@@ -11,8 +11,8 @@ use logto_web::{ApiProtection, OrganizationParam};
 logto_web::__framework_api! {
     /// API protection for an axum app: the tokens Logto issues for one API resource, verified
     /// against the tenant's keys (see [`ApiValidator`](crate::ApiValidator)). Cheap to clone; add
-    /// [`layer`](Self::layer) to the router so that [`ApiToken`] and [`OrganizationToken`] find
-    /// it.
+    /// [`layer`](Self::layer) to the router so that [`ApiToken`](crate::ApiToken) and
+    /// [`OrganizationToken`](crate::OrganizationToken) find it.
     ///
     /// ```no_run
     /// use axum::{routing::get, Json, Router};

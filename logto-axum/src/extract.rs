@@ -2,12 +2,11 @@
 
 use crate::logto::Logto;
 use crate::routes::request_headers;
-use crate::session::LogtoSession;
+use crate::session::{LogtoSession, User};
 use crate::Error;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use logto_proto::IdTokenClaims;
-use logto_web::{Guard, SignedIn};
+use logto_web::Guard;
 
 fn logto(parts: &Parts) -> Result<&Logto, Error> {
     parts.extensions.get::<Logto>().ok_or(Error::MissingLayer)
@@ -21,45 +20,6 @@ impl<S: Send + Sync> FromRequestParts<S> for LogtoSession {
             .session(&request_headers(&parts.headers))
             .await?;
         Ok(LogtoSession(session))
-    }
-}
-
-/// The signed-in user: the claims of the session's ID token (verified when it was stored),
-/// and the session for tokens and user info.
-///
-/// A handler taking `User` runs only for a signed-in visitor. Anyone else gets, for a page
-/// visit, a redirect to `/sign-in?return_to=<this page>` (after the
-/// [route prefix](crate::LogtoBuilder::route_prefix), if any), and for a script's call
-/// `401 {"error": "Not authenticated"}`. A visit is `Sec-Fetch-Mode: navigate`, an `Accept`
-/// with `text/html`, or a request with neither Fetch Metadata nor a specific `Accept` (a
-/// link opened with curl); a script call is `Sec-Fetch-Mode` `cors`, `same-origin` or
-/// `no-cors`, an `X-Requested-With` header, or `Accept: application/json` (see
-/// [`is_page_visit`](logto_web::is_page_visit)). Take [`ApiUser`] for an API route that
-/// always answers 401, and `Option<User>` for a page that serves both kinds of visitor.
-///
-/// ```no_run
-/// use axum::Json;
-/// use logto_axum::{IdTokenClaims, User};
-///
-/// async fn me(user: User) -> Json<IdTokenClaims> {
-///     Json(user.claims)
-/// }
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct User {
-    /// The ID token's claims.
-    pub claims: IdTokenClaims,
-    /// The user's session (tokens, user info, sign-out).
-    pub session: LogtoSession,
-}
-
-impl User {
-    fn from_signed_in(user: SignedIn) -> User {
-        User {
-            claims: user.claims,
-            session: LogtoSession(user.session),
-        }
     }
 }
 

@@ -222,9 +222,9 @@ mod routes;
 mod session;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};
-pub use extract::{ApiUser, User};
+pub use extract::ApiUser;
 #[cfg(feature = "isahc")]
 pub use logto_isahc;
 logto_web::__framework_reexports!();
 pub use logto::{Logto, LogtoBuilder};
-pub use session::LogtoSession;
+pub use session::{LogtoSession, User};

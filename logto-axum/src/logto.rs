@@ -10,8 +10,9 @@ logto_web::__framework_state! {
     /// to), and the routes. Cheap to clone (one reference count); keep it in the router's state or
     /// pass it along.
     ///
-    /// Build it with [`Logto::builder`] (or [`Logto::from_env`]), mount [`routes`](Logto::routes)
-    /// and add [`layer`](Logto::layer) so that the extractors find it.
+    /// Build it with [`Logto::builder`](crate::Logto::builder) (or
+    /// [`Logto::from_env`](crate::Logto::from_env)), mount [`routes`](Logto::routes) and add
+    /// [`layer`](Logto::layer) so that the extractors find it.
     pub struct Logto;
     /// A builder for an app served at `base_url` (an origin such as
     /// `https://app.example.com`). The callback is `<base_url>/callback`: register it as a

@@ -1,4 +1,5 @@
-//! The request's Logto session: the client of the browser session the cookie names.
+//! The request's Logto session (the client of the browser session the cookie names) and its
+//! signed-in user.
 
 use crate::Error;
 use axum::http::HeaderValue;
@@ -16,6 +17,29 @@ logto_web::__framework_session! {
     /// }
     /// ```
     pub struct LogtoSession;
+    /// The signed-in user: the claims of the session's ID token (verified when it was stored),
+    /// and the session for tokens and user info.
+    ///
+    /// A handler taking `User` runs only for a signed-in visitor. Anyone else gets, for a page
+    /// visit, a redirect to `/sign-in?return_to=<this page>` (after the [route
+    /// prefix](crate::LogtoBuilder::route_prefix), if any), and for a script's call `401 {"error":
+    /// "Not authenticated"}`. A visit is `Sec-Fetch-Mode: navigate`, an `Accept` with `text/html`,
+    /// or a request with neither Fetch Metadata nor a specific `Accept` (a link opened with curl);
+    /// a script call is `Sec-Fetch-Mode` `cors`, `same-origin` or `no-cors`, an `X-Requested-With`
+    /// header, or `Accept: application/json` (see
+    /// [`is_page_visit`](crate::logto_web::is_page_visit)). Take [`ApiUser`](crate::ApiUser) for an
+    /// API route that always answers 401, and `Option<User>` for a page that serves both kinds of
+    /// visitor.
+    ///
+    /// ```no_run
+    /// use axum::Json;
+    /// use logto_axum::{IdTokenClaims, User};
+    ///
+    /// async fn me(user: User) -> Json<IdTokenClaims> {
+    ///     Json(user.claims)
+    /// }
+    /// ```
+    pub struct User;
 }
 
 impl LogtoSession {

@@ -75,12 +75,35 @@ macro_rules! __framework_state {
 }
 
 /// The request's session, `LogtoSession`: its client (also through `Deref`), whether it
-/// exists, and a `Debug` that shows no token. The type's docs are the framework crate's,
-/// and so is `bearer_header` (its header type is the framework's).
+/// exists, and a `Debug` that shows no token; and the signed-in `User` (the claims and the
+/// session). The types' docs are the framework crate's, and so are `bearer_header` (its
+/// header type is the framework's) and the extractors.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __framework_session {
-    ($(#[$doc:meta])* pub struct LogtoSession;) => {
+    (
+        $(#[$doc:meta])* pub struct LogtoSession;
+        $(#[$user_doc:meta])* pub struct User;
+    ) => {
+        $(#[$user_doc])*
+        #[derive(Clone, Debug)]
+        #[non_exhaustive]
+        pub struct User {
+            /// The ID token's claims.
+            pub claims: $crate::__private::IdTokenClaims,
+            /// The user's session (tokens, user info, sign-out).
+            pub session: LogtoSession,
+        }
+
+        impl User {
+            pub(crate) fn from_signed_in(user: $crate::SignedIn) -> User {
+                User {
+                    claims: user.claims,
+                    session: LogtoSession(user.session),
+                }
+            }
+        }
+
         $(#[$doc])*
         #[derive(Clone)]
         pub struct LogtoSession(pub(crate) $crate::WebSession);

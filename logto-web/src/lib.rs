@@ -115,6 +115,7 @@ pub use web::LogtoWeb;
 pub mod __private {
     pub use logto_driver::aio::{ApiValidator, LogtoClient};
     pub use logto_proto::resource::{Requirement, VerifiedAccessToken};
+    pub use logto_proto::IdTokenClaims;
 }
 
 #[cfg(test)]

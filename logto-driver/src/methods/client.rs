@@ -212,7 +212,7 @@ macro_rules! client_methods {
 
         /// The token for any target (a resource, an organization, both, with narrowed
         /// scopes), with its scope and expiry: the cached one while fresh, else refreshed.
-        /// [`MachineClient::token_for`] is its machine-to-machine twin.
+        /// `MachineClient::token_for` is its machine-to-machine twin.
         pub $($async_kw)* fn token_for(&self, target: &TokenTarget) -> Result<AccessToken, Error> {
             self.run(Call::access_token(self.session.call_inputs(), target.clone(), false)) $($dot_await)*
         }

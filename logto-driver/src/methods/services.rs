@@ -5,7 +5,7 @@
 macro_rules! machine_methods {
     ({$($async_kw:tt)*} {$($dot_await:tt)*}) => {
         /// The token for `target`: cached while fresh, else fetched (once for concurrent
-        /// callers). [`LogtoClient::token_for`] is its twin for a user's session.
+        /// callers). `LogtoClient::token_for` is its twin for a user's session.
         pub $($async_kw)* fn token_for(&self, target: &TokenTarget) -> Result<AccessToken, Error> {
             if let Some(token) = self.cached(target) {
                 return Ok(token);
