@@ -534,7 +534,7 @@ async fn provider_concurrent_targets_refresh_once_each() {
         TokenTarget::organization(ORG1),
     ];
     for target in &targets {
-        client.token_for(&target).await.unwrap();
+        client.token_for(target).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(4100)).await; // every cached token expires
     let before = provider.refresh_count();

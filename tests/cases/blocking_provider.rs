@@ -508,7 +508,7 @@ fn provider_concurrent_targets_refresh_once_each() {
         TokenTarget::organization(ORG1),
     ];
     for target in &targets {
-        client.token_for(&target).unwrap();
+        client.token_for(target).unwrap();
     }
     std::thread::sleep(Duration::from_millis(4100)); // every cached token expires
     let before = provider.refresh_count();
