@@ -209,11 +209,17 @@ macro_rules! __transport_reexports {
     (storage: [$($storage_item:ident),+]) => {
         pub use $crate::{Cancel, Clock, Entropy, DEFAULT_VERIFIED_CACHE};
         pub use logto_proto as proto;
-        pub use logto_proto::adapter::SESSION_KEY;
+        pub use logto_proto::adapter::{Revocation, SESSION_KEY};
         pub use logto_proto::errors::{AccessTokenError, DeviceError, TokenExchangeError};
-        pub use logto_proto::resource::{BackchannelLogout, LogoutTarget, Requirement, VerifiedAccessToken};
-        pub use logto_proto::adapter::Revocation;
-        pub use logto_proto::{AccessToken, AccessTokenClaims, Actor, ClientAuth, Config as LogtoConfig, DeviceAuthorization, DirectSignIn, FirstScreen, IdTokenClaims, Identifier, InteractionMode, OrganizationTokenClaims, Prompt, SignInOptions, SignOutResult, TokenExchange, TokenTarget, UnixTime, UserInfo, UserScope};
+        pub use logto_proto::resource::{
+            BackchannelLogout, LogoutTarget, Requirement, VerifiedAccessToken,
+        };
+        pub use logto_proto::{
+            AccessToken, AccessTokenClaims, Actor, ClientAuth, Config as LogtoConfig,
+            DeviceAuthorization, DirectSignIn, FirstScreen, IdTokenClaims, Identifier,
+            InteractionMode, OrganizationTokenClaims, Prompt, SignInOptions, SignOutResult,
+            TokenExchange, TokenTarget, UnixTime, UserInfo, UserScope,
+        };
         pub use logto_proto::{
             ClientError as Error, StorageError, TransportError, TransportErrorKind,
         };

@@ -170,7 +170,7 @@ macro_rules! __framework_api {
 
             /// Protection with a validator of your own (its transport, clock, cooldown,
             /// cache): the driver's [`ApiValidator`](crate::ApiValidator) or a transport
-            /// crate's (`logto_reqwest::ApiValidator`, `logto_isahc::ApiValidator`).
+            /// crate's (`logto_reqwest::ApiValidator`, say).
             pub fn with_validator(
                 validator: impl ::std::convert::Into<$crate::__private::ApiValidator>,
                 resource: impl ::std::convert::Into<::std::string::String>,

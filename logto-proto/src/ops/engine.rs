@@ -112,11 +112,11 @@ pub(super) struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
-    pub(super) fn new(cx: OperationValues<'a>) -> Self {
+    pub(super) fn new(values: OperationValues<'a>) -> Self {
         Engine {
-            config: cx.config,
-            cache: cx.cache,
-            snapshot: cx.snapshot,
+            config: values.config,
+            cache: values.cache,
+            snapshot: values.snapshot,
             awaiting: None,
             endpoint: String::new(),
             jwks_need: JwksNeed::Missing,

@@ -363,7 +363,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn cx(self) -> OperationValues<'a> {
+    fn values(self) -> OperationValues<'a> {
         OperationValues {
             config: self.config,
             cache: Slot::Borrowed(self.cache),
@@ -373,12 +373,12 @@ impl<'a> Context<'a> {
 
     /// Fetches the provider metadata unless the cache has fresh metadata.
     pub fn discover(self) -> Discover<'a> {
-        self.cx().discover()
+        self.values().discover()
     }
 
     /// Starts a sign-in: the URL to send the user to (see [`sign_in_url`](crate::sign_in_url)).
     pub fn sign_in(self, options: SignInOptions, entropy: SignInEntropy) -> SignIn<'a> {
-        self.cx().sign_in(options, entropy)
+        self.values().sign_in(options, entropy)
     }
 
     /// Completes a sign-in from the callback URL the provider redirected to.
@@ -386,18 +386,18 @@ impl<'a> Context<'a> {
         self,
         callback_url: impl Into<String>,
     ) -> HandleSignInCallback<'a> {
-        self.cx().handle_sign_in_callback(callback_url)
+        self.values().handle_sign_in_callback(callback_url)
     }
 
     /// An access token for `target`: the cached one if fresh (and `force_refresh` is false),
     /// else a refresh-token grant.
     pub fn access_token(self, target: TokenTarget, force_refresh: bool) -> GetAccessToken<'a> {
-        self.cx().access_token(target, force_refresh)
+        self.values().access_token(target, force_refresh)
     }
 
     /// The userinfo claims, with the access token for no resource (refreshed if needed).
     pub fn fetch_user_info(self) -> FetchUserInfo<'a> {
-        self.cx().fetch_user_info()
+        self.values().fetch_user_info()
     }
 
     /// Verifies a bearer access token presented to an API (RFC 9068, Logto's JWT access
@@ -412,7 +412,7 @@ impl<'a> Context<'a> {
     /// `Authorization` header value. The snapshot is not touched: an API has no session.
     pub fn verify_access_token(self, authorization: Option<&str>) -> VerifyAccessToken<'a> {
         let token = crate::access::bearer_token(authorization).map(str::to_owned);
-        self.cx().verify_access_token(token)
+        self.values().verify_access_token(token)
     }
 
     /// A machine-to-machine access token (OAuth 2.0 client credentials, authenticated with
@@ -423,7 +423,7 @@ impl<'a> Context<'a> {
     /// app that is not in the organization gets [`Error::Provider`] with status 403
     /// (`access_denied`).
     pub fn fetch_machine_token(self, target: TokenTarget) -> FetchMachineToken<'a> {
-        self.cx().fetch_machine_token(target)
+        self.values().fetch_machine_token(target)
     }
 
     /// Verifies a back-channel logout request (OpenID Connect Back-Channel Logout 1.0) from
@@ -435,7 +435,7 @@ impl<'a> Context<'a> {
     /// ([`BackchannelLogout::replay_key`](crate::BackchannelLogout::replay_key)). The
     /// snapshot is not touched.
     pub fn handle_backchannel_logout(self, form_body: &[u8]) -> HandleBackchannelLogout<'a> {
-        self.cx()
+        self.values()
             .handle_backchannel_logout(crate::logout::logout_token_from_form(form_body))
     }
 
@@ -445,7 +445,7 @@ impl<'a> Context<'a> {
     /// `device_authorization_endpoint` gives
     /// [`DiscoveryError::MissingEndpoint`](crate::DiscoveryError::MissingEndpoint).
     pub fn start_device_sign_in(self) -> StartDeviceSignIn<'a> {
-        self.cx().start_device_sign_in()
+        self.values().start_device_sign_in()
     }
 
     /// Completes a device sign-in: waits ([`Step::Wait`]) and polls the token endpoint at
@@ -455,7 +455,7 @@ impl<'a> Context<'a> {
     /// what the snapshot held. A refusal is [`DeviceError::Denied`](crate::DeviceError),
     /// an expiry [`DeviceError::Expired`](crate::DeviceError). Abandon it by dropping it.
     pub fn complete_device_sign_in(self, device: DeviceAuthorization) -> CompleteDeviceSignIn<'a> {
-        self.cx().complete_device_sign_in(device)
+        self.values().complete_device_sign_in(device)
     }
 
     /// Trades a token at the token endpoint (OAuth 2.0 Token Exchange, RFC 8693): a
@@ -466,13 +466,13 @@ impl<'a> Context<'a> {
     /// [`TokenExchangeError::TokenRefused`](crate::TokenExchangeError), an app not allowed
     /// to exchange [`TokenExchangeError::NotAllowed`](crate::TokenExchangeError).
     pub fn exchange_token(self, exchange: TokenExchange) -> ExchangeToken<'a> {
-        self.cx().exchange_token(exchange)
+        self.values().exchange_token(exchange)
     }
 
     /// Signs out: the session's tokens and pending sign-in are cleared at once; then the
     /// refresh token is revoked (its failure is reported, never fatal) and the end-session
     /// URL is built.
     pub fn sign_out(self, post_logout_redirect_uri: Option<&str>) -> SignOut<'a> {
-        self.cx().sign_out(post_logout_redirect_uri)
+        self.values().sign_out(post_logout_redirect_uri)
     }
 }

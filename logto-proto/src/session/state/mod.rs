@@ -13,16 +13,20 @@
 //!   │                               ├─op: Send, the lease ends too soon─► Write(Send)
 //!   │                               ├─op: RefreshNeeded─► Lease ─taken─► Write(Refresh)
 //!   │                               │                       └─held elsewhere─► Waiting
-//!   │                               └─op: Done or failed─► Write(Finish)  (Replace: Read)
+//!   │                               └─op: Done or failed─► Write(Finish)
+//!   │                                  (Replace: done ─► Read, failed ─► Finish)
 //!   │
 //!   │  Write(then) ─► Writing ─written─► then: Run │ Run, refreshing │ SendHeld ─► Sending │ Finish
 //!   │                    ├─conflict─► Read(Merge(then)) ─merged─► Write(then)
 //!   │                    │                  └─signed out meanwhile─► Revoke ─► Revoking ─► Finish
-//!   │                    └─store failed, rotation unsaved─► WriteAgain ─► WaitingToWrite ─► Write
+//!   │                    │  (a conflict on Write(Refresh) or Write(Send): Read, start over)
+//!   │                    └─store failed, a rotation or new session unsaved─► WriteAgain
+//!   │                                            ─► WaitingToWrite ─handle_waited─► Write(then)
 //!   ├── Waiting ─handle_waited─ (read again: the lease holder may have refreshed)
-//!   └── WaitingToRead ◄─ ReadAgain ◄─ a merge read the store failed
+//!   └── WaitingToRead ◄─ ReadAgain ◄─ a read the store failed (to merge, or to replace)
 //!
 //!  Finish ─► Done(outcome) ─► Over        any error ─► Over
+//!  Sessionless and Replace calls start in Run, with no read.
 //! ```
 
 mod drive;

@@ -65,13 +65,14 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
                     }
                 }
                 Phase::WriteAgain { then, wait } => {
-                    // The store failed while a rotated refresh token is unsaved: back off
-                    // and write again, while the lease keeps others from refreshing.
+                    // The store failed while a rotated refresh token (kept by the lease from
+                    // other refreshes) or a new session is unsaved: back off, write again.
                     self.phase = Phase::WaitingToWrite(then);
                     return Ok(CallStep::Wait(wait));
                 }
                 Phase::ReadAgain { purpose, wait } => {
-                    // The same, for the read a merge needs before that write.
+                    // The same, for the read that write needs first (to merge, or to know
+                    // what the new session replaces).
                     self.phase = Phase::WaitingToRead(purpose);
                     return Ok(CallStep::Wait(wait));
                 }
