@@ -593,6 +593,7 @@ impl<'a, O: Bound + 'a> CallState<'a, O> {
         self.phase = match failed {
             Phase::Writing { then, .. } => Phase::WriteAgain { then, wait },
             Phase::Reading(purpose) => Phase::ReadAgain { purpose, wait },
+            // Not reached: only a read or a write is retried (`store_failed` checks).
             _ => return false,
         };
         true
