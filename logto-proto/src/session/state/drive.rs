@@ -1,6 +1,7 @@
 //! How a session call takes the driver's results: a read, a write's outcome, a wait, a
 //! response, a store failure.
 
+use super::lease::STORE_RETRIES_PER_SECOND;
 use super::*;
 
 impl<'a, O: Bound + 'a> Drive<O::Output> for CallState<'a, O> {
