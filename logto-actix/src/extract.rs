@@ -1,7 +1,7 @@
 //! Extractors: the signed-in user, with or without a redirect to sign in.
 
 use crate::routes::{logto, request_headers};
-use crate::session::{Extracting, User};
+use crate::session::{ApiUser, Extracting, User};
 use crate::Error;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
@@ -57,26 +57,6 @@ impl FromRequest for OptionalUser {
                 .await?;
             Ok(OptionalUser(user.map(User::from_signed_in)))
         })
-    }
-}
-
-/// The signed-in user for an API route: like [`User`], but anyone else always gets
-/// `401 {"error": "Not authenticated"}`, whatever the request looks like (no redirect to
-/// sign-in). Derefs to [`User`].
-#[derive(Clone, Debug)]
-pub struct ApiUser(User);
-
-impl ApiUser {
-    /// The user.
-    pub fn into_inner(self) -> User {
-        self.0
-    }
-}
-
-impl std::ops::Deref for ApiUser {
-    type Target = User;
-    fn deref(&self) -> &User {
-        &self.0
     }
 }
 

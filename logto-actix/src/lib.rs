@@ -99,7 +99,7 @@ mod routes;
 mod session;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};
-pub use extract::{ApiUser, OptionalUser};
+pub use extract::OptionalUser;
 logto_web::__framework_reexports!();
 pub use logto::{Logto, LogtoBuilder};
-pub use session::{LogtoSession, User};
+pub use session::{ApiUser, LogtoSession, User};

@@ -44,6 +44,10 @@ logto_web::__framework_session! {
     /// }
     /// ```
     pub struct User;
+    /// The signed-in user for an API route: like [`User`](crate::User), but anyone else always gets
+    /// `401 {"error": "Not authenticated"}`, whatever the request looks like (no redirect to
+    /// sign-in). Derefs to [`User`](crate::User).
+    pub struct ApiUser;
 }
 
 impl LogtoSession {

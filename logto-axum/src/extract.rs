@@ -2,7 +2,7 @@
 
 use crate::logto::Logto;
 use crate::routes::request_headers;
-use crate::session::{LogtoSession, User};
+use crate::session::{ApiUser, LogtoSession, User};
 use crate::Error;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
@@ -52,35 +52,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
             .signed_in(&request_headers(&parts.headers))
             .await?;
         Ok(user.map(User::from_signed_in))
-    }
-}
-
-/// The signed-in user for an API route: like [`User`], but anyone else always gets
-/// `401 {"error": "Not authenticated"}`, whatever the request looks like (no redirect to
-/// sign-in). Derefs to [`User`].
-///
-/// ```no_run
-/// use axum::Json;
-/// use logto_axum::{ApiUser, IdTokenClaims};
-///
-/// async fn claims(user: ApiUser) -> Json<IdTokenClaims> {
-///     Json(user.into_inner().claims)
-/// }
-/// ```
-#[derive(Clone, Debug)]
-pub struct ApiUser(User);
-
-impl ApiUser {
-    /// The user.
-    pub fn into_inner(self) -> User {
-        self.0
-    }
-}
-
-impl std::ops::Deref for ApiUser {
-    type Target = User;
-    fn deref(&self) -> &User {
-        &self.0
     }
 }
 

@@ -222,9 +222,8 @@ mod routes;
 mod session;
 
 pub use api::{ApiToken, LogtoApi, OrganizationToken};
-pub use extract::ApiUser;
 #[cfg(feature = "isahc")]
 pub use logto_isahc;
 logto_web::__framework_reexports!();
 pub use logto::{Logto, LogtoBuilder};
-pub use session::{LogtoSession, User};
+pub use session::{ApiUser, LogtoSession, User};

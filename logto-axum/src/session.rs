@@ -40,6 +40,19 @@ logto_web::__framework_session! {
     /// }
     /// ```
     pub struct User;
+    /// The signed-in user for an API route: like [`User`](crate::User), but anyone else always gets
+    /// `401 {"error": "Not authenticated"}`, whatever the request looks like (no redirect to
+    /// sign-in). Derefs to [`User`](crate::User).
+    ///
+    /// ```no_run
+    /// use axum::Json;
+    /// use logto_axum::{ApiUser, IdTokenClaims};
+    ///
+    /// async fn claims(user: ApiUser) -> Json<IdTokenClaims> {
+    ///     Json(user.into_inner().claims)
+    /// }
+    /// ```
+    pub struct ApiUser;
 }
 
 impl LogtoSession {

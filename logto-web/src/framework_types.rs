@@ -75,8 +75,8 @@ macro_rules! __framework_state {
 }
 
 /// The request's session, `LogtoSession`: its client (also through `Deref`), whether it
-/// exists, and a `Debug` that shows no token; and the signed-in `User` (the claims and the
-/// session). The types' docs are the framework crate's, and so are `bearer_header` (its
+/// exists, and a `Debug` that shows no token; the signed-in `User` (the claims and the
+/// session) and `ApiUser` around it. The types' docs are the framework crate's, and so are `bearer_header` (its
 /// header type is the framework's) and the extractors.
 #[doc(hidden)]
 #[macro_export]
@@ -84,6 +84,7 @@ macro_rules! __framework_session {
     (
         $(#[$doc:meta])* pub struct LogtoSession;
         $(#[$user_doc:meta])* pub struct User;
+        $(#[$api_user_doc:meta])* pub struct ApiUser;
     ) => {
         $(#[$user_doc])*
         #[derive(Clone, Debug)]
@@ -101,6 +102,24 @@ macro_rules! __framework_session {
                     claims: user.claims,
                     session: LogtoSession(user.session),
                 }
+            }
+        }
+
+        $(#[$api_user_doc])*
+        #[derive(Clone, Debug)]
+        pub struct ApiUser(pub(crate) User);
+
+        impl ApiUser {
+            /// The user.
+            pub fn into_inner(self) -> User {
+                self.0
+            }
+        }
+
+        impl ::std::ops::Deref for ApiUser {
+            type Target = User;
+            fn deref(&self) -> &User {
+                &self.0
             }
         }
 
